@@ -1,0 +1,124 @@
+using System.Collections.Immutable;
+
+namespace SegmentEngine.Columnar.Facts;
+
+// What the columnar core is told about one consumer: everything a rule or an audience can
+// read. The grains map their durable state to this; the core never sees Orleans or Kafka.
+
+/// <summary>Consent status of one channel.</summary>
+public enum ConsentStatus : byte
+{
+    /// <summary>Never asked or no record.</summary>
+    Unknown = 0,
+    OptedIn = 1,
+    OptedOut = 2,
+    PendingConfirmation = 3,
+}
+
+/// <summary>A scalar value of an attribute or event property: a number, a string or a bool.</summary>
+public readonly record struct FactValue
+{
+    private FactValue(FactKind kind, double number, string? text)
+    {
+        Kind = kind;
+        Number = number;
+        Text = text;
+    }
+
+    /// <summary>Which of the three kinds this value is.</summary>
+    public FactKind Kind { get; }
+
+    /// <summary>The number (Kind Number), or 1/0 for a bool.</summary>
+    public double Number { get; }
+
+    /// <summary>The string (Kind String).</summary>
+    public string? Text { get; }
+
+    /// <summary>A numeric value.</summary>
+    public static FactValue Of(double value) => new(FactKind.Number, value, null);
+
+    /// <summary>A string value.</summary>
+    public static FactValue Of(string value) => new(FactKind.String, 0, value);
+
+    /// <summary>A boolean value.</summary>
+    public static FactValue Of(bool value) => new(FactKind.Bool, value ? 1 : 0, null);
+
+    /// <summary>The boolean (Kind Bool).</summary>
+    public bool Bool => Kind == FactKind.Bool && Number != 0;
+}
+
+/// <summary>The kind of a <see cref="FactValue"/>.</summary>
+public enum FactKind : byte
+{
+    Number,
+    String,
+    Bool,
+}
+
+/// <summary>
+/// One event as rules see it: its type (a custom event's name for custom events), when it
+/// occurred, and its properties. Multi-valued properties (a purchase's item <c>sku</c> and
+/// <c>category</c>) hold several values; a filter holds when one of them matches.
+/// </summary>
+public sealed record EventFact(
+    string EventId,
+    string Type,
+    DateTimeOffset OccurredAt,
+    ImmutableDictionary<string, FactValue> Properties,
+    ImmutableDictionary<string, ImmutableArray<FactValue>> MultiProperties)
+{
+    /// <summary>An event with scalar properties only.</summary>
+    public static EventFact Create(string eventId, string type, DateTimeOffset occurredAt, ImmutableDictionary<string, FactValue> properties)
+        => new(eventId, type, occurredAt, properties, ImmutableDictionary<string, ImmutableArray<FactValue>>.Empty);
+}
+
+/// <summary>The latest answer to one survey question.</summary>
+public sealed record SurveyAnswerFact(string SurveyId, string QuestionId, FactValue Answer, DateTimeOffset AnsweredAt);
+
+/// <summary>Everything the columnar core holds about one consumer.</summary>
+public sealed record ConsumerFacts
+{
+    /// <summary>The consumer id, unique within the brand.</summary>
+    public required string ConsumerId { get; init; }
+
+    /// <summary>When the consumer was first seen.</summary>
+    public DateTimeOffset CreatedAt { get; init; }
+
+    public DateOnly? BirthDate { get; init; }
+    public string? Gender { get; init; }
+    public string? Country { get; init; }
+    public string? Region { get; init; }
+    public string? City { get; init; }
+    public string? PostalCode { get; init; }
+
+    /// <summary>Custom profile attributes (<c>attr.name</c>).</summary>
+    public ImmutableDictionary<string, FactValue> Attributes { get; init; } = ImmutableDictionary<string, FactValue>.Empty;
+
+    public ConsentStatus EmailConsent { get; init; }
+    public ConsentStatus SmsConsent { get; init; }
+    public ConsentStatus PushConsent { get; init; }
+
+    /// <summary>Channel addresses, used only to build audiences (never by rules).</summary>
+    public string? Email { get; init; }
+    public string? Phone { get; init; }
+    public string? PushToken { get; init; }
+
+    /// <summary>Processing restricted (SPEC §7): member of nothing while set.</summary>
+    public bool Restricted { get; init; }
+
+    /// <summary>Objects to direct marketing: out of every audience.</summary>
+    public bool ObjectsToMarketing { get; init; }
+
+    /// <summary>Suppressed by the brand: out of every audience.</summary>
+    public bool Suppressed { get; init; }
+
+    public long LoyaltyPoints { get; init; }
+    public long LifetimePoints { get; init; }
+    public string? LoyaltyTier { get; init; }
+
+    /// <summary>Latest answer per (survey, question).</summary>
+    public ImmutableArray<SurveyAnswerFact> SurveyAnswers { get; init; } = [];
+
+    /// <summary>Events held (within retention), any order.</summary>
+    public ImmutableArray<EventFact> Events { get; init; } = [];
+}
