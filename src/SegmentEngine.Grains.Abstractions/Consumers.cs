@@ -1,0 +1,52 @@
+using System.Collections.Immutable;
+
+namespace SegmentEngine.Grains.Abstractions;
+
+/// <summary>Consent status of a channel as exposed by the API.</summary>
+public enum ConsentState
+{
+    Unknown = 0,
+    OptedIn = 1,
+    OptedOut = 2,
+    PendingConfirmation = 3,
+}
+
+/// <summary>Consent of one channel with its provenance.</summary>
+[GenerateSerializer, Immutable]
+public sealed record ChannelConsent(
+    [property: Id(0)] MarketingChannel Channel,
+    [property: Id(1)] ConsentState State,
+    [property: Id(2)] string Source,
+    [property: Id(3)] DateTimeOffset UpdateTime);
+
+/// <summary>What the API shows of one consumer.</summary>
+[GenerateSerializer, Immutable]
+public sealed record ConsumerView(
+    [property: Id(0)] string BrandId,
+    [property: Id(1)] string ConsumerId,
+    [property: Id(2)] DateTimeOffset CreateTime,
+    [property: Id(3)] ImmutableDictionary<string, string> Profile,
+    [property: Id(4)] ImmutableArray<ChannelConsent> Consents,
+    [property: Id(5)] bool Restricted,
+    [property: Id(6)] bool ObjectsToMarketing,
+    [property: Id(7)] long LoyaltyPoints,
+    [property: Id(8)] string LoyaltyTier,
+    [property: Id(9)] int EventCount,
+    [property: Id(10)] ImmutableArray<string> Segments);
+
+/// <summary>A consent change requested through the API.</summary>
+[GenerateSerializer, Immutable]
+public sealed record ConsentChange(
+    [property: Id(0)] MarketingChannel Channel,
+    [property: Id(1)] ConsentState State,
+    [property: Id(2)] string Source);
+
+/// <summary>One consumer of one brand. Key: <see cref="GrainKeys.Consumer"/>.</summary>
+public interface IConsumerGrain : IGrainWithStringKey
+{
+    /// <summary>The consumer, or null when unknown or erased.</summary>
+    Task<ConsumerView?> GetAsync();
+
+    /// <summary>Records a consent change (effective for the next snapshot); null when unknown or erased.</summary>
+    Task<ConsumerView?> SetConsentAsync(ConsentChange change);
+}
