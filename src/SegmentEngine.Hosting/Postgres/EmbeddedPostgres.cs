@@ -64,9 +64,15 @@ public sealed class EmbeddedPostgres : IAsyncDisposable, IDisposable
                     $"EmbeddedPostgresOptions.DataDirectory '{dataDirectory}' is not empty and holds no PostgreSQL cluster (no PG_VERSION); empty it or choose another folder.");
             }
 
+            List<string> initArguments = ["-D", dataDirectory, "-U", SuperUser, "--auth=trust", "-E", "UTF8", "--locale=C", "--no-instructions"];
+            if (!options.Durable)
+            {
+                initArguments.Add("--no-sync");
+            }
+
             await ProcessRunner.RunCheckedAsync(
                 binary("initdb"),
-                ["-D", dataDirectory, "-U", SuperUser, "--auth=trust", "-E", "UTF8", "--locale=C", "--no-instructions"],
+                initArguments,
                 runAs,
                 TimeSpan.FromMinutes(3),
                 cancellationToken).ConfigureAwait(false);

@@ -1,0 +1,114 @@
+using System.Globalization;
+using Npgsql;
+using SegmentEngine.Hosting.Postgres;
+using Xunit;
+
+namespace SegmentEngine.Hosting.Tests;
+
+[Collection(PostgresCollection.Name)]
+public sealed class EmbeddedPostgresTests(PostgresFixture fixture)
+{
+    [Fact]
+    public async Task Server_accepts_connections_on_the_configured_database()
+    {
+        await using var connection = new NpgsqlConnection(fixture.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT current_database(), current_setting('server_version_num')::int", connection);
+        await using var reader = await command.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync());
+        Assert.Equal("hosting_tests", reader.GetString(0));
+        Assert.True(reader.GetInt32(1) >= 150000);
+    }
+
+    [Fact]
+    public async Task Cluster_is_reused_across_restarts_and_survives_a_stale_pid_file()
+    {
+        var dataDirectory = Path.Combine(Path.GetTempPath(), "segmentengine-tests", "restart-pg");
+        var options = new EmbeddedPostgresOptions
+        {
+            DataDirectory = dataDirectory,
+            Port = PostgresFixture.FreePort(),
+            Database = "restart",
+            Durable = false,
+        };
+
+        await using (var first = await EmbeddedPostgres.StartAsync(options))
+        {
+            await ExecuteAsync(first.ConnectionString, "CREATE TABLE IF NOT EXISTS marker (id int PRIMARY KEY); INSERT INTO marker VALUES (1) ON CONFLICT DO NOTHING");
+        }
+
+        // Simulate a crash: a postmaster.pid naming a process that does not exist.
+        var pidFile = Path.Combine(dataDirectory, "postmaster.pid");
+        await File.WriteAllTextAsync(pidFile, FindUnusedPid().ToString(CultureInfo.InvariantCulture) + "\n" + dataDirectory + "\n");
+        options.Port = PostgresFixture.FreePort();
+
+        await using var second = await EmbeddedPostgres.StartAsync(options);
+        await using var connection = new NpgsqlConnection(second.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT count(*) FROM marker", connection);
+        Assert.Equal(1L, await command.ExecuteScalarAsync());
+    }
+
+    [Fact]
+    public async Task A_second_start_on_a_running_folder_takes_it_over()
+    {
+        var options = new EmbeddedPostgresOptions
+        {
+            DataDirectory = Path.Combine(Path.GetTempPath(), "segmentengine-tests", "takeover-pg"),
+            Port = PostgresFixture.FreePort(),
+            Database = "takeover",
+            Durable = false,
+        };
+        var abandoned = await EmbeddedPostgres.StartAsync(options);
+        options.Port = PostgresFixture.FreePort();
+        await using var second = await EmbeddedPostgres.StartAsync(options);
+        await ExecuteAsync(second.ConnectionString, "SELECT 1");
+
+        // The first server was stopped: its port no longer answers.
+        await Assert.ThrowsAnyAsync<NpgsqlException>(() => ExecuteAsync(abandoned.ConnectionString, "SELECT 1"));
+    }
+
+    [Theory]
+    [InlineData("", 5433, "db", "DataDirectory")]
+    [InlineData("relative/path", 5433, "db", "DataDirectory")]
+    [InlineData("/tmp/x", 0, "db", "Port")]
+    [InlineData("/tmp/x", 5433, "", "Database")]
+    [InlineData("/tmp/x", 5433, "bad\"name", "Database")]
+    public void Invalid_options_are_rejected_with_the_setting_named(string dataDirectory, int port, string database, string setting)
+    {
+        var options = new EmbeddedPostgresOptions { DataDirectory = dataDirectory, Port = port, Database = database };
+        var error = Assert.Throws<ArgumentException>(options.Validate);
+        Assert.Contains(setting, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Missing_binaries_are_reported_as_not_available()
+    {
+        var options = new EmbeddedPostgresOptions
+        {
+            DataDirectory = Path.Combine(Path.GetTempPath(), "segmentengine-tests", "nobin-pg"),
+            BinDirectory = "/nonexistent/postgresql/bin",
+        };
+        var error = await Assert.ThrowsAsync<PostgresNotAvailableException>(() => EmbeddedPostgres.StartAsync(options));
+        Assert.StartsWith("PostgreSQL not available", error.Message, StringComparison.Ordinal);
+    }
+
+    private static async Task ExecuteAsync(string connectionString, string sql)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    private static int FindUnusedPid()
+    {
+        for (var pid = 3_000_000; ; pid++)
+        {
+            if (!Directory.Exists("/proc/" + pid.ToString(CultureInfo.InvariantCulture)))
+            {
+                return pid;
+            }
+        }
+    }
+}

@@ -1,0 +1,53 @@
+using System.Net;
+using System.Net.Sockets;
+using SegmentEngine.Hosting.Orleans;
+using SegmentEngine.Hosting.Postgres;
+using Xunit;
+
+namespace SegmentEngine.Hosting.Tests;
+
+/// <summary>One embedded PostgreSQL cluster for the whole test assembly, data under /tmp, on a free port.</summary>
+public sealed class PostgresFixture : IAsyncLifetime
+{
+    private EmbeddedPostgres? _server;
+
+    /// <summary>Connection string of the test database (schema applied).</summary>
+    public string ConnectionString => _server?.ConnectionString ?? throw new InvalidOperationException("Not started.");
+
+    /// <summary>The running server.</summary>
+    public EmbeddedPostgres Server => _server ?? throw new InvalidOperationException("Not started.");
+
+    public async Task InitializeAsync()
+    {
+        _server = await EmbeddedPostgres.StartAsync(new EmbeddedPostgresOptions
+        {
+            DataDirectory = Path.Combine(Path.GetTempPath(), "segmentengine-tests", "hosting-pg"),
+            Port = FreePort(),
+            Database = "hosting_tests",
+            Durable = false,
+        });
+        await OrleansSchema.ApplyAsync(_server.ConnectionString);
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_server is not null)
+        {
+            await _server.DisposeAsync();
+        }
+    }
+
+    /// <summary>Returns a TCP port that was free a moment ago.</summary>
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class PostgresCollection : ICollectionFixture<PostgresFixture>
+{
+    public const string Name = "postgres";
+}
