@@ -1,0 +1,234 @@
+using System.Text.Json;
+using SegmentEngine.Domain.Brands;
+using SegmentEngine.Domain.Common;
+using SegmentEngine.Domain.Validation;
+
+namespace SegmentEngine.Domain.Events;
+
+/// <summary>Field readers of the event parser: each returns null when fine, or the dead letter.</summary>
+public static partial class EventParser
+{
+    private const string IdRule = "must be a non-empty string of at most {0} characters without control characters";
+
+    /// <summary>A field's dotted path, built into text only when an error names it.</summary>
+    private readonly record struct FieldPath(string Parent, int Index, string? Name)
+    {
+        public FieldPath(string name)
+            : this(name, -1, null)
+        {
+        }
+
+        public FieldPath Child(string name) => new(ToString(), -1, name);
+
+        public override string ToString()
+        {
+            var head = Index >= 0 ? $"{Parent}[{Index}]" : Parent;
+            return Name is null ? head : head + "." + Name;
+        }
+    }
+
+    private static DeadLetter Missing(FieldPath path)
+    {
+        var text = path.ToString();
+        return new DeadLetter(DeadLetterReason.MissingField, text, $"missing required field '{text}'");
+    }
+
+    private static DeadLetter Invalid(FieldPath path, string rule)
+    {
+        var text = path.ToString();
+        return new DeadLetter(DeadLetterReason.InvalidField, text, $"field '{text}' {rule}");
+    }
+
+    private static DeadLetter Duplicate(FieldPath path)
+    {
+        var text = path.ToString();
+        return new DeadLetter(DeadLetterReason.DuplicateField, text, $"field '{text}' appears more than once");
+    }
+
+    private static bool IsAbsent(JsonElement element) => element.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null;
+
+    private static DeadLetter? RequireString(JsonElement element, FieldPath path, out string value)
+    {
+        value = string.Empty;
+        if (IsAbsent(element))
+        {
+            return Missing(path);
+        }
+
+        if (element.ValueKind != JsonValueKind.String)
+        {
+            return Invalid(path, "must be a string");
+        }
+
+        value = element.GetString()!;
+        return null;
+    }
+
+    private static DeadLetter? RequireId(JsonElement element, FieldPath path, int maxLength, out string value)
+    {
+        if (RequireString(element, path, out value) is { } error)
+        {
+            return error;
+        }
+
+        return FieldRules.IsId(value, maxLength) ? null : Invalid(path, string.Format(null, IdRule, maxLength));
+    }
+
+    private static DeadLetter? OptionalId(JsonElement element, FieldPath path, int maxLength, out string? value)
+    {
+        value = null;
+        if (IsAbsent(element))
+        {
+            return null;
+        }
+
+        var error = RequireId(element, path, maxLength, out var text);
+        value = text;
+        return error;
+    }
+
+    private static DeadLetter? RequireAmount(JsonElement element, FieldPath path, out decimal value)
+    {
+        value = 0;
+        if (IsAbsent(element))
+        {
+            return Missing(path);
+        }
+
+        if (element.ValueKind != JsonValueKind.Number || !element.TryGetDecimal(out value) || value < 0 || value > MaxAmount)
+        {
+            value = 0;
+            return Invalid(path, "must be a decimal number between 0 and 10^12");
+        }
+
+        return null;
+    }
+
+    private static DeadLetter? CheckCurrency(JsonElement element, FieldPath path, BrandSettings brand, bool required, out string? currency)
+    {
+        currency = null;
+        if (IsAbsent(element))
+        {
+            return required ? Missing(path) : null;
+        }
+
+        if (element.ValueKind != JsonValueKind.String)
+        {
+            return Invalid(path, "must be a string");
+        }
+
+        var text = element.GetString()!;
+        if (text.Length != 3 || !char.IsAsciiLetter(text[0]) || !char.IsAsciiLetter(text[1]) || !char.IsAsciiLetter(text[2]))
+        {
+            return Invalid(path, "must be an ISO 4217 alpha-3 currency code");
+        }
+
+        currency = FieldRules.ToUpperAscii(text);
+        return string.Equals(currency, brand.Currency, StringComparison.Ordinal)
+            ? null
+            : new DeadLetter(DeadLetterReason.WrongCurrency, path.ToString(), $"field '{path}' is not the brand's currency");
+    }
+
+    /// <summary>Reads a scalar: a finite number, a string (bounded text), or (when allowed) a bool.</summary>
+    private static DeadLetter? ReadScalar(JsonElement element, FieldPath path, bool allowBool, out ScalarValue value)
+    {
+        value = default;
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Number when element.TryGetDouble(out var number) && double.IsFinite(number):
+                value = ScalarValue.Of(number);
+                return null;
+            case JsonValueKind.String:
+                var text = element.GetString()!;
+                if (!FieldRules.IsText(text, FieldRules.MaxValueLength))
+                {
+                    return Invalid(path, "must be text of at most 1024 characters without control characters");
+                }
+
+                value = ScalarValue.Of(text);
+                return null;
+            case JsonValueKind.True when allowBool:
+                value = ScalarValue.Of(true);
+                return null;
+            case JsonValueKind.False when allowBool:
+                value = ScalarValue.Of(false);
+                return null;
+            case JsonValueKind.Undefined:
+            case JsonValueKind.Null:
+                return Missing(path);
+            default:
+                return Invalid(path, allowBool ? "must be a string, a finite number or a bool" : "must be a string or a finite number");
+        }
+    }
+
+    /// <summary>Collects the known fields of an object into slots (index of <paramref name="names"/>); a repeated one is an error.</summary>
+    private static DeadLetter? Collect(JsonElement obj, FieldPath path, string[] names, JsonElement[] slots)
+    {
+        foreach (var property in obj.EnumerateObject())
+        {
+            var index = Array.IndexOf(names, property.Name);
+            if (index < 0)
+            {
+                continue;
+            }
+
+            if (slots[index].ValueKind != JsonValueKind.Undefined)
+            {
+                return Duplicate(path.Child(names[index]));
+            }
+
+            slots[index] = property.Value;
+        }
+
+        return null;
+    }
+
+    /// <summary>Reads a map of scalar values (custom properties, profile attributes) with identifier names.</summary>
+    private static DeadLetter? ReadScalarMap(JsonElement obj, FieldPath path, bool allowNull, out Dictionary<string, ScalarValue?> map)
+    {
+        map = new Dictionary<string, ScalarValue?>(StringComparer.Ordinal);
+        if (obj.ValueKind != JsonValueKind.Object)
+        {
+            return Invalid(path, "must be an object");
+        }
+
+        foreach (var property in obj.EnumerateObject())
+        {
+            if (map.Count >= MaxProperties)
+            {
+                return Invalid(path, $"must hold at most {MaxProperties} entries");
+            }
+
+            if (!FieldRules.IsIdentifier(property.Name))
+            {
+                return Invalid(path, "has an entry whose " + ProfileRules.NameMessage);
+            }
+
+            var childPath = path.Child(property.Name);
+            if (map.ContainsKey(property.Name))
+            {
+                return Duplicate(childPath);
+            }
+
+            if (property.Value.ValueKind == JsonValueKind.Null)
+            {
+                if (!allowNull)
+                {
+                    return Invalid(childPath, "must be a string, a finite number or a bool");
+                }
+
+                map[property.Name] = null;
+                continue;
+            }
+
+            if (ReadScalar(property.Value, childPath, allowBool: true, out var value) is { } error)
+            {
+                return error;
+            }
+
+            map[property.Name] = value;
+        }
+
+        return null;
+    }
+}

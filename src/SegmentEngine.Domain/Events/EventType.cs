@@ -1,0 +1,73 @@
+using System.Text.Json.Serialization;
+
+namespace SegmentEngine.Domain.Events;
+
+/// <summary>The event types of the Kafka contract (SPEC §2).</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<EventType>))]
+public enum EventType : byte
+{
+    /// <summary><c>purchase</c>.</summary>
+    Purchase = 0,
+
+    /// <summary><c>refund</c>.</summary>
+    Refund = 1,
+
+    /// <summary><c>check_in</c>.</summary>
+    CheckIn = 2,
+
+    /// <summary><c>survey_answer</c>.</summary>
+    SurveyAnswer = 3,
+
+    /// <summary><c>profile_update</c>.</summary>
+    ProfileUpdate = 4,
+
+    /// <summary><c>consent_update</c>.</summary>
+    ConsentUpdate = 5,
+
+    /// <summary><c>custom</c>: the rule-visible type is the payload's name.</summary>
+    Custom = 6,
+}
+
+/// <summary>Wire names of event types.</summary>
+public static class EventTypeNames
+{
+    /// <summary>The contract name (<c>purchase</c>, <c>check_in</c> ...), which is also the payload object's name.</summary>
+    public static string ToWire(this EventType type) => type switch
+    {
+        EventType.Purchase => "purchase",
+        EventType.Refund => "refund",
+        EventType.CheckIn => "check_in",
+        EventType.SurveyAnswer => "survey_answer",
+        EventType.ProfileUpdate => "profile_update",
+        EventType.ConsentUpdate => "consent_update",
+        EventType.Custom => "custom",
+        _ => throw new ArgumentOutOfRangeException(nameof(type)),
+    };
+
+    /// <summary>Parses a contract type name (exact, lower case).</summary>
+    public static bool TryParse(ReadOnlySpan<char> text, out EventType type)
+    {
+        switch (text)
+        {
+            case "purchase": type = EventType.Purchase; return true;
+            case "refund": type = EventType.Refund; return true;
+            case "check_in": type = EventType.CheckIn; return true;
+            case "survey_answer": type = EventType.SurveyAnswer; return true;
+            case "profile_update": type = EventType.ProfileUpdate; return true;
+            case "consent_update": type = EventType.ConsentUpdate; return true;
+            case "custom": type = EventType.Custom; return true;
+            default: type = default; return false;
+        }
+    }
+
+    /// <summary>
+    /// Names a custom event may not take, because rules could not tell it from a built-in
+    /// type or a rule-language namespace (<c>profile.</c>, <c>loyalty.</c> ...).
+    /// </summary>
+    public static IReadOnlySet<string> ReservedCustomNames { get; } = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
+    {
+        "purchase", "refund", "check_in", "survey_answer", "profile_update", "consent_update", "custom",
+        "profile", "loyalty", "consent", "survey", "segment", "attr", "days_since", "and", "or", "not",
+        "in", "is", "null", "true", "false", "within", "between",
+    };
+}
