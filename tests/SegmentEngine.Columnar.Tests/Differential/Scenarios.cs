@@ -48,7 +48,20 @@ public static class Scenarios
 
     /// <summary>A failure message naming the seed, the rule and the first differing consumers.</summary>
     public static string Mismatch(string what, int seed, int ruleIndex, Predicate rule, IReadOnlyList<string> expected, IReadOnlyList<string> actual)
-        => $"{what}: seed {seed}, rule #{ruleIndex}: {RuleText.Print(rule)}\n" +
+        => $"{what}: seed {seed}, rule #{ruleIndex}: {Text(rule)}\n" +
            $"  only in expected ({expected.Except(actual).Count()}): {string.Join(", ", expected.Except(actual).Take(8))}\n" +
            $"  only in actual ({actual.Except(expected).Count()}): {string.Join(", ", actual.Except(expected).Take(8))}";
+
+    /// <summary>The rule in canonical text (the Rules project's printer), or the test printer if that fails.</summary>
+    public static string Text(Predicate rule)
+    {
+        try
+        {
+            return SegmentEngine.Rules.RulePrinter.Print(rule);
+        }
+        catch (Exception)
+        {
+            return RuleText.Print(rule);
+        }
+    }
 }
