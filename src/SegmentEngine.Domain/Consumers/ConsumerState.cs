@@ -1,0 +1,280 @@
+using SegmentEngine.Domain.Common;
+using SegmentEngine.Domain.Events;
+
+namespace SegmentEngine.Domain.Consumers;
+
+/// <summary>
+/// Everything held about one consumer of one brand: profile, consent with history, privacy flags,
+/// held events, latest survey answers, loyalty balance and the event ids already applied.
+/// A plain mutable POCO, persisted as JSON with System.Text.Json; not thread-safe (one grain owns it).
+/// </summary>
+/// <remarks>
+/// Ordering: events are accepted in any order. Profile fields (and each attribute) and channel
+/// consent are per-field last-writer-wins by <c>occurred_at</c>: a change older than the field's
+/// last accepted change is ignored (a tie goes to the later arrival, except that a consent tie
+/// goes to the more restrictive status). Dedup: an event id is applied once; ids are kept until
+/// <see cref="PurgeOlderThan"/> drops their event's time, and everything older than the purge
+/// cutoff (the <see cref="RetentionWatermark"/>) is dropped on arrival, so the set stays bounded.
+/// </remarks>
+public sealed partial class ConsumerState
+{
+    /// <summary>Version of this JSON shape, for future migrations.</summary>
+    public int SchemaVersion { get; set; } = 1;
+
+    /// <summary>The brand; set by the first event or command.</summary>
+    public string BrandId { get; set; } = string.Empty;
+
+    /// <summary>The consumer id; set by the first event or command; empty once erased.</summary>
+    public string ConsumerId { get; set; } = string.Empty;
+
+    /// <summary>First seen: the earliest time of anything applied (profile.created_at).</summary>
+    public DateTimeOffset? CreatedAt { get; set; }
+
+    /// <summary>True once erased: every later event or command is dropped.</summary>
+    public bool IsErased { get; set; }
+
+    /// <summary>When it was erased.</summary>
+    public DateTimeOffset? ErasedAt { get; set; }
+
+    /// <summary>Profile fields and attributes.</summary>
+    public ConsumerProfile Profile { get; set; } = new();
+
+    /// <summary>Consent per channel with history.</summary>
+    public ConsentState Consent { get; set; } = new();
+
+    /// <summary>Privacy flags with history.</summary>
+    public PrivacyState Privacy { get; set; } = new();
+
+    /// <summary>Behavioural events held (within retention), in arrival order.</summary>
+    public List<HeldEvent> Events { get; set; } = [];
+
+    /// <summary>Latest answer per (survey, question).</summary>
+    public List<SurveyAnswerRecord> SurveyAnswers { get; set; } = [];
+
+    /// <summary>Loyalty balance fields.</summary>
+    public LoyaltyBalance Loyalty { get; set; } = new();
+
+    /// <summary>Event ids applied, with their <c>occurred_at</c> (kept until the retention purge passes it).</summary>
+    public Dictionary<string, DateTimeOffset> SeenEventIds { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>The latest retention cutoff purged: events that occurred before it are dropped on arrival.</summary>
+    public DateTimeOffset? RetentionWatermark { get; set; }
+
+    /// <summary>
+    /// Applies a validated event (see the type's remarks for ordering and dedup). Returns
+    /// <see cref="ApplyOutcome.EraseRequiredMinor"/> when, after it, the birth date shows an age
+    /// under 13 at <paramref name="now"/>: the caller must then erase the consumer.
+    /// </summary>
+    public ApplyResult Apply(ConsumerEvent consumerEvent, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(consumerEvent);
+        if (IsErased)
+        {
+            return ApplyResult.Ignored(ApplyOutcome.IgnoredErased);
+        }
+
+        if (!Owns(consumerEvent.BrandId, consumerEvent.ConsumerId))
+        {
+            return ApplyResult.Ignored(ApplyOutcome.IgnoredOtherConsumer);
+        }
+
+        if (RetentionWatermark is { } watermark && consumerEvent.OccurredAt < watermark)
+        {
+            return ApplyResult.Ignored(ApplyOutcome.IgnoredExpired);
+        }
+
+        if (SeenEventIds.ContainsKey(consumerEvent.EventId))
+        {
+            return ApplyResult.Ignored(ApplyOutcome.Duplicate);
+        }
+
+        Adopt(consumerEvent.BrandId, consumerEvent.ConsumerId, consumerEvent.OccurredAt);
+        SeenEventIds[consumerEvent.EventId] = consumerEvent.OccurredAt;
+
+        var changes = consumerEvent.Payload switch
+        {
+            ProfileUpdatePayload p => ApplyProfile(p.Update, consumerEvent.OccurredAt),
+            ConsentUpdatePayload c => ApplyConsent(c.Channel, c.Status, c.Source, consumerEvent.OccurredAt, now, consumerEvent.EventId),
+            SurveyAnswerPayload s => Hold(consumerEvent) | ApplySurvey(s, consumerEvent),
+            _ => Hold(consumerEvent),
+        };
+
+        return Finish(changes, now);
+    }
+
+    /// <summary>Records a consent change made through the API at <paramref name="at"/>.</summary>
+    public ApplyResult SetConsent(Channel channel, ConsentStatus status, string source, DateTimeOffset at)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(source);
+        if (status == ConsentStatus.Unknown)
+        {
+            throw new ArgumentOutOfRangeException(nameof(status), "A consent change needs a definite status.");
+        }
+
+        if (IsErased)
+        {
+            return ApplyResult.Ignored(ApplyOutcome.IgnoredErased);
+        }
+
+        AdoptTime(at);
+        return new ApplyResult(ApplyOutcome.Applied, ApplyConsent(channel, status, source, at, at, null));
+    }
+
+    /// <summary>
+    /// Applies a profile change made through the API (rectification) as of <paramref name="at"/>,
+    /// with the same per-field last-writer-wins as events; validate it first with <see cref="ProfileUpdate.Validate"/>.
+    /// </summary>
+    public ApplyResult UpsertProfile(ProfileUpdate update, DateTimeOffset at, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(update);
+        if (IsErased)
+        {
+            return ApplyResult.Ignored(ApplyOutcome.IgnoredErased);
+        }
+
+        AdoptTime(at);
+        return Finish(ApplyProfile(update, at), now);
+    }
+
+    /// <summary>Restricts processing (SPEC §7): the data is kept and used for nothing.</summary>
+    public ApplyResult Restrict(string source, DateTimeOffset at) => SetFlag(PrivacyFlag.Restricted, true, source, at);
+
+    /// <summary>Lifts a restriction of processing.</summary>
+    public ApplyResult LiftRestriction(string source, DateTimeOffset at) => SetFlag(PrivacyFlag.Restricted, false, source, at);
+
+    /// <summary>Records an objection to direct marketing: out of every audience, all channels.</summary>
+    public ApplyResult ObjectToMarketing(string source, DateTimeOffset at) => SetFlag(PrivacyFlag.ObjectsToMarketing, true, source, at);
+
+    /// <summary>Withdraws an objection to direct marketing.</summary>
+    public ApplyResult WithdrawObjection(string source, DateTimeOffset at) => SetFlag(PrivacyFlag.ObjectsToMarketing, false, source, at);
+
+    /// <summary>Sets or clears the brand's suppression of the consumer.</summary>
+    public ApplyResult SetSuppressed(bool suppressed, string source, DateTimeOffset at) => SetFlag(PrivacyFlag.Suppressed, suppressed, source, at);
+
+    /// <summary>
+    /// Purges events, dedup ids and survey answers that occurred before <paramref name="cutoff"/>,
+    /// and raises the <see cref="RetentionWatermark"/> so later arrivals older than it are dropped.
+    /// Consent and privacy history are records of legal basis and are kept. Returns the events removed.
+    /// </summary>
+    public int PurgeOlderThan(DateTimeOffset cutoff)
+    {
+        if (RetentionWatermark is null || cutoff > RetentionWatermark)
+        {
+            RetentionWatermark = cutoff;
+        }
+
+        var removed = Events.RemoveAll(e => e.OccurredAt < cutoff);
+        SurveyAnswers.RemoveAll(a => a.AnsweredAt < cutoff);
+        if (SeenEventIds.Count > 0)
+        {
+            List<string>? stale = null;
+            foreach (var (id, occurredAt) in SeenEventIds)
+            {
+                if (occurredAt < cutoff)
+                {
+                    (stale ??= []).Add(id);
+                }
+            }
+
+            if (stale is not null)
+            {
+                foreach (var id in stale)
+                {
+                    SeenEventIds.Remove(id);
+                }
+            }
+        }
+
+        return removed;
+    }
+
+    /// <summary>
+    /// Erases everything held (SPEC §7): only the erased flag and time remain, and every later
+    /// event or command is dropped. The caller keeps an <see cref="SegmentEngine.Domain.Privacy.ErasureHash"/> elsewhere.
+    /// </summary>
+    public void Erase(DateTimeOffset at)
+    {
+        ConsumerId = string.Empty;
+        CreatedAt = null;
+        Profile = new();
+        Consent = new();
+        Privacy = new();
+        Events = [];
+        SurveyAnswers = [];
+        Loyalty = new();
+        SeenEventIds = new(StringComparer.Ordinal);
+        RetentionWatermark = null;
+        IsErased = true;
+        ErasedAt = at;
+    }
+
+    /// <summary>True when the consumer has an address for <paramref name="channel"/>.</summary>
+    public bool HasAddress(Channel channel) => channel switch
+    {
+        Channel.Email => !string.IsNullOrEmpty(Profile.Email),
+        Channel.Sms => !string.IsNullOrEmpty(Profile.Phone),
+        Channel.Push => !string.IsNullOrEmpty(Profile.PushToken),
+        _ => false,
+    };
+
+    /// <summary>The address for <paramref name="channel"/>, or null.</summary>
+    public string? AddressFor(Channel channel) => channel switch
+    {
+        Channel.Email => Profile.Email,
+        Channel.Sms => Profile.Phone,
+        Channel.Push => Profile.PushToken,
+        _ => null,
+    };
+
+    /// <summary>True when a known birth date shows an age under <paramref name="years"/> at <paramref name="now"/>.</summary>
+    public bool IsKnownUnder(int years, DateTimeOffset now) => Profile.AgeAt(now) is { } age && age < years;
+
+    private bool Owns(string brandId, string consumerId)
+        => (BrandId.Length == 0 || string.Equals(BrandId, brandId, StringComparison.Ordinal))
+           && (ConsumerId.Length == 0 || string.Equals(ConsumerId, consumerId, StringComparison.Ordinal));
+
+    private void Adopt(string brandId, string consumerId, DateTimeOffset at)
+    {
+        if (BrandId.Length == 0)
+        {
+            BrandId = brandId;
+        }
+
+        if (ConsumerId.Length == 0)
+        {
+            ConsumerId = consumerId;
+        }
+
+        AdoptTime(at);
+    }
+
+    private void AdoptTime(DateTimeOffset at)
+    {
+        if (CreatedAt is null || at < CreatedAt)
+        {
+            CreatedAt = at;
+        }
+    }
+
+    private ApplyResult Finish(StateChanges changes, DateTimeOffset now)
+        => new(IsKnownUnder(Age.ErasureAge, now) ? ApplyOutcome.EraseRequiredMinor : ApplyOutcome.Applied, changes);
+
+    private ApplyResult SetFlag(PrivacyFlag flag, bool value, string source, DateTimeOffset at)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(source);
+        if (IsErased)
+        {
+            return ApplyResult.Ignored(ApplyOutcome.IgnoredErased);
+        }
+
+        AdoptTime(at);
+        Privacy.History.Add(new PrivacyChange(flag, value, source, at));
+        if (Privacy.Get(flag) == value)
+        {
+            return new ApplyResult(ApplyOutcome.Applied, StateChanges.History);
+        }
+
+        Privacy.Set(flag, value);
+        return new ApplyResult(ApplyOutcome.Applied, StateChanges.Privacy | StateChanges.History);
+    }
+}
