@@ -1,0 +1,218 @@
+using System.Numerics;
+using SegmentEngine.Columnar.Memory;
+using SegmentEngine.Columnar.Table;
+
+namespace SegmentEngine.Columnar.Evaluation;
+
+/// <summary>The state of one evaluation: the instant, the table and one block-sized bitmap per node of the plan.</summary>
+internal sealed class EvalContext(ConsumerTable table, DateTimeOffset now)
+{
+    public ConsumerTable Table { get; } = table;
+    public DateTimeOffset Now { get; } = now;
+    public long NowSeconds { get; } = TimeMath.Seconds(now);
+    public Dictionary<BoolNode, ulong[]> Buffers { get; } = new(ReferenceEqualityComparer.Instance);
+    public Dictionary<string, BoolNode> SegmentMembers { get; } = new(StringComparer.Ordinal);
+    public ulong[] Scratch { get; } = new ulong[SegmentCompiler.BlockRows / 64];
+
+    public Span<ulong> Block(BoolNode node, int words) => Buffers[node].AsSpan(0, words);
+}
+
+/// <summary>A node of the shared boolean plan; structurally identical nodes are one object (common sub-expressions).</summary>
+internal abstract class BoolNode(string key, params BoolNode[] inputs)
+{
+    public string Key { get; } = key;
+    public BoolNode[] Inputs { get; } = inputs;
+
+    /// <summary>Writes the bits of rows [start, start+count) to dst (start is a multiple of 64); inputs are already evaluated.</summary>
+    public abstract void EvalBlock(EvalContext ctx, int start, int count, Span<ulong> dst);
+
+    /// <summary>The truth for one row.</summary>
+    public abstract bool EvalRow(EvalContext ctx, int row);
+}
+
+internal sealed class ConstNode(bool value) : BoolNode(value ? "true" : "false")
+{
+    public bool Value { get; } = value;
+
+    public override void EvalBlock(EvalContext ctx, int start, int count, Span<ulong> dst) => dst.Fill(Value ? ulong.MaxValue : 0);
+
+    public override bool EvalRow(EvalContext ctx, int row) => Value;
+}
+
+internal sealed class AndNode(string key, BoolNode[] inputs) : BoolNode(key, inputs)
+{
+    public override void EvalBlock(EvalContext ctx, int start, int count, Span<ulong> dst)
+    {
+        ctx.Block(Inputs[0], dst.Length).CopyTo(dst);
+        for (var i = 1; i < Inputs.Length; i++)
+        {
+            Bitmaps.And(dst, ctx.Block(Inputs[i], dst.Length), dst);
+        }
+    }
+
+    public override bool EvalRow(EvalContext ctx, int row)
+    {
+        foreach (var x in Inputs)
+        {
+            if (!x.EvalRow(ctx, row))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+}
+
+internal sealed class OrNode(string key, BoolNode[] inputs) : BoolNode(key, inputs)
+{
+    public override void EvalBlock(EvalContext ctx, int start, int count, Span<ulong> dst)
+    {
+        ctx.Block(Inputs[0], dst.Length).CopyTo(dst);
+        for (var i = 1; i < Inputs.Length; i++)
+        {
+            Bitmaps.Or(dst, ctx.Block(Inputs[i], dst.Length), dst);
+        }
+    }
+
+    public override bool EvalRow(EvalContext ctx, int row)
+    {
+        foreach (var x in Inputs)
+        {
+            if (x.EvalRow(ctx, row))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}
+
+internal sealed class NotNode(BoolNode input) : BoolNode("not(" + input.Key + ")", input)
+{
+    public override void EvalBlock(EvalContext ctx, int start, int count, Span<ulong> dst) => Bitmaps.Not(ctx.Block(Inputs[0], dst.Length), dst);
+
+    public override bool EvalRow(EvalContext ctx, int row) => !Inputs[0].EvalRow(ctx, row);
+}
+
+/// <summary>A bit column as a predicate (validity, consent-free flags, survey answered).</summary>
+internal sealed class BitsNode(string key, Func<BitColumn> column) : BoolNode(key)
+{
+    public override void EvalBlock(EvalContext ctx, int start, int count, Span<ulong> dst) =>
+        column().Words.Slice(start >> 6, dst.Length).CopyTo(dst);
+
+    public override bool EvalRow(EvalContext ctx, int row) => column().Get(row);
+}
+
+/// <summary>lo &lt;= column &lt;= hi (bounds may depend on the evaluation instant), and valid.</summary>
+internal sealed class RangeNode<T>(string key, Func<Span<T>> values, Func<BitColumn?> validity, Func<EvalContext, (T Lo, T Hi)> bounds)
+    : BoolNode(key)
+    where T : unmanaged, INumber<T>
+{
+    public override void EvalBlock(EvalContext ctx, int start, int count, Span<ulong> dst)
+    {
+        var (lo, hi) = bounds(ctx);
+        if (lo > hi)
+        {
+            dst.Clear();
+            return;
+        }
+
+        Kernels.InRange<T>(values().Slice(start, count), lo, hi, dst);
+        if (validity() is { } v)
+        {
+            Bitmaps.And(dst, v.Words.Slice(start >> 6, dst.Length), dst);
+        }
+    }
+
+    public override bool EvalRow(EvalContext ctx, int row)
+    {
+        var (lo, hi) = bounds(ctx);
+        var x = values()[row];
+        return x >= lo && x <= hi && (validity()?.Get(row) ?? true);
+    }
+}
+
+/// <summary>A dictionary-coded string column whose string satisfies a predicate (the matching codes are found in the dictionary).</summary>
+internal sealed class CodeSetNode<TCode>(string key, DictColumn<TCode> column, Func<string, bool> predicate) : BoolNode(key)
+    where TCode : unmanaged, IBinaryInteger<TCode>
+{
+    private int _cachedCount = -1;
+    private bool[] _lookup = [];
+    private TCode[] _codes = [];
+
+    private void Prepare()
+    {
+        var dict = column.Dictionary;
+        if (dict.Count == _cachedCount)
+        {
+            return;
+        }
+
+        var lookup = new bool[dict.Count];
+        var codes = new List<TCode>();
+        for (var c = 1; c < dict.Count; c++)
+        {
+            if (predicate(dict[c]))
+            {
+                lookup[c] = true;
+                codes.Add(TCode.CreateTruncating(c));
+            }
+        }
+
+        _lookup = lookup;
+        _codes = codes.ToArray();
+        _cachedCount = dict.Count;
+    }
+
+    public override void EvalBlock(EvalContext ctx, int start, int count, Span<ulong> dst)
+    {
+        Prepare();
+        var values = column.Codes.Slice(start, count);
+        if (_codes.Length <= 4)
+        {
+            Kernels.EqualsAny<TCode>(values, _codes, dst, ctx.Scratch);
+        }
+        else
+        {
+            Kernels.Lookup<TCode>(values, _lookup, dst);
+        }
+    }
+
+    public override bool EvalRow(EvalContext ctx, int row)
+    {
+        Prepare();
+        var code = int.CreateTruncating(column.Codes[row]);
+        return (uint)code < (uint)_lookup.Length && _lookup[code];
+    }
+}
+
+/// <summary>Membership of a segment: its rule AND live AND NOT restricted.</summary>
+internal sealed class MemberNode(BoolNode rule) : BoolNode("member(" + rule.Key + ")", rule)
+{
+    public override void EvalBlock(EvalContext ctx, int start, int count, Span<ulong> dst)
+    {
+        var w = start >> 6;
+        Bitmaps.And(ctx.Block(Inputs[0], dst.Length), ctx.Table.Live.Words.Slice(w, dst.Length), dst);
+        Bitmaps.AndNot(dst, ctx.Table.Restricted.Words.Slice(w, dst.Length), dst);
+        Bitmaps.ClearTail(dst, count);
+    }
+
+    public override bool EvalRow(EvalContext ctx, int row) =>
+        Inputs[0].EvalRow(ctx, row) && ctx.Table.Live.Get(row) && !ctx.Table.Restricted.Get(row);
+}
+
+/// <summary><c>segment("id")</c>: reads the membership of a segment evaluated earlier in the same pass.</summary>
+internal sealed class SegmentRefNode(string segmentId) : BoolNode("segment(" + segmentId.Length + ":" + segmentId + ")")
+{
+    public string SegmentId { get; } = segmentId;
+
+    private BoolNode Member(EvalContext ctx) => ctx.SegmentMembers.TryGetValue(SegmentId, out var m)
+        ? m
+        : throw new InvalidOperationException($"Segment reference '{SegmentId}' is not resolved in this evaluation.");
+
+    public override void EvalBlock(EvalContext ctx, int start, int count, Span<ulong> dst) => ctx.Block(Member(ctx), dst.Length).CopyTo(dst);
+
+    public override bool EvalRow(EvalContext ctx, int row) => Member(ctx).EvalRow(ctx, row);
+}

@@ -1,0 +1,484 @@
+using SegmentEngine.Columnar.Facts;
+using SegmentEngine.Columnar.Features;
+using SegmentEngine.Rules.Syntax;
+
+namespace SegmentEngine.Columnar.Table;
+
+/// <summary>
+/// The columnar store of one shard of one brand: consumers on dense row ordinals, narrow columns in
+/// Arrow memory layout updated in place, erased rows on a free list and masked by the live bitmap.
+/// Not thread-safe: one writer/evaluator at a time (the owning grain or benchmark).
+/// </summary>
+public sealed partial class ConsumerTable
+{
+    private readonly Dictionary<string, int> _rowById = new(StringComparer.Ordinal);
+    private readonly Stack<int> _free = new();
+    private string?[] _ids = [];
+    private string?[] _emails = [];
+    private string?[] _phones = [];
+    private string?[] _pushTokens = [];
+    private RowEvents?[] _events = [];
+    private SurveyRecord[]?[] _surveys = [];
+    private readonly Dictionary<string, TypedColumns> _attributes = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, AggregateFeature> _aggregates = new(StringComparer.Ordinal);
+    private readonly Dictionary<(int Survey, int Question), TypedColumns> _surveyAnswers = [];
+    private readonly Dictionary<int, BitColumn> _surveyAnswered = [];
+    private int _capacity;
+
+    /// <summary>Creates an empty table.</summary>
+    public ConsumerTable(int initialCapacity = 1024)
+    {
+        Grow(Math.Max(64, initialCapacity));
+    }
+
+    /// <summary>Interned event types, property keys, survey and question ids.</summary>
+    public StringDictionary Names { get; } = new();
+
+    /// <summary>Interned string values of attributes, event properties and survey answers.</summary>
+    public StringDictionary Strings { get; } = new();
+
+    /// <summary>Number of live consumers.</summary>
+    public int Count => _rowById.Count;
+
+    /// <summary>High-water mark of row ordinals: every result bitmap covers rows [0, RowCount).</summary>
+    public int RowCount { get; private set; }
+
+    /// <summary>Live rows (bit set = a consumer occupies the row).</summary>
+    public BitColumn Live { get; } = new();
+
+    /// <summary>Processing restricted (member of nothing).</summary>
+    public BitColumn Restricted { get; } = new();
+
+    /// <summary>Objects to direct marketing.</summary>
+    public BitColumn Objects { get; } = new();
+
+    /// <summary>Suppressed by the brand.</summary>
+    public BitColumn Suppressed { get; } = new();
+
+    /// <summary>Has an email address.</summary>
+    public BitColumn HasEmail { get; } = new();
+
+    /// <summary>Has a phone number.</summary>
+    public BitColumn HasPhone { get; } = new();
+
+    /// <summary>Has a push token.</summary>
+    public BitColumn HasPush { get; } = new();
+
+    /// <summary>Birth date as days since 1970-01-01 (age is computed at evaluation time).</summary>
+    public ValueColumn<int> BirthDays { get; } = new("birth_days", nullable: true);
+
+    /// <summary>First seen, Unix seconds.</summary>
+    public ValueColumn<long> CreatedAt { get; } = new("created_at", nullable: false);
+
+    /// <summary>Gender codes.</summary>
+    public DictColumn<byte> Gender { get; } = new("gender");
+
+    /// <summary>Country codes.</summary>
+    public DictColumn<ushort> Country { get; } = new("country");
+
+    /// <summary>Region codes.</summary>
+    public DictColumn<ushort> Region { get; } = new("region");
+
+    /// <summary>City codes.</summary>
+    public DictColumn<int> City { get; } = new("city");
+
+    /// <summary>Postal code codes.</summary>
+    public DictColumn<int> PostalCode { get; } = new("postal_code");
+
+    /// <summary>Loyalty tier codes.</summary>
+    public DictColumn<byte> Tier { get; } = new("tier");
+
+    /// <summary>Email consent status bytes (<see cref="ConsentStatus"/>).</summary>
+    public ValueColumn<byte> EmailConsent { get; } = new("consent_email", nullable: false);
+
+    /// <summary>SMS consent status bytes.</summary>
+    public ValueColumn<byte> SmsConsent { get; } = new("consent_sms", nullable: false);
+
+    /// <summary>Push consent status bytes.</summary>
+    public ValueColumn<byte> PushConsent { get; } = new("consent_push", nullable: false);
+
+    /// <summary>Loyalty points balance.</summary>
+    public ValueColumn<long> Points { get; } = new("points", nullable: false);
+
+    /// <summary>Lifetime loyalty points.</summary>
+    public ValueColumn<long> LifetimePoints { get; } = new("lifetime_points", nullable: false);
+
+    /// <summary>Custom attribute columns created so far, by name.</summary>
+    public IReadOnlyDictionary<string, TypedColumns> Attributes => _attributes;
+
+    /// <summary>Materialized aggregate features, by structural key.</summary>
+    public IReadOnlyDictionary<string, AggregateFeature> Aggregates => _aggregates;
+
+    /// <summary>The consent column of a channel.</summary>
+    public ValueColumn<byte> ConsentColumn(Channel channel) => channel switch
+    {
+        Channel.Email => EmailConsent,
+        Channel.Sms => SmsConsent,
+        _ => PushConsent,
+    };
+
+    /// <summary>The has-address bitmap of a channel.</summary>
+    public BitColumn AddressColumn(Channel channel) => channel switch
+    {
+        Channel.Email => HasEmail,
+        Channel.Sms => HasPhone,
+        _ => HasPush,
+    };
+
+    /// <summary>The row of a consumer, if held.</summary>
+    public bool TryGetRow(string consumerId, out int row) => _rowById.TryGetValue(consumerId, out row);
+
+    /// <summary>The consumer id at a row, or null when the row is free.</summary>
+    public string? ConsumerIdAt(int row) => (uint)row < (uint)RowCount ? _ids[row] : null;
+
+    /// <summary>Inserts or replaces everything held about a consumer; returns its row.</summary>
+    public int Upsert(ConsumerFacts facts)
+    {
+        ArgumentNullException.ThrowIfNull(facts);
+        if (!_rowById.TryGetValue(facts.ConsumerId, out var row))
+        {
+            row = AllocateRow(facts.ConsumerId);
+        }
+
+        Live.Set(row, true);
+        Restricted.Set(row, facts.Restricted);
+        Objects.Set(row, facts.ObjectsToMarketing);
+        Suppressed.Set(row, facts.Suppressed);
+        _emails[row] = string.IsNullOrEmpty(facts.Email) ? null : facts.Email;
+        _phones[row] = string.IsNullOrEmpty(facts.Phone) ? null : facts.Phone;
+        _pushTokens[row] = string.IsNullOrEmpty(facts.PushToken) ? null : facts.PushToken;
+        HasEmail.Set(row, _emails[row] is not null);
+        HasPhone.Set(row, _phones[row] is not null);
+        HasPush.Set(row, _pushTokens[row] is not null);
+        BirthDays.Set(row, facts.BirthDate is { } bd ? TimeMath.Days(bd) : null);
+        CreatedAt.Set(row, TimeMath.Seconds(facts.CreatedAt));
+        Gender.Set(row, facts.Gender);
+        Country.Set(row, facts.Country);
+        Region.Set(row, facts.Region);
+        City.Set(row, facts.City);
+        PostalCode.Set(row, facts.PostalCode);
+        Tier.Set(row, facts.LoyaltyTier);
+        EmailConsent.Set(row, (byte)facts.EmailConsent);
+        SmsConsent.Set(row, (byte)facts.SmsConsent);
+        PushConsent.Set(row, (byte)facts.PushConsent);
+        Points.Set(row, facts.LoyaltyPoints);
+        LifetimePoints.Set(row, facts.LifetimePoints);
+
+        foreach (var col in _attributes.Values)
+        {
+            col.Clear(row);
+        }
+
+        foreach (var kv in facts.Attributes)
+        {
+            AttributeColumns(kv.Key).Set(row, kv.Value);
+        }
+
+        _surveys[row] = BuildSurveys(facts.SurveyAnswers);
+        _events[row] = RowEvents.Build(facts.Events, Names, Strings);
+        RecomputeDerived(row);
+        return row;
+    }
+
+    /// <summary>Erases a consumer: clears every column of its row and frees the row. Returns false when not held.</summary>
+    public bool Remove(string consumerId)
+    {
+        if (!_rowById.Remove(consumerId, out var row))
+        {
+            return false;
+        }
+
+        ClearRow(row);
+        _free.Push(row);
+        return true;
+    }
+
+    /// <summary>The columns of a custom attribute, created (empty) on first use.</summary>
+    public TypedColumns AttributeColumns(string name)
+    {
+        if (!_attributes.TryGetValue(name, out var col))
+        {
+            col = new TypedColumns("attr." + name, Strings, _capacity);
+            _attributes.Add(name, col);
+        }
+
+        return col;
+    }
+
+    /// <summary>Registers (or finds) the materialized feature of an aggregate; it is computed at the next refresh or evaluation.</summary>
+    public AggregateFeature RegisterAggregate(AggregateExpr expr)
+    {
+        var key = AggregateFeature.KeyOf(expr);
+        if (!_aggregates.TryGetValue(key, out var f))
+        {
+            f = new AggregateFeature(this, expr, key);
+            f.EnsureRows(_capacity);
+            _aggregates.Add(key, f);
+        }
+
+        return f;
+    }
+
+    /// <summary>Registers (or finds) the columns of the latest answer to (survey, question), backfilled from held answers.</summary>
+    public TypedColumns RegisterSurveyAnswer(string surveyId, string questionId)
+    {
+        var key = (Names.Intern(surveyId), Names.Intern(questionId));
+        if (!_surveyAnswers.TryGetValue(key, out var col))
+        {
+            col = new TypedColumns($"survey.{surveyId}.{questionId}", Strings, _capacity);
+            _surveyAnswers.Add(key, col);
+            for (var r = 0; r < RowCount; r++)
+            {
+                FillSurveyAnswer(r, key, col);
+            }
+        }
+
+        return col;
+    }
+
+    /// <summary>Registers (or finds) the bitmap of "any answer to the survey is held", backfilled.</summary>
+    public BitColumn RegisterSurveyAnswered(string surveyId)
+    {
+        var key = Names.Intern(surveyId);
+        if (!_surveyAnswered.TryGetValue(key, out var col))
+        {
+            col = new BitColumn();
+            col.EnsureRows(_capacity);
+            _surveyAnswered.Add(key, col);
+            for (var r = 0; r < RowCount; r++)
+            {
+                FillSurveyAnswered(r, key, col);
+            }
+        }
+
+        return col;
+    }
+
+    /// <summary>
+    /// Brings every rolling aggregate to <paramref name="now"/>: vector-scans the staleness summaries and recomputes
+    /// only the rows whose earliest included event left the window. Returns the rows whose value changed, ascending.
+    /// </summary>
+    public int[] Refresh(DateTimeOffset now)
+    {
+        var changed = new HashSet<int>();
+        var s = TimeMath.Seconds(now);
+        foreach (var f in _aggregates.Values)
+        {
+            f.Refresh(s, changed);
+        }
+
+        var result = changed.Where(r => Live.Get(r)).ToArray();
+        Array.Sort(result);
+        return result;
+    }
+
+    internal RowEvents? EventsOf(int row) => _events[row];
+
+    internal void EnsureFresh(IEnumerable<AggregateFeature> features, long now)
+    {
+        foreach (var f in features)
+        {
+            f.Refresh(now, null);
+        }
+    }
+
+    private int AllocateRow(string consumerId)
+    {
+        int row;
+        if (_free.Count > 0)
+        {
+            row = _free.Pop();
+        }
+        else
+        {
+            row = RowCount;
+            if (row >= _capacity)
+            {
+                Grow(_capacity * 2);
+            }
+
+            RowCount = row + 1;
+        }
+
+        _ids[row] = consumerId;
+        _rowById[consumerId] = row;
+        return row;
+    }
+
+    private void ClearRow(int row)
+    {
+        _ids[row] = null;
+        _emails[row] = null;
+        _phones[row] = null;
+        _pushTokens[row] = null;
+        _events[row] = null;
+        _surveys[row] = null;
+        Live.Set(row, false);
+        Restricted.Set(row, false);
+        Objects.Set(row, false);
+        Suppressed.Set(row, false);
+        HasEmail.Set(row, false);
+        HasPhone.Set(row, false);
+        HasPush.Set(row, false);
+        BirthDays.Set(row, null);
+        CreatedAt.Set(row, 0);
+        Gender.SetCode(row, 0);
+        Country.SetCode(row, 0);
+        Region.SetCode(row, 0);
+        City.SetCode(row, 0);
+        PostalCode.SetCode(row, 0);
+        Tier.SetCode(row, 0);
+        EmailConsent.Set(row, 0);
+        SmsConsent.Set(row, 0);
+        PushConsent.Set(row, 0);
+        Points.Set(row, 0);
+        LifetimePoints.Set(row, 0);
+        foreach (var col in _attributes.Values)
+        {
+            col.Clear(row);
+        }
+
+        RecomputeDerived(row);
+    }
+
+    private void RecomputeDerived(int row)
+    {
+        foreach (var f in _aggregates.Values)
+        {
+            f.Recompute(row);
+        }
+
+        foreach (var kv in _surveyAnswers)
+        {
+            FillSurveyAnswer(row, kv.Key, kv.Value);
+        }
+
+        foreach (var kv in _surveyAnswered)
+        {
+            FillSurveyAnswered(row, kv.Key, kv.Value);
+        }
+    }
+
+    private SurveyRecord[]? BuildSurveys(IReadOnlyList<SurveyAnswerFact> answers)
+    {
+        if (answers.Count == 0)
+        {
+            return null;
+        }
+
+        // Latest answer per (survey, question): keep the one with the greatest AnsweredAt.
+        var latest = new Dictionary<(int, int), (SurveyRecord Rec, long At)>();
+        foreach (var a in answers)
+        {
+            var key = (Names.Intern(a.SurveyId), Names.Intern(a.QuestionId));
+            var at = TimeMath.Seconds(a.AnsweredAt);
+            if (latest.TryGetValue(key, out var prev) && prev.At > at)
+            {
+                continue;
+            }
+
+            latest[key] = (new SurveyRecord
+            {
+                Survey = key.Item1,
+                Question = key.Item2,
+                Kind = a.Answer.Kind,
+                Number = a.Answer.Number,
+                Text = a.Answer.Kind == FactKind.String && a.Answer.Text is not null ? Strings.Intern(a.Answer.Text) : 0,
+            }, at);
+        }
+
+        return latest.Values.Select(v => v.Rec).ToArray();
+    }
+
+    private void FillSurveyAnswer(int row, (int Survey, int Question) key, TypedColumns col)
+    {
+        col.Clear(row);
+        var recs = _surveys[row];
+        if (recs is null)
+        {
+            return;
+        }
+
+        foreach (var r in recs)
+        {
+            if (r.Survey == key.Survey && r.Question == key.Question)
+            {
+                switch (r.Kind)
+                {
+                    case FactKind.Number:
+                        col.Numbers.Set(row, r.Number);
+                        break;
+                    case FactKind.String:
+                        col.Texts.SetCode(row, r.Text);
+                        break;
+                    case FactKind.Bool:
+                        col.Bools.Set(row, r.Number != 0 ? (byte)1 : (byte)0);
+                        break;
+                }
+            }
+        }
+    }
+
+    private void FillSurveyAnswered(int row, int survey, BitColumn col)
+    {
+        var recs = _surveys[row];
+        var any = false;
+        if (recs is not null)
+        {
+            foreach (var r in recs)
+            {
+                any |= r.Survey == survey;
+            }
+        }
+
+        col.Set(row, any);
+    }
+
+    private void Grow(int capacity)
+    {
+        _capacity = capacity;
+        Array.Resize(ref _ids, capacity);
+        Array.Resize(ref _emails, capacity);
+        Array.Resize(ref _phones, capacity);
+        Array.Resize(ref _pushTokens, capacity);
+        Array.Resize(ref _events, capacity);
+        Array.Resize(ref _surveys, capacity);
+        foreach (var b in new[] { Live, Restricted, Objects, Suppressed, HasEmail, HasPhone, HasPush })
+        {
+            b.EnsureRows(capacity);
+        }
+
+        BirthDays.EnsureRows(capacity);
+        CreatedAt.EnsureRows(capacity);
+        Gender.EnsureRows(capacity);
+        Country.EnsureRows(capacity);
+        Region.EnsureRows(capacity);
+        City.EnsureRows(capacity);
+        PostalCode.EnsureRows(capacity);
+        Tier.EnsureRows(capacity);
+        EmailConsent.EnsureRows(capacity);
+        SmsConsent.EnsureRows(capacity);
+        PushConsent.EnsureRows(capacity);
+        Points.EnsureRows(capacity);
+        LifetimePoints.EnsureRows(capacity);
+        foreach (var c in _attributes.Values)
+        {
+            c.EnsureRows(capacity);
+        }
+
+        foreach (var f in _aggregates.Values)
+        {
+            f.EnsureRows(capacity);
+        }
+
+        foreach (var c in _surveyAnswers.Values)
+        {
+            c.EnsureRows(capacity);
+        }
+
+        foreach (var c in _surveyAnswered.Values)
+        {
+            c.EnsureRows(capacity);
+        }
+    }
+}
