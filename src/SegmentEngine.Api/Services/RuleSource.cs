@@ -1,10 +1,10 @@
-using Grpc.Core;
 using SegmentEngine.Api.Mapping;
+using SegmentEngine.Rules;
 using V1 = SegmentEngine.Api.V1;
 
 namespace SegmentEngine.Api.Services;
 
-/// <summary>Turns the <c>rule</c>/<c>rule_tree</c> oneof of a request into the rule text the grains take.</summary>
+/// <summary>Turns the <c>rule</c>/<c>rule_tree</c> oneof of a request into the rule text the grains take (a tree is printed canonically).</summary>
 internal static class RuleSource
 {
     /// <summary>Longest rule text accepted through the API, in characters.</summary>
@@ -36,10 +36,7 @@ internal static class RuleSource
                 throw ApiStatus.InvalidArgument("The rule tree is invalid: " + string.Join("; ", mapped.Errors));
             }
 
-            // TODO(rules): print mapped.Rule with SegmentEngine.Rules' RulePrinter once it exists.
-            throw new RpcException(new Status(
-                StatusCode.Unimplemented,
-                "rule_tree is not accepted yet: it needs the canonical rule printer of the rule-language issue; send the rule as text."));
+            return RulePrinter.Print(mapped.Rule!);
         }
 
         throw ApiStatus.InvalidArgument("rule: a rule (text or rule_tree) is required.");
