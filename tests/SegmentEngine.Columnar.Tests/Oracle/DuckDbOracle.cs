@@ -259,7 +259,9 @@ public sealed class DuckDbOracle : IDisposable
         switch (ag.Function)
         {
             case AggregateFunction.Count: (sql, k) = ($"CAST((SELECT COUNT(*) FROM events e WHERE {w}) AS DOUBLE)", Number); break;
-            case AggregateFunction.Sum: (sql, k) = ($"COALESCE((SELECT SUM(v.num) FROM events e{joinProp} WHERE {w}), 0)", Number); break;
+            case AggregateFunction.Sum:
+                (sql, k) = ($"CASE WHEN (SELECT COUNT(*) FROM events e WHERE {w}) = 0 THEN CAST(0 AS DOUBLE) ELSE (SELECT SUM(v.num) FROM events e{joinProp} WHERE {w}) END", Number);
+                break;
             case AggregateFunction.Min: (sql, k) = ($"(SELECT MIN(v.num) FROM events e{joinProp} WHERE {w})", Number); break;
             case AggregateFunction.Max: (sql, k) = ($"(SELECT MAX(v.num) FROM events e{joinProp} WHERE {w})", Number); break;
             case AggregateFunction.Avg: (sql, k) = ($"(SELECT SUM(v.num) / COUNT(v.num) FROM events e{joinProp} WHERE {w})", Number); break;

@@ -173,7 +173,8 @@ public sealed class ReferenceEvaluator
         return ag.Function switch
         {
             AggregateFunction.Count => RefValue.Num(count),
-            AggregateFunction.Sum => RefValue.Num(sum),
+            // rule-semantics.md: sum is 0 when no event matches, but missing when events match and none carries the property.
+            AggregateFunction.Sum => count == 0 ? RefValue.Num(0) : carried == 0 ? RefValue.Missing : RefValue.Num(sum),
             AggregateFunction.Min => carried == 0 ? RefValue.Missing : RefValue.Num(min),
             AggregateFunction.Max => carried == 0 ? RefValue.Missing : RefValue.Num(max),
             AggregateFunction.Avg => carried == 0 ? RefValue.Missing : RefValue.Num(sum / carried),
