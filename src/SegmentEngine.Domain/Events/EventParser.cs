@@ -74,6 +74,11 @@ public static partial class EventParser
             utf8Json = utf8Json[3..];
         }
 
+        if (!System.Text.Unicode.Utf8.IsValid(utf8Json))
+        {
+            return EventParseResult.Reject(new DeadLetter(DeadLetterReason.MalformedJson, null, "value is not valid UTF-8"));
+        }
+
         var reader = new Utf8JsonReader(utf8Json, ReaderOptions);
         JsonDocument document;
         try
@@ -82,9 +87,9 @@ public static partial class EventParser
         }
         catch (JsonException)
         {
-            return reader.CurrentDepth >= MaxDepth
+            return ExceedsDepth(utf8Json)
                 ? EventParseResult.Reject(new DeadLetter(DeadLetterReason.TooDeep, null, $"JSON nesting is deeper than {MaxDepth}"))
-                : EventParseResult.Reject(new DeadLetter(DeadLetterReason.MalformedJson, null, "value is not well-formed UTF-8 JSON"));
+                : EventParseResult.Reject(new DeadLetter(DeadLetterReason.MalformedJson, null, "value is not well-formed JSON"));
         }
 
         using (document)
@@ -111,7 +116,12 @@ public static partial class EventParser
             {
                 return ParseRoot(key, root, brands, now);
             }
-            catch (Exception ex) when (ex is InvalidOperationException or FormatException or ArgumentException or OverflowException)
+            catch (InvalidOperationException)
+            {
+                // A string escape that decodes to invalid UTF-16 (a lone surrogate) cannot be read as text.
+                return EventParseResult.Reject(new DeadLetter(DeadLetterReason.MalformedJson, null, "a string holds an invalid escape sequence"));
+            }
+            catch (Exception ex) when (ex is FormatException or ArgumentException or OverflowException)
             {
                 // Defensive: a validation path that let through an unexpected shape is a bad event, not a crash.
                 return EventParseResult.Reject(new DeadLetter(DeadLetterReason.InvalidField, null, "event has an unexpected shape"));
@@ -235,6 +245,28 @@ public static partial class EventParser
     }
 
     private static EventParseResult Fail(DeadLetter deadLetter, string? brandId = null) => EventParseResult.Reject(deadLetter, brandId);
+
+    /// <summary>On the failure path only: does the value nest deeper than <see cref="MaxDepth"/> before it breaks?</summary>
+    private static bool ExceedsDepth(ReadOnlySpan<byte> utf8Json)
+    {
+        var reader = new Utf8JsonReader(utf8Json, new JsonReaderOptions { MaxDepth = MaxEventBytes + 1 });
+        try
+        {
+            while (reader.Read())
+            {
+                if (reader.CurrentDepth >= MaxDepth)
+                {
+                    return true;
+                }
+            }
+        }
+        catch (JsonException)
+        {
+            // Malformed before it got too deep.
+        }
+
+        return false;
+    }
 
     private static bool KeyMatches(ReadOnlySpan<byte> key, string brandId, string consumerId)
     {
