@@ -68,7 +68,7 @@ public sealed partial class RuleChecker
                 return TypeSet.None;
         }
 
-        return StaticTypeOf(value);
+        return _stopped ? TypeSet.None : StaticTypeOf(value);
     }
 
     private void RequireId(string? id, string what, SourcePosition position)
