@@ -50,3 +50,24 @@ public interface IConsumerGrain : IGrainWithStringKey
     /// <summary>Records a consent change (effective for the next snapshot); null when unknown or erased.</summary>
     Task<ConsumerView?> SetConsentAsync(ConsentChange change);
 }
+
+/// <summary>One validated Kafka record, as the ingest hands it to a consumer grain.</summary>
+[GenerateSerializer, Immutable]
+public sealed record RawEvent(
+    [property: Id(0)] byte[] Key,
+    [property: Id(1)] byte[] Value);
+
+/// <summary>What one ingest batch did to one consumer.</summary>
+[GenerateSerializer, Immutable]
+public sealed record IngestReport(
+    [property: Id(0)] int Applied,
+    [property: Id(1)] int Duplicates,
+    [property: Id(2)] int Dropped,
+    [property: Id(3)] bool Erased);
+
+/// <summary>The ingest side of a consumer grain. Key: <see cref="GrainKeys.Consumer"/>.</summary>
+public interface IConsumerIngestGrain : IGrainWithStringKey
+{
+    /// <summary>Applies a batch of already validated events in order and persists them before returning.</summary>
+    Task<IngestReport> IngestAsync(ImmutableArray<RawEvent> events);
+}

@@ -1,0 +1,169 @@
+using System.Collections.Immutable;
+using Microsoft.Extensions.Logging;
+using SegmentEngine.Domain.Consumers;
+using SegmentEngine.Domain.Events;
+using SegmentEngine.Grains.Abstractions;
+using SegmentEngine.Grains.Privacy;
+using SegmentEngine.Grains.Shards;
+using DomainChannel = SegmentEngine.Domain.Common.Channel;
+using DomainConsent = SegmentEngine.Domain.Common.ConsentStatus;
+using ConsentChange = SegmentEngine.Grains.Abstractions.ConsentChange;
+using ConsentState = SegmentEngine.Grains.Abstractions.ConsentState;
+
+namespace SegmentEngine.Grains.Consumers;
+
+/// <summary>
+/// One consumer of one brand: applies its events in batches, persists once per batch, and pushes
+/// the resulting facts to the brand's shard. Erasure deletes the state row and keeps only a keyed hash.
+/// </summary>
+public sealed partial class ConsumerGrain(
+    [PersistentState("consumer", "consumers")] IPersistentState<ConsumerState> state,
+    IBrandSource brands,
+    ErasureKey erasureKey,
+    TimeProvider time,
+    ILogger<ConsumerGrain> logger) : Grain, IConsumerGrain, IConsumerIngestGrain
+{
+    private bool? _erasedElsewhere;
+
+    private string BrandId => SplitKey().Brand;
+
+    private string ConsumerId => SplitKey().Consumer;
+
+    /// <inheritdoc />
+    public async Task<IngestReport> IngestAsync(ImmutableArray<RawEvent> events)
+    {
+        if (await IsErasedAsync())
+        {
+            return new IngestReport(0, 0, events.Length, true);
+        }
+
+        var now = time.GetUtcNow();
+        int applied = 0, duplicates = 0, dropped = 0;
+        var mustErase = false;
+        foreach (var raw in events)
+        {
+            var parsed = EventParser.Parse(raw.Key, raw.Value, brands.Brands.Find, now);
+            if (!parsed.IsSuccess || parsed.Event!.BrandId != BrandId || parsed.Event.ConsumerId != ConsumerId)
+            {
+                dropped++;
+                continue;
+            }
+
+            var result = state.State.Apply(parsed.Event, now);
+            switch (result.Outcome)
+            {
+                case ApplyOutcome.Applied:
+                    applied++;
+                    break;
+                case ApplyOutcome.EraseRequiredMinor:
+                    applied++;
+                    mustErase = true;
+                    break;
+                case ApplyOutcome.Duplicate:
+                    duplicates++;
+                    break;
+                default:
+                    dropped++;
+                    break;
+            }
+
+            if (mustErase)
+            {
+                break;
+            }
+        }
+
+        if (mustErase)
+        {
+            await EraseAsync();
+            return new IngestReport(applied, duplicates, dropped, true);
+        }
+
+        if (applied > 0)
+        {
+            await state.WriteStateAsync();
+            await PublishAsync();
+        }
+
+        return new IngestReport(applied, duplicates, dropped, false);
+    }
+
+    /// <inheritdoc />
+    public async Task<ConsumerView?> GetAsync()
+    {
+        if (!state.RecordExists || state.State.IsErased)
+        {
+            return null;
+        }
+
+        var segments = await GrainFactory.GetGrain<IShardGrain>(GrainKeys.Brand(BrandId)).MembershipsAsync(ConsumerId);
+        return ConsumerViews.From(BrandId, state.State, segments);
+    }
+
+    /// <inheritdoc />
+    public async Task<ConsumerView?> SetConsentAsync(ConsentChange change)
+    {
+        if (!state.RecordExists || state.State.IsErased)
+        {
+            return null;
+        }
+
+        var channel = change.Channel switch
+        {
+            MarketingChannel.Email => DomainChannel.Email,
+            MarketingChannel.Sms => DomainChannel.Sms,
+            _ => DomainChannel.Push,
+        };
+        var status = change.State switch
+        {
+            ConsentState.OptedIn => DomainConsent.OptedIn,
+            ConsentState.OptedOut => DomainConsent.OptedOut,
+            ConsentState.PendingConfirmation => DomainConsent.PendingConfirmation,
+            _ => throw new ArgumentException("consent state must be opted_in, opted_out or pending_confirmation", nameof(change)),
+        };
+        var result = state.State.SetConsent(channel, status, string.IsNullOrWhiteSpace(change.Source) ? "api" : change.Source, time.GetUtcNow());
+        if (result.IsApplied)
+        {
+            await state.WriteStateAsync();
+            await PublishAsync();
+        }
+
+        return await GetAsync();
+    }
+
+    private Task PublishAsync()
+        => GrainFactory.GetGrain<IShardGrain>(GrainKeys.Brand(BrandId))
+            .UpsertAsync(ImmutableArray.Create(ConsumerFactsMapper.ToFacts(state.State)).AsImmutable());
+
+    private async Task<bool> IsErasedAsync()
+    {
+        if (state.RecordExists)
+        {
+            return state.State.IsErased;
+        }
+
+        _erasedElsewhere ??= await GrainFactory.GetGrain<IErasureRegistryGrain>(GrainKeys.Brand(BrandId))
+            .ContainsAsync(erasureKey.HashOf(BrandId, ConsumerId));
+        return _erasedElsewhere.Value;
+    }
+
+    private async Task EraseAsync()
+    {
+        await GrainFactory.GetGrain<IErasureRegistryGrain>(GrainKeys.Brand(BrandId)).AddAsync(erasureKey.HashOf(BrandId, ConsumerId));
+        await GrainFactory.GetGrain<IShardGrain>(GrainKeys.Brand(BrandId)).RemoveAsync(ConsumerId);
+        await state.ClearStateAsync();
+        state.State = new ConsumerState();
+        _erasedElsewhere = true;
+        LogErased();
+    }
+
+    private (string Brand, string Consumer) SplitKey()
+    {
+        var key = this.GetPrimaryKeyString();
+        var slash = key.IndexOf('/', StringComparison.Ordinal);
+        return (key[..slash], key[(slash + 1)..]);
+    }
+
+    [LoggerMessage(1, LogLevel.Information, "A consumer was erased (children rule)")]
+    private partial void LogErased();
+}

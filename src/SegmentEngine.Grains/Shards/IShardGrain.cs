@@ -1,0 +1,31 @@
+using System.Collections.Immutable;
+using SegmentEngine.Columnar.Facts;
+using SegmentEngine.Grains.Abstractions;
+
+namespace SegmentEngine.Grains.Shards;
+
+/// <summary>
+/// The columnar table of one brand's consumers and its compiled segments. Key: brand id.
+/// Consumer grains push their facts here after each durable change; segments and audiences are
+/// evaluated here, on the vectorized core.
+/// </summary>
+public interface IShardGrain : IGrainWithStringKey
+{
+    /// <summary>Inserts or replaces consumers' facts.</summary>
+    Task UpsertAsync(Immutable<ImmutableArray<ConsumerFacts>> consumers);
+
+    /// <summary>Removes a consumer (erasure).</summary>
+    Task RemoveAsync(string consumerId);
+
+    /// <summary>Replaces the set of segments (compiled and backfilled at once).</summary>
+    Task SetSegmentsAsync(ImmutableArray<SegmentDefinition> segments);
+
+    /// <summary>Members of a segment now, or null when the segment is unknown.</summary>
+    Task<long?> CountAsync(string segmentId);
+
+    /// <summary>Ids of the segments a consumer is a member of now.</summary>
+    Task<ImmutableArray<string>> MembershipsAsync(string consumerId);
+
+    /// <summary>The consent-filtered recipients of a segment on a channel now, ordered by consumer id; null when the segment is unknown.</summary>
+    Task<Immutable<ImmutableArray<Recipient>>?> AudienceAsync(string segmentId, MarketingChannel channel);
+}

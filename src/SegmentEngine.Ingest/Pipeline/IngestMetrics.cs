@@ -1,0 +1,42 @@
+using System.Diagnostics.Metrics;
+
+namespace SegmentEngine.Ingest.Pipeline;
+
+/// <summary>Ingest instruments (meter <c>SegmentEngine.Ingest</c>); labels never carry personal data.</summary>
+public sealed class IngestMetrics : IDisposable
+{
+    /// <summary>Meter name, for exporters.</summary>
+    public const string MeterName = "SegmentEngine.Ingest";
+
+    private readonly Meter _meter;
+    private readonly Counter<long> _events;
+    private readonly Counter<long> _deadLetters;
+    private readonly Histogram<double> _batchSeconds;
+    private readonly Counter<long> _commits;
+
+    /// <summary>Creates the instruments on a meter from the factory.</summary>
+    public IngestMetrics(IMeterFactory meterFactory)
+    {
+        _meter = meterFactory.Create(MeterName);
+        _events = _meter.CreateCounter<long>("segengine.ingest.events", "{event}", "Events applied, by type.");
+        _deadLetters = _meter.CreateCounter<long>("segengine.ingest.dead_letters", "{event}", "Events sent to the dead-letter topic, by reason.");
+        _batchSeconds = _meter.CreateHistogram<double>("segengine.ingest.checkpoint.duration", "s", "Time from a batch's first record to its durable offset commit.");
+        _commits = _meter.CreateCounter<long>("segengine.ingest.checkpoints", "{checkpoint}", "Offset commits after durable state.");
+    }
+
+    /// <summary>Counts one accepted event of a type.</summary>
+    public void EventAccepted(string type) => _events.Add(1, new KeyValuePair<string, object?>("type", type));
+
+    /// <summary>Counts one dead letter of a reason.</summary>
+    public void DeadLettered(string reason) => _deadLetters.Add(1, new KeyValuePair<string, object?>("reason", reason));
+
+    /// <summary>Records a checkpoint.</summary>
+    public void Checkpointed(TimeSpan duration)
+    {
+        _commits.Add(1);
+        _batchSeconds.Record(duration.TotalSeconds);
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _meter.Dispose();
+}

@@ -1,0 +1,41 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace SegmentEngine.Ingest.Pipeline;
+
+/// <summary>Kafka connection, topics and batching of the ingest.</summary>
+public sealed class KafkaIngestOptions
+{
+    /// <summary>Bootstrap servers; empty means an embedded Kafka-protocol broker (librdkafka mock cluster).</summary>
+    public string BootstrapServers { get; set; } = "";
+
+    /// <summary>Topic consumer events are read from.</summary>
+    [Required, MinLength(1)]
+    public string EventsTopic { get; set; } = "segment-engine.events";
+
+    /// <summary>Topic rejected events are written to, with the reason in a header.</summary>
+    [Required, MinLength(1)]
+    public string DeadLetterTopic { get; set; } = "segment-engine.events.dlq";
+
+    /// <summary>Topic membership changes are written to.</summary>
+    [Required, MinLength(1)]
+    public string MembershipsTopic { get; set; } = "segment-engine.memberships";
+
+    /// <summary>Consumer group of the ingest.</summary>
+    [Required, MinLength(1)]
+    public string GroupId { get; set; } = "segment-engine";
+
+    /// <summary>Partitions of each topic the embedded broker creates.</summary>
+    [Range(1, 256)]
+    public int EmbeddedPartitions { get; set; } = 8;
+
+    /// <summary>Largest number of records handled in one ingest batch.</summary>
+    [Range(1, 100_000)]
+    public int MaxBatchSize { get; set; } = 2_000;
+
+    /// <summary>Longest wait, in milliseconds, to fill an ingest batch.</summary>
+    [Range(1, 10_000)]
+    public int MaxBatchWaitMs { get; set; } = 50;
+
+    /// <summary>Whether the ingest runs on this silo.</summary>
+    public bool Enabled { get; set; } = true;
+}

@@ -1,0 +1,142 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace SegmentEngine.Silo.Configuration;
+
+/// <summary>All settings of one silo, bound from the "SegmentEngine" configuration section.</summary>
+public sealed class EngineOptions
+{
+    /// <summary>Configuration section name.</summary>
+    public const string Section = "SegmentEngine";
+
+    /// <summary>Folder for embedded data (PostgreSQL cluster); relative paths are resolved from the working directory.</summary>
+    public string DataDirectory { get; set; } = ".data";
+
+    /// <summary>Development mode: creates the demo brand and prints its API keys.</summary>
+    public bool Development { get; set; } = true;
+
+    /// <summary>PostgreSQL settings.</summary>
+    public PostgresOptions Postgres { get; set; } = new();
+
+    /// <summary>Kafka settings.</summary>
+    public KafkaOptions Kafka { get; set; } = new();
+
+    /// <summary>Orleans cluster settings.</summary>
+    public ClusterOptions Cluster { get; set; } = new();
+
+    /// <summary>gRPC API settings.</summary>
+    public ApiOptions Api { get; set; } = new();
+
+    /// <summary>Brands served by this installation, with optional pre-set API keys.</summary>
+    public List<BrandOptions> Brands { get; set; } = [];
+}
+
+/// <summary>Where grain state and cluster membership live.</summary>
+public sealed class PostgresOptions
+{
+    /// <summary>Connection string of an existing PostgreSQL; empty means an embedded cluster in DataDirectory.</summary>
+    public string ConnectionString { get; set; } = "";
+
+    /// <summary>Port of the embedded cluster.</summary>
+    [Range(1024, 65535)]
+    public int EmbeddedPort { get; set; } = 55432;
+
+    /// <summary>When PostgreSQL cannot be had, run with in-memory storage instead of failing (single node only).</summary>
+    public bool AllowInMemoryFallback { get; set; } = true;
+}
+
+/// <summary>Kafka topics and connection.</summary>
+public sealed class KafkaOptions
+{
+    /// <summary>Bootstrap servers; empty means an embedded Kafka-protocol broker (librdkafka mock cluster).</summary>
+    public string BootstrapServers { get; set; } = "";
+
+    /// <summary>Topic consumer events are read from.</summary>
+    [Required, MinLength(1)]
+    public string EventsTopic { get; set; } = "segment-engine.events";
+
+    /// <summary>Topic rejected events are written to, with the reason in a header.</summary>
+    [Required, MinLength(1)]
+    public string DeadLetterTopic { get; set; } = "segment-engine.events.dlq";
+
+    /// <summary>Topic membership changes are written to.</summary>
+    [Required, MinLength(1)]
+    public string MembershipsTopic { get; set; } = "segment-engine.memberships";
+
+    /// <summary>Consumer group of the ingest.</summary>
+    [Required, MinLength(1)]
+    public string GroupId { get; set; } = "segment-engine";
+
+    /// <summary>Partitions of each topic the embedded broker creates.</summary>
+    [Range(1, 256)]
+    public int EmbeddedPartitions { get; set; } = 8;
+
+    /// <summary>Largest number of records handled in one ingest batch.</summary>
+    [Range(1, 100_000)]
+    public int MaxBatchSize { get; set; } = 2_000;
+
+    /// <summary>Longest wait, in milliseconds, to fill an ingest batch.</summary>
+    [Range(1, 10_000)]
+    public int MaxBatchWaitMs { get; set; } = 50;
+}
+
+/// <summary>Orleans cluster identity and ports.</summary>
+public sealed class ClusterOptions
+{
+    /// <summary>Orleans cluster id.</summary>
+    [Required, MinLength(1)]
+    public string ClusterId { get; set; } = "segment-engine";
+
+    /// <summary>Orleans service id (keys grain state).</summary>
+    [Required, MinLength(1)]
+    public string ServiceId { get; set; } = "segment-engine";
+
+    /// <summary>Silo-to-silo port.</summary>
+    [Range(1, 65535)]
+    public int SiloPort { get; set; } = 11111;
+
+    /// <summary>Client gateway port.</summary>
+    [Range(1, 65535)]
+    public int GatewayPort { get; set; } = 30000;
+
+    /// <summary>Address other silos reach this one at; empty means loopback for a single node, or the host's address.</summary>
+    public string AdvertisedAddress { get; set; } = "";
+}
+
+/// <summary>The gRPC endpoint.</summary>
+public sealed class ApiOptions
+{
+    /// <summary>Port of the gRPC (HTTP/2 cleartext) endpoint, also serving /healthz and /metrics over HTTP/1.1.</summary>
+    [Range(0, 65535)]
+    public int Port { get; set; } = 5080;
+
+    /// <summary>Address to listen on.</summary>
+    [Required]
+    public string ListenAddress { get; set; } = "127.0.0.1";
+}
+
+/// <summary>A brand and its settings.</summary>
+public sealed class BrandOptions
+{
+    /// <summary>Brand id as used in events and keys.</summary>
+    [Required, RegularExpression("^[a-z0-9][a-z0-9_-]{0,63}$")]
+    public string Id { get; set; } = "";
+
+    /// <summary>ISO 4217 currency of the brand's amounts.</summary>
+    [Required, RegularExpression("^[A-Z]{3}$")]
+    public string Currency { get; set; } = "USD";
+
+    /// <summary>Pre-set API keys (format se_&lt;id&gt;_&lt;secret&gt;), stored hashed at start-up.</summary>
+    public List<ApiKeyOptions> ApiKeys { get; set; } = [];
+}
+
+/// <summary>An API key given in configuration.</summary>
+public sealed class ApiKeyOptions
+{
+    /// <summary>The full key.</summary>
+    [Required]
+    public string Key { get; set; } = "";
+
+    /// <summary>Comma-separated roles: marketer, sender, privacy, loyalty, admin.</summary>
+    [Required]
+    public string Roles { get; set; } = "";
+}
