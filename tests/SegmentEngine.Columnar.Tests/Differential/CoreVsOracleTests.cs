@@ -8,7 +8,7 @@ namespace SegmentEngine.Columnar.Tests.Differential;
 public sealed class CoreVsOracleTests
 {
     private const int RulesPerDataSet = 500;
-    private const int DuckDbChecksPerDataSet = 60;
+    private const int DuckDbChecksPerDataSet = 40;
 
     [Theory]
     [MemberData(nameof(Scenarios.DataSets), MemberType = typeof(Scenarios))]

@@ -7,7 +7,7 @@ namespace SegmentEngine.Columnar.Tests.Differential;
 /// <summary>The two oracles agree on random rules (so neither silently drifts from rule-semantics.md).</summary>
 public sealed class ReferenceVsDuckDbTests
 {
-    private const int RulesPerDataSet = 150;
+    private const int RulesPerDataSet = 100;
 
     [Theory]
     [MemberData(nameof(Scenarios.DataSets), MemberType = typeof(Scenarios))]
