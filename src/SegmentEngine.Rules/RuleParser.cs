@@ -19,8 +19,17 @@ public sealed partial class RuleParser
     private int _depth;
     private int _clauses;
     private RuleDiagnostic? _error;
+    private int _errorIndex;
+    private bool _stopRecovery;
 
-    private RuleParser(List<Token> tokens) => _tokens = tokens;
+    private RuleParser(List<Token> tokens, int start)
+    {
+        _tokens = tokens;
+        _index = start;
+    }
+
+    /// <summary>Most syntax errors reported for one text (the parser resumes after each at the next top-level and/or).</summary>
+    public const int MaxSyntaxErrors = 10;
 
     /// <summary>Parses rule text. Null or blank text, text over <see cref="RuleLimits.MaxTextLength"/> and malformed text yield diagnostics.</summary>
     public static RuleParseResult Parse(string? text)
@@ -37,14 +46,80 @@ public sealed partial class RuleParser
                 $"the rule is too long ({text.Length:N0} characters; the limit is {RuleLimits.MaxTextLength:N0})"));
         }
 
-        var parser = new RuleParser(Lexer.Tokenize(text));
+        var tokens = Lexer.Tokenize(text);
+        var parser = new RuleParser(tokens, 0);
         var rule = parser.ParseRule();
-        if (rule is null || parser._error is not null)
+        if (rule is not null && parser._error is null)
         {
-            return Failed(parser._error ?? new RuleDiagnostic(new SourcePosition(1, 1), "the rule could not be read"));
+            return new RuleParseResult(rule, []);
         }
 
-        return new RuleParseResult(rule, []);
+        var first = parser._error ?? new RuleDiagnostic(new SourcePosition(1, 1), "the rule could not be read");
+        return new RuleParseResult(null, Recover(tokens, parser, first));
+    }
+
+    /// <summary>
+    /// After an error, parses again from each following top-level and/or to report later, independent errors too.
+    /// Stops at limit errors, at lexical errors (the text after them is not tokenized) and after <see cref="MaxSyntaxErrors"/>.
+    /// </summary>
+    private static ImmutableArray<RuleDiagnostic> Recover(List<Token> tokens, RuleParser failed, RuleDiagnostic first)
+    {
+        var diagnostics = ImmutableArray.CreateBuilder<RuleDiagnostic>();
+        diagnostics.Add(first);
+        var parser = failed;
+        while (diagnostics.Count < MaxSyntaxErrors && !parser._stopRecovery && parser._error is not null)
+        {
+            var resume = NextTopLevelJunction(tokens, parser._errorIndex);
+            if (resume < 0)
+            {
+                break;
+            }
+
+            parser = new RuleParser(tokens, resume + 1);
+            if (parser.ParseRule() is not null && parser._error is null)
+            {
+                break;
+            }
+
+            if (parser._error is null || !IsAfter(parser._error.Position, diagnostics[^1].Position))
+            {
+                break;
+            }
+
+            diagnostics.Add(parser._error);
+        }
+
+        return diagnostics.ToImmutable();
+    }
+
+    private static bool IsAfter(SourcePosition a, SourcePosition b) => a.Line > b.Line || (a.Line == b.Line && a.Column > b.Column);
+
+    private static int NextTopLevelJunction(List<Token> tokens, int from)
+    {
+        var balance = 0;
+        for (var i = 0; i < tokens.Count; i++)
+        {
+            var token = tokens[i];
+            if (token.Kind == TokenKind.Error)
+            {
+                return -1;
+            }
+
+            if (token.Kind == TokenKind.LParen)
+            {
+                balance++;
+            }
+            else if (token.Kind == TokenKind.RParen)
+            {
+                balance = Math.Max(0, balance - 1);
+            }
+            else if (i >= from && balance == 0 && (token.IsKeyword("and") || token.IsKeyword("or")))
+            {
+                return i;
+            }
+        }
+
+        return -1;
     }
 
     private static RuleParseResult Failed(RuleDiagnostic diagnostic) => new(null, [diagnostic]);
@@ -74,6 +149,8 @@ public sealed partial class RuleParser
             _error = current.Kind == TokenKind.Error
                 ? new RuleDiagnostic(current.Position, current.StringValue ?? "unexpected character")
                 : new RuleDiagnostic(position, message);
+            _errorIndex = _index;
+            _stopRecovery |= current.Kind == TokenKind.Error;
         }
 
         return null;
@@ -98,6 +175,7 @@ public sealed partial class RuleParser
     {
         if (++_depth > RuleLimits.MaxNestingDepth)
         {
+            _stopRecovery = true;
             Fail<object>(position, $"the rule is nested too deeply (more than {RuleLimits.MaxNestingDepth} levels of parentheses, 'not' or days_since)");
             return false;
         }
@@ -109,6 +187,7 @@ public sealed partial class RuleParser
     {
         if (++_clauses > RuleLimits.MaxClauses)
         {
+            _stopRecovery = true;
             Fail<object>(position, $"the rule has too many conditions (the limit is {RuleLimits.MaxClauses:N0})");
             return false;
         }

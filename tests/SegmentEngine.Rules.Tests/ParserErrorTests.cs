@@ -70,6 +70,33 @@ public sealed class ParserErrorTests
     }
 
     [Fact]
+    public void LaterIndependentErrorsAreReportedToo()
+    {
+        var result = RuleParser.Parse("profile.agee > 1 and consent.fax\nor (loyalty.level = 2 and consent.email) and profile.age >= 18 and segment(x)");
+        Assert.Null(result.Rule);
+        Assert.Equal(
+            [
+                "1:9: unknown profile field 'agee' (known: age, gender, country, region, city, postal_code, created_at, attr.<name>)",
+                "1:30: unknown consent channel 'fax' (known: email, sms, push)",
+                "2:13: unknown loyalty field 'level' (known: points, lifetime_points, tier)",
+                "2:76: expected the segment id in double quotes, e.g. segment(\"churn-risk\") but found 'x'",
+            ],
+            result.Diagnostics.Select(d => d.ToString()).ToArray());
+    }
+
+    [Fact]
+    public void RecoveryStopsAtLexicalErrorsAndLimits()
+    {
+        var lexical = RuleParser.Parse("profile.agee > 1 and profile.city = 'x' and consent.fax").Diagnostics;
+        Assert.Equal(2, lexical.Length);
+        Assert.Equal("1:37: text must be in double quotes, like \"gold\"", lexical[1].ToString());
+        var deep = "consent.fax and " + new string('(', 100) + "consent.email" + new string(')', 100) + " and consent.fax";
+        Assert.Equal(2, RuleParser.Parse(deep).Diagnostics.Length);
+        var many = string.Join(" and ", Enumerable.Repeat("consent.fax", 50));
+        Assert.Equal(RuleParser.MaxSyntaxErrors, RuleParser.Parse(many).Diagnostics.Length);
+    }
+
+    [Fact]
     public void NullTextIsRefusedWithoutException()
     {
         var result = RuleParser.Parse(null);
