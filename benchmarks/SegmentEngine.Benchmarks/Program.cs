@@ -1,1 +1,22 @@
-return 0;
+using BenchmarkDotNet.Running;
+using SegmentEngine.Benchmarks.Memory;
+
+namespace SegmentEngine.Benchmarks;
+
+/// <summary>
+/// Entry point. <c>dotnet run -c Release -- --filter '*FiveClause*'</c> runs BenchmarkDotNet benchmarks;
+/// <c>dotnet run -c Release -- memory [rows]</c> prints the bytes-per-consumer report (see benchmarks/RESULTS.md).
+/// </summary>
+public static class Program
+{
+    /// <summary>Runs the benchmarks or the report chosen on the command line.</summary>
+    public static void Main(string[] args)
+    {
+        if (args.Length > 0 && args[0] == "memory")
+        {
+            MemoryReport.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 10_000_000);
+            return;
+        }
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+    }
+}
