@@ -1,0 +1,95 @@
+using System.Text.Json;
+using SegmentEngine.Domain.Common;
+using SegmentEngine.Domain.Consumers;
+using static SegmentEngine.Domain.Tests.TestData;
+
+namespace SegmentEngine.Domain.Tests;
+
+public sealed class SerializationTests
+{
+    private static ConsumerState Full()
+    {
+        var state = new ConsumerState();
+        foreach (var json in AllGood)
+        {
+            state.Apply(ParseOk(json), Now);
+        }
+
+        state.SetConsent(Channel.Email, ConsentStatus.OptedIn, "api", Now);
+        state.Restrict("request", Now);
+        state.Loyalty.Points = 120;
+        state.Loyalty.LifetimePoints = 300;
+        state.Loyalty.Tier = "silver";
+        state.PurgeOlderThan(Now.AddDays(-400));
+        return state;
+    }
+
+    public static TheoryData<string> OptionSets => ["default", "web"];
+
+    [Theory]
+    [MemberData(nameof(OptionSets))]
+    public void ConsumerState_round_trips_with_System_Text_Json(string optionSet)
+    {
+        var options = optionSet == "web" ? new JsonSerializerOptions(JsonSerializerDefaults.Web) : new JsonSerializerOptions();
+        var state = Full();
+        var json = JsonSerializer.Serialize(state, options);
+        var back = JsonSerializer.Deserialize<ConsumerState>(json, options)!;
+
+        // Same JSON again: nothing lost or changed in the trip.
+        Assert.Equal(json, JsonSerializer.Serialize(back, options));
+
+        Assert.Equal(state.ConsumerId, back.ConsumerId);
+        Assert.Equal(state.CreatedAt, back.CreatedAt);
+        Assert.Equal(new DateOnly(1990, 2, 28), back.Profile.BirthDate);
+        Assert.Equal(ScalarValue.Of(true), back.Profile.Attributes["vip"]);
+        Assert.Equal(ScalarValue.Of(42), back.Profile.Attributes["shoe_size"]);
+        Assert.Equal(ScalarValue.Of("red"), back.Profile.Attributes["color"]);
+        Assert.Equal(state.Profile.UpdatedAt, back.Profile.UpdatedAt);
+        Assert.Equal(ConsentStatus.OptedIn, back.Consent.Email.Status);
+        Assert.Equal(state.Consent.History, back.Consent.History);
+        Assert.Equal(state.Privacy.History, back.Privacy.History);
+        Assert.True(back.Privacy.Restricted);
+        Assert.Equal(state.SurveyAnswers, back.SurveyAnswers);
+        Assert.Equal(state.Events.Count, back.Events.Count);
+        Assert.Equal(42.5m, back.Events[0].Amount);
+        Assert.Equal(state.Events[0].Items, back.Events[0].Items);
+        Assert.Equal(ScalarValue.Of(false), back.Events[4].Properties!["first"]);
+        Assert.Equal(state.SeenEventIds, back.SeenEventIds);
+        Assert.Equal(state.RetentionWatermark, back.RetentionWatermark);
+        Assert.Equal((120L, 300L, "silver"), (back.Loyalty.Points, back.Loyalty.LifetimePoints, back.Loyalty.Tier));
+
+        // The restored state keeps working: dedup and LWW survive the trip.
+        Assert.Equal(ApplyOutcome.Duplicate, back.Apply(ParseOk(PurchaseJson), Now).Outcome);
+    }
+
+    [Fact]
+    public void Json_is_readable_and_compact()
+    {
+        var json = JsonSerializer.Serialize(Full());
+        Assert.Contains("\"Status\":\"OptedIn\"", json, StringComparison.Ordinal);
+        Assert.Contains("\"vip\":true", json, StringComparison.Ordinal);
+        Assert.Contains("\"Type\":\"CheckIn\"", json, StringComparison.Ordinal);
+        // Held events write only their own fields.
+        var checkIn = JsonSerializer.Serialize(Full().Events[2]);
+        Assert.DoesNotContain("Amount", checkIn, StringComparison.Ordinal);
+        Assert.DoesNotContain("null", checkIn, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Empty_state_round_trips()
+    {
+        var json = JsonSerializer.Serialize(new ConsumerState());
+        var back = JsonSerializer.Deserialize<ConsumerState>(json)!;
+        Assert.Equal(json, JsonSerializer.Serialize(back));
+        Assert.Equal(ConsentStatus.Unknown, back.Consent.Push.Status);
+    }
+
+    [Fact]
+    public void Scalar_value_rejects_non_scalars()
+    {
+        Assert.Throws<JsonException>(() => JsonSerializer.Deserialize<ScalarValue>("[1]"));
+        Assert.Throws<JsonException>(() => JsonSerializer.Deserialize<ScalarValue>("{}"));
+        Assert.Equal(ScalarValue.Of(1.5), JsonSerializer.Deserialize<ScalarValue>("1.5"));
+        Assert.Throws<ArgumentOutOfRangeException>(() => ScalarValue.Of(double.NaN));
+    }
+}
