@@ -1,4 +1,6 @@
 using System.Collections.Immutable;
+using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace SegmentEngine.Columnar.Facts;
 
@@ -16,6 +18,7 @@ public enum ConsentStatus : byte
 }
 
 /// <summary>A scalar value of an attribute or event property: a number, a string or a bool.</summary>
+[JsonConverter(typeof(FactValueJsonConverter))]
 public readonly record struct FactValue
 {
     private FactValue(FactKind kind, double number, string? text)
@@ -121,4 +124,35 @@ public sealed record ConsumerFacts
 
     /// <summary>Events held (within retention), any order.</summary>
     public ImmutableArray<EventFact> Events { get; init; } = [];
+}
+
+/// <summary>Writes a <see cref="FactValue"/> as the JSON number, string or bool it holds (used when facts cross silos).</summary>
+public sealed class FactValueJsonConverter : JsonConverter<FactValue>
+{
+    /// <inheritdoc />
+    public override FactValue Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) => reader.TokenType switch
+    {
+        JsonTokenType.Number => FactValue.Of(reader.GetDouble()),
+        JsonTokenType.True => FactValue.Of(true),
+        JsonTokenType.False => FactValue.Of(false),
+        JsonTokenType.String => FactValue.Of(reader.GetString()!),
+        _ => throw new JsonException("a fact value is a number, a string or a bool"),
+    };
+
+    /// <inheritdoc />
+    public override void Write(Utf8JsonWriter writer, FactValue value, JsonSerializerOptions options)
+    {
+        switch (value.Kind)
+        {
+            case FactKind.Number:
+                writer.WriteNumberValue(value.Number);
+                break;
+            case FactKind.Bool:
+                writer.WriteBooleanValue(value.Bool);
+                break;
+            default:
+                writer.WriteStringValue(value.Text);
+                break;
+        }
+    }
 }
