@@ -166,7 +166,16 @@ public static partial class EventParser
     {
         foreach (var property in obj.EnumerateObject())
         {
-            var index = Array.IndexOf(names, property.Name);
+            var index = -1;
+            for (var i = 0; i < names.Length; i++)
+            {
+                if (property.NameEquals(names[i]))
+                {
+                    index = i;
+                    break;
+                }
+            }
+
             if (index < 0)
             {
                 continue;

@@ -135,15 +135,7 @@ public static partial class EventParser
         var payloads = new JsonElement[7];
         foreach (var property in root.EnumerateObject())
         {
-            var slot = property.Name switch
-            {
-                "event_id" => 0,
-                "brand_id" => 1,
-                "consumer_id" => 2,
-                "type" => 3,
-                "occurred_at" => 4,
-                _ => -1,
-            };
+            var slot = CommonSlot(property);
             if (slot >= 0)
             {
                 if (common[slot].ValueKind != JsonValueKind.Undefined)
@@ -155,7 +147,7 @@ public static partial class EventParser
                 continue;
             }
 
-            if (EventTypeNames.TryParse(property.Name, out var payloadType))
+            if (PayloadSlot(property) is var payloadType and >= 0)
             {
                 if (payloads[(int)payloadType].ValueKind != JsonValueKind.Undefined)
                 {
@@ -245,6 +237,24 @@ public static partial class EventParser
     }
 
     private static EventParseResult Fail(DeadLetter deadLetter, string? brandId = null) => EventParseResult.Reject(deadLetter, brandId);
+
+    private static int CommonSlot(JsonProperty property)
+        => property.NameEquals("event_id"u8) ? 0
+            : property.NameEquals("brand_id"u8) ? 1
+            : property.NameEquals("consumer_id"u8) ? 2
+            : property.NameEquals("type"u8) ? 3
+            : property.NameEquals("occurred_at"u8) ? 4
+            : -1;
+
+    private static int PayloadSlot(JsonProperty property)
+        => property.NameEquals("purchase"u8) ? (int)EventType.Purchase
+            : property.NameEquals("refund"u8) ? (int)EventType.Refund
+            : property.NameEquals("check_in"u8) ? (int)EventType.CheckIn
+            : property.NameEquals("survey_answer"u8) ? (int)EventType.SurveyAnswer
+            : property.NameEquals("profile_update"u8) ? (int)EventType.ProfileUpdate
+            : property.NameEquals("consent_update"u8) ? (int)EventType.ConsentUpdate
+            : property.NameEquals("custom"u8) ? (int)EventType.Custom
+            : -1;
 
     /// <summary>On the failure path only: does the value nest deeper than <see cref="MaxDepth"/> before it breaks?</summary>
     private static bool ExceedsDepth(ReadOnlySpan<byte> utf8Json)
