@@ -103,12 +103,13 @@ if [[ $build_failed -ne 0 ]]; then
 fi
 
 # --- run each project -------------------------------------------------------------------------------
-rm -rf "$results_dir"
 mkdir -p "$results_dir"
-crashed=0
+names=()
 for project in "${projects[@]}"; do
     name="$(basename "$project" .csproj)"
+    names+=("$name")
     out="$results_dir/$name"
+    rm -rf "$out"
     mkdir -p "$out"
     log "dotnet test $project"
     timeout --kill-after=30 "$timeout_seconds" \
@@ -125,16 +126,32 @@ done
 # --- count results from the .trx files --------------------------------------------------------------
 # A project whose run exited non-zero without a failed test in its .trx (crashed host, timeout, no .trx)
 # counts as one failure.
-counts="$(python3 - "$results_dir" <<'PY'
+count_without_python() { # fallback: outcome attributes of the .trx files, crashed runs count as 1 failure
+    local p=0 f=0 s=0 name dir code pp ff ss
+    for name in "${names[@]}"; do
+        dir="$results_dir/$name"
+        code="$(cat "$dir/exit-code" 2>/dev/null || echo 1)"
+        pp=$(cat "$dir"/*.trx 2>/dev/null | grep -o '<UnitTestResult [^>]*outcome="Passed"' | wc -l)
+        ss=$(cat "$dir"/*.trx 2>/dev/null | grep -o '<UnitTestResult [^>]*outcome="NotExecuted"' | wc -l)
+        ff=$(( $(cat "$dir"/*.trx 2>/dev/null | grep -o '<UnitTestResult [^>]*outcome="[^"]*"' | wc -l) - pp - ss ))
+        if [[ "$code" != "0" && $ff -eq 0 ]]; then ff=1; fi
+        log "$name: $pp passed, $ff failed, $ss skipped"
+        p=$((p + pp)); f=$((f + ff)); s=$((s + ss))
+    done
+    echo "$p $f $s"
+}
+
+if ! command -v python3 >/dev/null 2>&1; then
+    counts="$(count_without_python)"
+else
+counts="$(python3 - "$results_dir" "${names[@]}" <<'PY'
 import glob, os, sys
 import xml.etree.ElementTree as ET
 
 results = sys.argv[1]
 passed = failed = skipped = 0
-for project_dir in sorted(glob.glob(os.path.join(results, "*"))):
-    if not os.path.isdir(project_dir):
-        continue
-    name = os.path.basename(project_dir)
+for name in sys.argv[2:]:
+    project_dir = os.path.join(results, name)
     code_file = os.path.join(project_dir, "exit-code")
     code = int(open(code_file).read().strip() or "1") if os.path.exists(code_file) else 1
     p = f = s = 0
@@ -165,6 +182,7 @@ for project_dir in sorted(glob.glob(os.path.join(results, "*"))):
 print(passed, failed, skipped)
 PY
 )"
+fi
 if [[ -z "$counts" ]]; then
     log "could not read the test results"
     summary 0 1 0
