@@ -130,6 +130,49 @@ internal sealed class NodeBuilder(ConsumerTable table)
         }
     }
 
+    /// <summary>Whether a non-string literal can compare with the value's static type (a mismatch is always false).</summary>
+    private static bool Compatible(ValueExpr left, Literal right) => (left, right) switch
+    {
+        (AttributeExpr or SurveyAnswerExpr, NumberLiteral or BoolLiteral) => true,
+        (ProfileFieldExpr { Field: ProfileField.CreatedAt }, TimestampLiteral) => true,
+        (ProfileFieldExpr { Field: ProfileField.Age }, NumberLiteral) => true,
+        (AggregateExpr { Function: AggregateFunction.FirstAt or AggregateFunction.LastAt }, TimestampLiteral) => true,
+        (AggregateExpr { Function: not (AggregateFunction.FirstAt or AggregateFunction.LastAt) }, NumberLiteral) => true,
+        (LoyaltyFieldExpr { Field: LoyaltyField.Points or LoyaltyField.LifetimePoints }, NumberLiteral) => true,
+        (ConsentExpr or SurveyAnsweredExpr, BoolLiteral) => true,
+        (DaysSinceExpr, NumberLiteral) => true,
+        _ => false,
+    };
+
+    /// <summary>Validity of a value as the literal's type: a dynamically typed value of another kind compares false.</summary>
+    private BoolNode ValidFor(ValueExpr left, Literal right, ISet<AggregateFeature> used)
+    {
+        Func<TypedColumns>? cols = null;
+        string key = "";
+        switch (left)
+        {
+            case AttributeExpr a:
+                cols = () => Table.AttributeColumns(a.Name);
+                key = "attr:" + a.Name;
+                break;
+            case SurveyAnswerExpr sa:
+                {
+                    var col = Table.RegisterSurveyAnswer(sa.SurveyId, sa.QuestionId);
+                    cols = () => col;
+                    key = "survey:" + sa.SurveyId.Length + ":" + sa.SurveyId + ":" + sa.QuestionId;
+                    break;
+                }
+        }
+
+        return (cols, right) switch
+        {
+            (null, _) => Valid(left, used),
+            (_, NumberLiteral) => Bits("valid:" + key + ":n", () => cols().Numbers.Validity!),
+            (_, BoolLiteral) => Bits("valid:" + key + ":b", () => cols().Bools.Validity!),
+            _ => _false,
+        };
+    }
+
     private BoolNode Typed(string key, Func<TypedColumns> cols) => Combine(false,
     [
         Bits("valid:" + key + ":n", () => cols().Numbers.Validity!),
@@ -184,7 +227,7 @@ internal sealed class NodeBuilder(ConsumerTable table)
             return StringNode(left, key, x => Values.CompareStrings(x, op, lit), used) ?? _false;
         }
 
-        if (op == CompareOp.Contains)
+        if (op == CompareOp.Contains || !Compatible(left, right))
         {
             return _false;
         }
@@ -192,7 +235,7 @@ internal sealed class NodeBuilder(ConsumerTable table)
         if (op == CompareOp.NotEq)
         {
             // Two-valued: != is (valid and not =).
-            return And(Valid(left, used), Not(Compare(left, CompareOp.Eq, right, used)));
+            return And(ValidFor(left, right, used), Not(Compare(left, CompareOp.Eq, right, used)));
         }
 
         switch (left, right)

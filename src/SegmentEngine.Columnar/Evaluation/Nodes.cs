@@ -170,9 +170,9 @@ internal sealed class CodeSetNode<TCode>(string key, DictColumn<TCode> column, F
     {
         Prepare();
         var values = column.Codes.Slice(start, count);
-        if (_codes.Length <= 4)
+        if (_codes.Length <= 8)
         {
-            Kernels.EqualsAny<TCode>(values, _codes, dst, ctx.Scratch);
+            Kernels.EqualsAny<TCode>(values, _codes, dst);
         }
         else
         {

@@ -14,8 +14,8 @@ namespace SegmentEngine.Columnar.Features;
 /// </summary>
 public sealed class AggregateFeature
 {
-    /// <summary>Rows per staleness summary block.</summary>
-    public const int BlockRows = 65536;
+    /// <summary>Rows per staleness summary entry (a refresh skips every group whose minimum is in the future).</summary>
+    public const int BlockRows = 1024;
 
     private readonly ConsumerTable _table;
     private readonly int _type;
@@ -24,8 +24,8 @@ public sealed class AggregateFeature
     private readonly long _durationSeconds;
     private readonly long _from;
     private readonly long _to;
-    private NativeBuffer<long>? _staleAt;
-    private long[] _blockMinStale = [];
+    private NativeBuffer<uint>? _staleAt;
+    private uint[] _blockMinStale = [];
 
     internal AggregateFeature(ConsumerTable table, AggregateExpr expr, string key)
     {
@@ -40,7 +40,7 @@ public sealed class AggregateFeature
         {
             case WindowKind.Rolling:
                 _durationSeconds = (long)expr.Window.Duration.TotalSeconds;
-                _staleAt = new NativeBuffer<long>();
+                _staleAt = new NativeBuffer<uint>();
                 break;
             case WindowKind.Between:
                 _from = TimeMath.Seconds(expr.Window.From);
@@ -88,10 +88,10 @@ public sealed class AggregateFeature
     public long? CurrentNow { get; private set; }
 
     /// <summary>Bytes held by the value and staleness columns.</summary>
-    public long Bytes => (Counts?.Bytes ?? 0) + (Numbers?.Bytes ?? 0) + (Instants?.Bytes ?? 0) + (_staleAt?.Bytes ?? 0) + _blockMinStale.Length * 8L;
+    public long Bytes => (Counts?.Bytes ?? 0) + (Numbers?.Bytes ?? 0) + (Instants?.Bytes ?? 0) + (_staleAt?.Bytes ?? 0) + _blockMinStale.Length * 4L;
 
-    /// <summary>The per-row instant (Unix seconds) at which the value becomes stale; long.MaxValue when never (rolling only).</summary>
-    public ReadOnlySpan<long> StaleAt => _staleAt is null ? default : _staleAt.Span;
+    /// <summary>The per-row instant (Unix seconds, saturated to uint) at which the value becomes stale; uint.MaxValue when never (rolling only).</summary>
+    public ReadOnlySpan<uint> StaleAt => _staleAt is null ? default : _staleAt.Span;
 
     internal void EnsureRows(int rows)
     {
@@ -102,13 +102,13 @@ public sealed class AggregateFeature
         {
             var old = _staleAt.Capacity;
             _staleAt.EnsureCapacity(rows);
-            _staleAt.Span[old..].Fill(long.MaxValue);
+            _staleAt.Span[old..].Fill(uint.MaxValue);
             var blocks = (_staleAt.Capacity + BlockRows - 1) / BlockRows;
             if (blocks > _blockMinStale.Length)
             {
                 var oldLen = _blockMinStale.Length;
                 Array.Resize(ref _blockMinStale, blocks);
-                _blockMinStale.AsSpan(oldLen).Fill(long.MaxValue);
+                _blockMinStale.AsSpan(oldLen).Fill(uint.MaxValue);
             }
         }
     }
@@ -118,7 +118,7 @@ public sealed class AggregateFeature
     {
         CurrentNow = now;
         var rows = _table.RowCount;
-        _blockMinStale.AsSpan().Fill(long.MaxValue);
+        _blockMinStale.AsSpan().Fill(uint.MaxValue);
         for (var r = 0; r < rows; r++)
         {
             ComputeRow(r, now);
@@ -172,7 +172,7 @@ public sealed class AggregateFeature
             }
 
             var end = Math.Min(rows, (b + 1) * BlockRows);
-            var min = long.MaxValue;
+            var min = uint.MaxValue;
             for (var r = b * BlockRows; r < end; r++)
             {
                 if (stale[r] <= now)
@@ -228,7 +228,7 @@ public sealed class AggregateFeature
         var log = _table.EventsOf(row);
         int count = 0, n = 0;
         double sum = 0, min = double.PositiveInfinity, max = double.NegativeInfinity;
-        long first = long.MaxValue, last = long.MinValue, staleAt = long.MaxValue;
+        long first = long.MaxValue, last = long.MinValue, staleAt = uint.MaxValue;
         if (log is not null)
         {
             var props = log.Props;
@@ -291,11 +291,13 @@ public sealed class AggregateFeature
 
         if (_staleAt is not null)
         {
-            _staleAt.Span[row] = staleAt;
+            // Saturated to uint seconds (valid to 2106); rounding earlier only causes a harmless early recompute.
+            var s = (uint)Math.Clamp(staleAt, 0, uint.MaxValue);
+            _staleAt.Span[row] = s;
             if (updateBlock)
             {
                 ref var bm = ref _blockMinStale[row / BlockRows];
-                bm = Math.Min(bm, staleAt);
+                bm = Math.Min(bm, s);
             }
         }
     }

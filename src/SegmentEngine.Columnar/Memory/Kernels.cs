@@ -83,22 +83,70 @@ public static class Kernels
         return bits;
     }
 
-    /// <summary>dst bit i = values[i] is one of <paramref name="set"/> (OR of equality kernels; for small sets).</summary>
-    public static void EqualsAny<T>(ReadOnlySpan<T> values, ReadOnlySpan<T> set, Span<ulong> dst, Span<ulong> scratch)
+    /// <summary>dst bit i = values[i] is one of <paramref name="set"/> (one pass, compares OR-ed in registers; for small sets).</summary>
+    public static void EqualsAny<T>(ReadOnlySpan<T> values, ReadOnlySpan<T> set, Span<ulong> dst)
         where T : unmanaged, INumber<T>
     {
-        var words = Bitmaps.WordCount(values.Length);
+        var n = values.Length;
+        var words = Bitmaps.WordCount(n);
         if (set.Length == 0)
         {
             dst[..words].Clear();
             return;
         }
 
-        InRange(values, set[0], set[0], dst);
-        for (var i = 1; i < set.Length; i++)
+        if (set.Length == 1)
         {
-            InRange(values, set[i], set[i], scratch);
-            Bitmaps.Or(dst[..words], scratch[..words], dst[..words]);
+            InRange(values, set[0], set[0], dst);
+            return;
+        }
+
+        var fullWords = n >> 6;
+        var w = 0;
+        ref var src = ref MemoryMarshal.GetReference(values);
+        if (Vector512.IsHardwareAccelerated && Vector512<T>.IsSupported && set.Length <= 8)
+        {
+            Span<Vector512<T>> vs = stackalloc Vector512<T>[8];
+            for (var j = 0; j < set.Length; j++)
+            {
+                vs[j] = Vector512.Create(set[j]);
+            }
+
+            var per = Vector512<T>.Count;
+            var m = set.Length;
+            for (; w < fullWords; w++)
+            {
+                ulong bits = 0;
+                var baseIdx = w << 6;
+                for (var k = 0; k < 64; k += per)
+                {
+                    var v = Vector512.LoadUnsafe(ref src, (nuint)(baseIdx + k));
+                    var eq = Vector512.Equals(v, vs[0]);
+                    for (var j = 1; j < m; j++)
+                    {
+                        eq |= Vector512.Equals(v, vs[j]);
+                    }
+
+                    bits |= eq.ExtractMostSignificantBits() << k;
+                }
+
+                dst[w] = bits;
+            }
+        }
+
+        for (; w < words; w++)
+        {
+            ulong bits = 0;
+            var chunk = values.Slice(w << 6, Math.Min(64, n - (w << 6)));
+            for (var i = 0; i < chunk.Length; i++)
+            {
+                if (set.Contains(chunk[i]))
+                {
+                    bits |= 1UL << i;
+                }
+            }
+
+            dst[w] = bits;
         }
     }
 

@@ -49,7 +49,22 @@ public sealed unsafe class NativeBuffer<T> : IDisposable where T : unmanaged
     {
         // Round the byte size up to a multiple of 64 (Arrow recommends padded buffers).
         var bytes = ((nuint)capacity * (nuint)sizeof(T) + 63) & ~(nuint)63;
-        var fresh = (T*)NativeMemory.AlignedAlloc(bytes, 64);
+        T* fresh;
+        if (bytes >= HugeThreshold)
+        {
+            // Large columns: 2 MiB aligned and advised for transparent huge pages (fewer TLB misses in scans).
+            bytes = (bytes + HugePage - 1) & ~(HugePage - 1);
+            fresh = (T*)NativeMemory.AlignedAlloc(bytes, HugePage);
+            if (OperatingSystem.IsLinux())
+            {
+                _ = Madvise(fresh, bytes, MadvHugePage);
+            }
+        }
+        else
+        {
+            fresh = (T*)NativeMemory.AlignedAlloc(bytes, 64);
+        }
+
         NativeMemory.Clear(fresh, bytes);
         if (_ptr != null)
         {
@@ -90,6 +105,22 @@ public sealed unsafe class NativeBuffer<T> : IDisposable where T : unmanaged
         }
     }
 
+    private const nuint HugePage = 2 * 1024 * 1024;
+    private const nuint HugeThreshold = 4 * 1024 * 1024;
+    private const int MadvHugePage = 14;
+
+    private static int Madvise(void* address, nuint length, int advice)
+    {
+        try
+        {
+            return NativeMethods.Madvise(address, length, advice);
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return -1; // best effort only
+        }
+    }
+
     private sealed class UnmanagedMemoryManager(byte* ptr, int length) : MemoryManager<byte>
     {
         public override Span<byte> GetSpan() => new(ptr, length);
@@ -104,4 +135,11 @@ public sealed unsafe class NativeBuffer<T> : IDisposable where T : unmanaged
         {
         }
     }
+}
+
+/// <summary>libc entry points used for memory advice.</summary>
+internal static unsafe partial class NativeMethods
+{
+    [LibraryImport("libc", EntryPoint = "madvise")]
+    internal static partial int Madvise(void* address, nuint length, int advice);
 }

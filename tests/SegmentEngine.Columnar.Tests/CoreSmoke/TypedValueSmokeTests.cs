@@ -1,0 +1,86 @@
+using System.Collections.Immutable;
+using SegmentEngine.Columnar.Evaluation;
+using SegmentEngine.Columnar.Facts;
+using SegmentEngine.Columnar.Memory;
+using SegmentEngine.Columnar.Table;
+using SegmentEngine.Rules.Syntax;
+using Xunit;
+using static SegmentEngine.Columnar.Tests.CoreSmoke.Ast;
+
+namespace SegmentEngine.Columnar.Tests.CoreSmoke;
+
+public sealed class TypedValueSmokeTests
+{
+    private static readonly DateTimeOffset Now = new(2026, 3, 1, 12, 0, 0, TimeSpan.Zero);
+
+    private static ImmutableDictionary<string, FactValue> Attrs(string key, FactValue v) => ImmutableDictionary<string, FactValue>.Empty.Add(key, v);
+
+    [Fact]
+    public void Dynamically_typed_attributes_compare_only_with_their_own_kind()
+    {
+        var t = new ConsumerTable();
+        var num = t.Upsert(new ConsumerFacts { ConsumerId = "n", Attributes = Attrs("x", FactValue.Of(5)) });
+        var str = t.Upsert(new ConsumerFacts { ConsumerId = "s", Attributes = Attrs("x", FactValue.Of("abc")) });
+        var none = t.Upsert(new ConsumerFacts { ConsumerId = "0" });
+        var c = new SegmentCompiler(t);
+        Assert.Empty(Bitmaps.SetBits(c.Compile("b", Cmp(Attr("x"), CompareOp.NotEq, N(5))).Evaluate(Now)));
+        Assert.Empty(Bitmaps.SetBits(c.Compile("c", Cmp(Attr("x"), CompareOp.NotEq, S("abc"))).Evaluate(Now)));
+        Assert.Equal([num], Bitmaps.SetBits(c.Compile("d", Cmp(Attr("x"), CompareOp.NotEq, N(4))).Evaluate(Now)));
+        Assert.Equal([str], Bitmaps.SetBits(c.Compile("e", Cmp(Attr("x"), CompareOp.Contains, S("b"))).Evaluate(Now)));
+        Assert.Equal([none], Bitmaps.SetBits(c.Compile("f", IsNull(Attr("x"))).Evaluate(Now)));
+        Assert.Empty(Bitmaps.SetBits(c.Compile("g", Cmp(new LoyaltyFieldExpr(LoyaltyField.Points, SourcePosition.None), CompareOp.NotEq, B(true))).Evaluate(Now)));
+    }
+
+    [Fact]
+    public void Survey_answers_keep_the_latest_and_answered_flags()
+    {
+        var t = new ConsumerTable();
+        var a = t.Upsert(new ConsumerFacts
+        {
+            ConsumerId = "a",
+            SurveyAnswers =
+            [
+                new SurveyAnswerFact("nps", "q1", FactValue.Of(3), Now.AddDays(-5)),
+                new SurveyAnswerFact("nps", "q1", FactValue.Of(9), Now.AddDays(-1)),
+            ],
+        });
+        var b = t.Upsert(new ConsumerFacts { ConsumerId = "b", SurveyAnswers = [new SurveyAnswerFact("nps", "q2", FactValue.Of("great"), Now)] });
+        t.Upsert(new ConsumerFacts { ConsumerId = "c" });
+        var c = new SegmentCompiler(t);
+        var promoters = c.Compile("p", Cmp(new SurveyAnswerExpr("nps", "q1", SourcePosition.None), CompareOp.Ge, N(9)));
+        Assert.Equal([a], Bitmaps.SetBits(promoters.Evaluate(Now)));
+        var answered = c.Compile("ans", Bool(new SurveyAnsweredExpr("nps", SourcePosition.None)));
+        Assert.Equal([a, b], Bitmaps.SetBits(answered.Evaluate(Now)));
+        Assert.Equal([b], Bitmaps.SetBits(c.Compile("txt", Cmp(new SurveyAnswerExpr("nps", "q2", SourcePosition.None), CompareOp.Eq, S("great"))).Evaluate(Now)));
+        // A consumer upserted after registration is filled in place.
+        var d = t.Upsert(new ConsumerFacts { ConsumerId = "d", SurveyAnswers = [new SurveyAnswerFact("nps", "q1", FactValue.Of(10), Now)] });
+        Assert.Equal([a, d], Bitmaps.SetBits(promoters.Evaluate(Now)));
+        Assert.Equal([0, 2], Bitmaps.SetBits(promoters.EvaluateRows([a, b, d], Now)));
+    }
+
+    [Fact]
+    public void Multi_valued_purchase_properties_match_any_item_and_between_windows_are_whole_days()
+    {
+        var t = new ConsumerTable();
+        var items = ImmutableDictionary<string, ImmutableArray<FactValue>>.Empty.Add("category", [FactValue.Of("shoes"), FactValue.Of("socks")]);
+        var r = t.Upsert(new ConsumerFacts
+        {
+            ConsumerId = "r",
+            Events =
+            [
+                new EventFact("e1", "purchase", new DateTimeOffset(2026, 1, 31, 23, 59, 59, TimeSpan.Zero),
+                    ImmutableDictionary<string, FactValue>.Empty.Add("amount", FactValue.Of(20)), items),
+                new EventFact("e2", "purchase", new DateTimeOffset(2026, 2, 1, 0, 0, 0, TimeSpan.Zero),
+                    ImmutableDictionary<string, FactValue>.Empty.Add("amount", FactValue.Of(99)), items),
+            ],
+        });
+        var c = new SegmentCompiler(t);
+        var jan = Window.Between(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero), new DateTimeOffset(2026, 2, 1, 0, 0, 0, TimeSpan.Zero));
+        var socks = c.Compile("socks", Cmp(Agg("purchase", AggregateFunction.Sum, "amount", jan, Filter("category", CompareOp.Eq, S("socks"))), CompareOp.Eq, N(20)));
+        Assert.Equal([r], Bitmaps.SetBits(socks.Evaluate(Now)));
+        var hats = c.Compile("hats", Cmp(Agg("purchase", AggregateFunction.Count, null, Window.AllTime, Filter("category", CompareOp.Eq, S("hats"))), CompareOp.Ge, N(1)));
+        Assert.Empty(Bitmaps.SetBits(hats.Evaluate(Now)));
+        var notShoes = c.Compile("ns", Cmp(Agg("purchase", AggregateFunction.Count, null, Window.AllTime, Filter("category", CompareOp.NotEq, S("shoes"))), CompareOp.Eq, N(2)));
+        Assert.Equal([r], Bitmaps.SetBits(notShoes.Evaluate(Now))); // socks != shoes holds for one item
+    }
+}
