@@ -5,7 +5,8 @@ namespace SegmentEngine.Benchmarks;
 
 /// <summary>
 /// Entry point. <c>dotnet run -c Release -- --filter '*FiveClause*'</c> runs BenchmarkDotNet benchmarks;
-/// <c>dotnet run -c Release -- memory [rows]</c> prints the bytes-per-consumer report (see benchmarks/RESULTS.md).
+/// <c>memory [rows]</c> prints the bytes-per-consumer report; <c>ratios [rows] [rounds]</c> measures all sides
+/// interleaved (see benchmarks/RESULTS.md).
 /// </summary>
 public static class Program
 {
@@ -15,6 +16,12 @@ public static class Program
         if (args.Length > 0 && args[0] == "memory")
         {
             MemoryReport.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 10_000_000);
+            return;
+        }
+        if (args.Length > 0 && args[0] == "ratios")
+        {
+            var inv = System.Globalization.CultureInfo.InvariantCulture;
+            Evaluation.InterleavedRatios.Run(args.Length > 1 ? int.Parse(args[1], inv) : 10_000_000, args.Length > 2 ? int.Parse(args[2], inv) : 30);
             return;
         }
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

@@ -53,6 +53,19 @@ public class FiveClauseBenchmarks
     [GlobalSetup(Target = nameof(BandwidthFloorSum))]
     public void SetupFloor() => _floor = new BandwidthFloor(BenchRules.FiveClauseBytesPerRow * Rows / 8);
 
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        _segment = null;
+        _duck?.Dispose();
+        _duck = null;
+        _rowByRow = null;
+        _floor = null;
+        _bitmap = [];
+        GC.Collect(2, GCCollectionMode.Forced, true, true);
+        GC.WaitForPendingFinalizers();
+    }
+
     /// <summary>The core: compiled plan, Vector512 kernels over the narrow columns, one result bitmap.</summary>
     [Benchmark]
     public ulong[] Core() => _segment!.Evaluate(BenchData.Now);

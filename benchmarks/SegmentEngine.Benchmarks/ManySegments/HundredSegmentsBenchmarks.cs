@@ -33,6 +33,15 @@ public class HundredSegmentsBenchmarks
                           $"aggregates registered: {table.Aggregates.Count}; table bytes/consumer: {table.EstimateBytes() / (double)Rows:F1}");
     }
 
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        _compiler = null;
+        _segments = [];
+        GC.Collect(2, GCCollectionMode.Forced, true, true);
+        GC.WaitForPendingFinalizers();
+    }
+
     /// <summary>All segments in one pass over the table.</summary>
     [Benchmark]
     public SegmentResults OnePass() => _compiler!.Evaluate(_segments, BenchData.Now);
