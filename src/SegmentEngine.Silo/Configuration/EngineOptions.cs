@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using SegmentEngine.Ingest.Pipeline;
 
 namespace SegmentEngine.Silo.Configuration;
 
@@ -14,11 +15,14 @@ public sealed class EngineOptions
     /// <summary>Development mode: creates the demo brand and prints its API keys.</summary>
     public bool Development { get; set; } = true;
 
+    /// <summary>Base64 secret (at least 32 bytes) behind erasure hashes; empty in development uses a key kept in DataDirectory.</summary>
+    public string ErasureKey { get; set; } = "";
+
     /// <summary>PostgreSQL settings.</summary>
     public PostgresOptions Postgres { get; set; } = new();
 
     /// <summary>Kafka settings.</summary>
-    public KafkaOptions Kafka { get; set; } = new();
+    public KafkaIngestOptions Kafka { get; set; } = new();
 
     /// <summary>Orleans cluster settings.</summary>
     public ClusterOptions Cluster { get; set; } = new();
@@ -42,41 +46,6 @@ public sealed class PostgresOptions
 
     /// <summary>When PostgreSQL cannot be had, run with in-memory storage instead of failing (single node only).</summary>
     public bool AllowInMemoryFallback { get; set; } = true;
-}
-
-/// <summary>Kafka topics and connection.</summary>
-public sealed class KafkaOptions
-{
-    /// <summary>Bootstrap servers; empty means an embedded Kafka-protocol broker (librdkafka mock cluster).</summary>
-    public string BootstrapServers { get; set; } = "";
-
-    /// <summary>Topic consumer events are read from.</summary>
-    [Required, MinLength(1)]
-    public string EventsTopic { get; set; } = "segment-engine.events";
-
-    /// <summary>Topic rejected events are written to, with the reason in a header.</summary>
-    [Required, MinLength(1)]
-    public string DeadLetterTopic { get; set; } = "segment-engine.events.dlq";
-
-    /// <summary>Topic membership changes are written to.</summary>
-    [Required, MinLength(1)]
-    public string MembershipsTopic { get; set; } = "segment-engine.memberships";
-
-    /// <summary>Consumer group of the ingest.</summary>
-    [Required, MinLength(1)]
-    public string GroupId { get; set; } = "segment-engine";
-
-    /// <summary>Partitions of each topic the embedded broker creates.</summary>
-    [Range(1, 256)]
-    public int EmbeddedPartitions { get; set; } = 8;
-
-    /// <summary>Largest number of records handled in one ingest batch.</summary>
-    [Range(1, 100_000)]
-    public int MaxBatchSize { get; set; } = 2_000;
-
-    /// <summary>Longest wait, in milliseconds, to fill an ingest batch.</summary>
-    [Range(1, 10_000)]
-    public int MaxBatchWaitMs { get; set; } = 50;
 }
 
 /// <summary>Orleans cluster identity and ports.</summary>
@@ -105,9 +74,13 @@ public sealed class ClusterOptions
 /// <summary>The gRPC endpoint.</summary>
 public sealed class ApiOptions
 {
-    /// <summary>Port of the gRPC (HTTP/2 cleartext) endpoint, also serving /healthz and /metrics over HTTP/1.1.</summary>
+    /// <summary>Port of the gRPC endpoint (HTTP/2 cleartext); 0 picks a free port.</summary>
     [Range(0, 65535)]
     public int Port { get; set; } = 5080;
+
+    /// <summary>Port of the HTTP/1.1 endpoint serving /healthz and /metrics; 0 picks a free port.</summary>
+    [Range(0, 65535)]
+    public int HttpPort { get; set; } = 5081;
 
     /// <summary>Address to listen on.</summary>
     [Required]

@@ -1,0 +1,403 @@
+using System.Collections.Immutable;
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+
+using Orleans.Serialization;
+using SegmentEngine.Api.Auth;
+using SegmentEngine.Api.Hosting;
+using SegmentEngine.Domain.Brands;
+using SegmentEngine.Grains.Abstractions;
+using SegmentEngine.Grains.Privacy;
+using SegmentEngine.Grains.Shards;
+using SegmentEngine.Hosting.Orleans;
+using SegmentEngine.Hosting.Postgres;
+using SegmentEngine.Ingest.Kafka;
+using SegmentEngine.Ingest.Pipeline;
+using SegmentEngine.Silo.Configuration;
+using SegmentEngine.Silo.Storage;
+using OpenTelemetry.Metrics;
+
+namespace SegmentEngine.Silo;
+
+/// <summary>A development API key printed at start-up.</summary>
+public sealed record DevelopmentKey(string Role, string Key);
+
+/// <summary>
+/// One SegmentEngine node: resolves its PostgreSQL (embedded or configured) and Kafka (embedded or
+/// configured), then runs the Orleans silo, the Kafka ingest and the gRPC API in one process.
+/// </summary>
+public sealed partial class EngineHost : IAsyncDisposable
+{
+    /// <summary>Brand created in development mode.</summary>
+    public const string DevelopmentBrand = "demo";
+
+    private readonly EmbeddedPostgres? _postgres;
+    private readonly EmbeddedKafkaBroker? _kafka;
+
+    private EngineHost(WebApplication app, EngineOptions options, EmbeddedPostgres? postgres, EmbeddedKafkaBroker? kafka, string? connectionString, string bootstrap, int grpcPort, int httpPort)
+    {
+        App = app;
+        Options = options;
+        _postgres = postgres;
+        _kafka = kafka;
+        PostgresConnectionString = connectionString;
+        KafkaBootstrapServers = bootstrap;
+        GrpcAddress = $"http://{HostFor(options.Api.ListenAddress)}:{grpcPort}";
+        HttpAddress = $"http://{HostFor(options.Api.ListenAddress)}:{httpPort}";
+    }
+
+    /// <summary>The running web application (gRPC, health, metrics) hosting the silo.</summary>
+    public WebApplication App { get; }
+
+    /// <summary>The validated options.</summary>
+    public EngineOptions Options { get; }
+
+    /// <summary>Address of the gRPC endpoint.</summary>
+    public string GrpcAddress { get; }
+
+    /// <summary>Address of the HTTP/1.1 endpoint (/healthz, /metrics).</summary>
+    public string HttpAddress { get; }
+
+    /// <summary>Kafka bootstrap servers in use (the embedded broker's when none were configured).</summary>
+    public string KafkaBootstrapServers { get; }
+
+    /// <summary>PostgreSQL connection string in use; null when running on in-memory storage.</summary>
+    public string? PostgresConnectionString { get; }
+
+    /// <summary>Development keys of the demo brand (empty outside development).</summary>
+    public IReadOnlyList<DevelopmentKey> DevelopmentKeys { get; private set; } = [];
+
+    /// <summary>Builds and starts a node. Throws <see cref="InvalidOperationException"/> naming the setting when options are invalid.</summary>
+    public static async Task<EngineHost> StartAsync(string[] args, Action<IConfigurationBuilder>? configure = null, CancellationToken cancellationToken = default)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        configure?.Invoke(builder.Configuration);
+        var options = builder.Configuration.GetSection(EngineOptions.Section).Get<EngineOptions>() ?? new EngineOptions();
+        var problems = EngineOptionsValidator.Validate(options);
+        if (problems.Count > 0)
+        {
+            throw new InvalidOperationException("Invalid configuration:" + Environment.NewLine + string.Join(Environment.NewLine, problems));
+        }
+
+        using var bootLoggerFactory = LoggerFactory.Create(l => l.AddSimpleConsole(o => o.SingleLine = true));
+        var boot = bootLoggerFactory.CreateLogger<EngineHost>();
+        var dataDirectory = Path.GetFullPath(options.DataDirectory);
+        Directory.CreateDirectory(dataDirectory);
+
+        EmbeddedPostgres? postgres = null;
+        var connectionString = options.Postgres.ConnectionString;
+        if (string.IsNullOrWhiteSpace(connectionString))
+        {
+            try
+            {
+                postgres = await EmbeddedPostgres.StartAsync(new EmbeddedPostgresOptions
+                {
+                    DataDirectory = Path.Combine(dataDirectory, "postgres"),
+                    Port = options.Postgres.EmbeddedPort,
+                }, cancellationToken).ConfigureAwait(false);
+                connectionString = postgres.ConnectionString;
+                LogEmbeddedPostgres(boot, postgres.DataDirectory, postgres.Port);
+            }
+            catch (PostgresNotAvailableException ex) when (options.Postgres.AllowInMemoryFallback)
+            {
+                LogNoPostgres(boot, ex.Message);
+                connectionString = null;
+            }
+        }
+
+        if (connectionString is not null)
+        {
+            await OrleansSchema.ApplyAsync(connectionString, cancellationToken).ConfigureAwait(false);
+        }
+
+        KafkaNative.EnsureLoaded();
+        EmbeddedKafkaBroker? kafka = null;
+        var bootstrap = options.Kafka.BootstrapServers;
+        if (string.IsNullOrWhiteSpace(bootstrap))
+        {
+            kafka = new EmbeddedKafkaBroker();
+            foreach (var topic in new[] { options.Kafka.EventsTopic, options.Kafka.DeadLetterTopic, options.Kafka.MembershipsTopic })
+            {
+                kafka.CreateTopic(topic, options.Kafka.EmbeddedPartitions);
+            }
+
+            bootstrap = kafka.BootstrapServers;
+            LogEmbeddedKafka(boot, bootstrap, options.Kafka.EventsTopic);
+        }
+
+        var grpcPort = options.Api.Port == 0 ? FreePort() : options.Api.Port;
+        var httpPort = options.Api.HttpPort == 0 ? FreePort() : options.Api.HttpPort;
+        var brands = BuildBrands(options);
+        var erasureKey = LoadErasureKey(options, dataDirectory);
+        ConfigureServices(builder, options, connectionString, bootstrap, grpcPort, httpPort, brands, erasureKey);
+
+        var app = builder.Build();
+        app.MapSegmentEngineApi();
+        app.MapHealthChecks("/healthz");
+        app.MapPrometheusScrapingEndpoint("/metrics");
+        var host = new EngineHost(app, options, postgres, kafka, connectionString, bootstrap, grpcPort, httpPort);
+        try
+        {
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+            await host.SeedKeysAsync(dataDirectory, boot).ConfigureAwait(false);
+        }
+        catch
+        {
+            await host.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        LogReady(boot, host.GrpcAddress, host.HttpAddress);
+        return host;
+    }
+
+    /// <summary>Waits until the application is asked to stop (Ctrl+C, SIGTERM).</summary>
+    public Task WaitForShutdownAsync(CancellationToken cancellationToken = default) => App.WaitForShutdownAsync(cancellationToken);
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await App.StopAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+        }
+        finally
+        {
+            await App.DisposeAsync().ConfigureAwait(false);
+            _kafka?.Dispose();
+            if (_postgres is not null)
+            {
+                await _postgres.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static void ConfigureServices(WebApplicationBuilder builder, EngineOptions options, string? connectionString, string bootstrap, int grpcPort, int httpPort, BrandDirectory brands, byte[] erasureKey)
+    {
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            var address = IPAddress.Parse(options.Api.ListenAddress);
+            kestrel.Listen(address, grpcPort, listen => listen.Protocols = HttpProtocols.Http2);
+            kestrel.Listen(address, httpPort, listen => listen.Protocols = HttpProtocols.Http1);
+        });
+
+        builder.UseOrleans(silo =>
+        {
+            silo.Configure<Orleans.Configuration.ClusterOptions>(cluster =>
+            {
+                cluster.ClusterId = options.Cluster.ClusterId;
+                cluster.ServiceId = options.Cluster.ServiceId;
+            });
+            if (connectionString is not null)
+            {
+                var advertised = AdvertisedAddress(options.Cluster.AdvertisedAddress);
+                silo.ConfigureEndpoints(advertised, options.Cluster.SiloPort, options.Cluster.GatewayPort, listenOnAnyHostAddress: !IPAddress.IsLoopback(advertised));
+                silo.UseSegmentEnginePostgres(connectionString);
+                silo.Services.PostConfigure<Orleans.Configuration.AdoNetGrainStorageOptions>(SegmentEngineOrleansExtensions.ConsumersStorageName, o => o.DeleteStateOnClear = true);
+            }
+            else
+            {
+                silo.UseLocalhostClustering(options.Cluster.SiloPort, options.Cluster.GatewayPort);
+                silo.AddMemoryGrainStorage(SegmentEngineOrleansExtensions.ConsumersStorageName);
+                silo.AddMemoryGrainStorageAsDefault();
+                silo.UseInMemoryReminderService();
+            }
+
+            silo.Services.AddSerializer(serializer => serializer.AddJsonSerializer(
+                isSupported: type => type.Namespace == "SegmentEngine.Columnar.Facts"));
+        });
+
+        var services = builder.Services;
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<IBrandSource>(new StaticBrandSource(brands));
+        services.AddSingleton(new ErasureKey(erasureKey));
+        if (connectionString is not null)
+        {
+            services.AddSingleton<IConsumerFactsSource>(sp => new PostgresConsumerFactsSource(connectionString, options.Cluster.ServiceId, sp.GetRequiredService<ILogger<PostgresConsumerFactsSource>>()));
+        }
+        else
+        {
+            services.AddSingleton<IConsumerFactsSource, EmptyConsumerFactsSource>();
+        }
+
+        services.AddOptions<KafkaIngestOptions>().Configure(kafka =>
+        {
+            var configured = options.Kafka;
+            kafka.BootstrapServers = bootstrap;
+            kafka.EventsTopic = configured.EventsTopic;
+            kafka.DeadLetterTopic = configured.DeadLetterTopic;
+            kafka.MembershipsTopic = configured.MembershipsTopic;
+            kafka.GroupId = configured.GroupId;
+            kafka.MaxBatchSize = configured.MaxBatchSize;
+            kafka.MaxBatchWaitMs = configured.MaxBatchWaitMs;
+            kafka.Enabled = configured.Enabled;
+        });
+        services.AddSingleton<IKafkaEndpoint>(new KafkaEndpoint(bootstrap));
+        services.AddSingleton<IngestMetrics>();
+        services.AddSingleton<KafkaIngestService>();
+        services.AddHostedService(sp => sp.GetRequiredService<KafkaIngestService>());
+        services.AddSegmentEngineApi();
+        services.AddHealthChecks();
+        services.AddOpenTelemetry().WithMetrics(metrics => metrics
+            .AddMeter(IngestMetrics.MeterName, "Microsoft.Orleans")
+            .AddPrometheusExporter());
+    }
+
+    private async Task SeedKeysAsync(string dataDirectory, ILogger boot)
+    {
+        var grains = App.Services.GetRequiredService<IGrainFactory>();
+        foreach (var brand in Options.Brands)
+        {
+            foreach (var key in brand.ApiKeys)
+            {
+                await RegisterKeyAsync(grains, brand.Id, key.Key, ParseRoles(key.Roles)).ConfigureAwait(false);
+            }
+        }
+
+        if (!Options.Development)
+        {
+            return;
+        }
+
+        var file = Path.Combine(dataDirectory, "dev-keys.json");
+        var keys = File.Exists(file)
+            ? JsonSerializer.Deserialize<List<DevelopmentKey>>(await File.ReadAllTextAsync(file).ConfigureAwait(false)) ?? []
+            : [];
+        if (keys.Count == 0)
+        {
+            foreach (var role in new[] { "marketer", "sender", "privacy", "loyalty", "admin" })
+            {
+                keys.Add(new DevelopmentKey(role, await ApiKeyIssuer.CreateAsync(grains, DevelopmentBrand, ParseRoles(role)).ConfigureAwait(false)));
+            }
+
+            await File.WriteAllTextAsync(file, JsonSerializer.Serialize(keys)).ConfigureAwait(false);
+            RestrictToOwner(file);
+        }
+        else
+        {
+            foreach (var key in keys)
+            {
+                await RegisterKeyAsync(grains, DevelopmentBrand, key.Key, ParseRoles(key.Role)).ConfigureAwait(false);
+            }
+        }
+
+        DevelopmentKeys = keys;
+        foreach (var key in keys)
+        {
+            // A development key of the demo brand is printed on purpose: it is how a newcomer gets in.
+            LogDevelopmentKey(boot, DevelopmentBrand, key.Role, key.Key);
+        }
+    }
+
+    private static async Task RegisterKeyAsync(IGrainFactory grains, string brandId, string key, ApiRoles roles)
+    {
+        if (!ApiKeyFormat.TryParse(key, out var parts))
+        {
+            throw new InvalidOperationException($"An API key of brand '{brandId}' is not of the form se_<id>_<secret>.");
+        }
+
+        var record = new ApiKeyRecord(parts.KeyId, brandId, roles, ApiKeyFormat.HashSecret(parts.Secret), DateTimeOffset.UtcNow, Revoked: false);
+        await grains.GetGrain<IApiKeyGrain>(parts.KeyId).SetAsync(record).ConfigureAwait(false);
+    }
+
+    /// <summary>Parses "marketer,sender" into roles; unknown names are an error naming them.</summary>
+    public static ApiRoles ParseRoles(string roles)
+    {
+        var result = ApiRoles.None;
+        foreach (var name in roles.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            result |= name.ToLowerInvariant() switch
+            {
+                "marketer" => ApiRoles.Marketer,
+                "sender" => ApiRoles.Sender,
+                "privacy" => ApiRoles.Privacy,
+                "loyalty" => ApiRoles.Loyalty,
+                "admin" => ApiRoles.Admin,
+                "all" => ApiRoles.Marketer | ApiRoles.Sender | ApiRoles.Privacy | ApiRoles.Loyalty | ApiRoles.Admin,
+                _ => throw new InvalidOperationException($"Unknown API key role '{name}' (known: marketer, sender, privacy, loyalty, admin, all)."),
+            };
+        }
+
+        return result;
+    }
+
+    private static BrandDirectory BuildBrands(EngineOptions options)
+    {
+        var brands = options.Brands.Select(b => new BrandSettings { BrandId = b.Id, Currency = b.Currency }).ToList();
+        if (options.Development && brands.All(b => b.BrandId != DevelopmentBrand))
+        {
+            brands.Add(new BrandSettings { BrandId = DevelopmentBrand, Currency = "USD" });
+        }
+
+        return new BrandDirectory(brands);
+    }
+
+    private static byte[] LoadErasureKey(EngineOptions options, string dataDirectory)
+    {
+        if (!string.IsNullOrEmpty(options.ErasureKey))
+        {
+            return Convert.FromBase64String(options.ErasureKey);
+        }
+
+        var file = Path.Combine(dataDirectory, "erasure.key");
+        if (File.Exists(file))
+        {
+            return Convert.FromBase64String(File.ReadAllText(file).Trim());
+        }
+
+        var key = RandomNumberGenerator.GetBytes(32);
+        File.WriteAllText(file, Convert.ToBase64String(key));
+        RestrictToOwner(file);
+        return key;
+    }
+
+    private static void RestrictToOwner(string file)
+    {
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+    }
+
+    private static IPAddress AdvertisedAddress(string configured)
+    {
+        if (!string.IsNullOrWhiteSpace(configured))
+        {
+            return IPAddress.TryParse(configured, out var ip) ? ip : Dns.GetHostAddresses(configured).First(a => a.AddressFamily == AddressFamily.InterNetwork);
+        }
+
+        return IPAddress.Loopback;
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static string HostFor(string listenAddress) => listenAddress is "0.0.0.0" or "::" ? "127.0.0.1" : listenAddress;
+
+    private sealed class KafkaEndpoint(string bootstrap) : IKafkaEndpoint
+    {
+        public string BootstrapServers { get; } = bootstrap;
+    }
+
+    [LoggerMessage(1, LogLevel.Information, "Embedded PostgreSQL running from {DataDirectory} on port {Port}")]
+    private static partial void LogEmbeddedPostgres(ILogger logger, string dataDirectory, int port);
+
+    [LoggerMessage(2, LogLevel.Critical, "PostgreSQL IS NOT AVAILABLE ({Reason}). Falling back to IN-MEMORY storage: nothing will survive a restart.")]
+    private static partial void LogNoPostgres(ILogger logger, string reason);
+
+    [LoggerMessage(3, LogLevel.Information, "Embedded Kafka-protocol broker at {BootstrapServers}; produce events to topic {Topic}")]
+    private static partial void LogEmbeddedKafka(ILogger logger, string bootstrapServers, string topic);
+
+    [LoggerMessage(4, LogLevel.Information, "SegmentEngine ready: gRPC at {GrpcAddress}, health and metrics at {HttpAddress}")]
+    private static partial void LogReady(ILogger logger, string grpcAddress, string httpAddress);
+
+    [LoggerMessage(5, LogLevel.Information, "Development API key of brand {Brand}, role {Role}: {Key}")]
+    private static partial void LogDevelopmentKey(ILogger logger, string brand, string role, string key);
+}
