@@ -53,8 +53,9 @@ public static class PageToken
             return false;
         }
 
+        // TryDecodeFromChars throws on characters outside the alphabet, so check first.
         var buffer = new byte[Base64Url.GetMaxDecodedLength(token.Length)];
-        if (!Base64Url.TryDecodeFromChars(token, buffer, out var written) || written < HeaderLength)
+        if (!Base64Url.IsValid(token) || !Base64Url.TryDecodeFromChars(token, buffer, out var written) || written < HeaderLength)
         {
             return false;
         }
