@@ -242,9 +242,9 @@ internal sealed class NodeBuilder(ConsumerTable table)
         {
             case (ProfileFieldExpr { Field: ProfileField.Age }, NumberLiteral n):
                 return IntegerDecreasingCore("age", n.Value, op, (k, ctx) => TimeMath.AgeCutoffDays((int)Math.Clamp(k, -100_000, 100_000), ctx.Now),
-                    () => Table.BirthDays.Values, () => Table.BirthDays.Validity, int.MinValue, int.MaxValue);
+                    () => Table.BirthDays, int.MinValue, int.MaxValue);
             case (ProfileFieldExpr { Field: ProfileField.CreatedAt }, TimestampLiteral t):
-                return LongRange("created_at", () => Table.CreatedAt.Values, () => null, op, TimeMath.Seconds(t.Value));
+                return LongRange("created_at", () => Table.CreatedAt, op, TimeMath.Seconds(t.Value));
             case (AttributeExpr a, _):
                 return TypedCompare("attr:" + a.Name, () => Table.AttributeColumns(a.Name), op, right);
             case (SurveyAnswerExpr sa, _):
@@ -256,13 +256,13 @@ internal sealed class NodeBuilder(ConsumerTable table)
             case (AggregateExpr agg, _):
                 return AggregateCompare(Register(agg, used), op, right);
             case (LoyaltyFieldExpr { Field: LoyaltyField.Points }, NumberLiteral n):
-                return LongFromDouble("points", () => Table.Points.Values, op, n.Value);
+                return LongFromDouble("points", () => Table.Points, op, n.Value);
             case (LoyaltyFieldExpr { Field: LoyaltyField.LifetimePoints }, NumberLiteral n):
-                return LongFromDouble("lifetime_points", () => Table.LifetimePoints.Values, op, n.Value);
+                return LongFromDouble("lifetime_points", () => Table.LifetimePoints, op, n.Value);
             case (ConsentExpr c, BoolLiteral b) when op == CompareOp.Eq:
                 {
                     var col = Table.ConsentColumn(c.Channel);
-                    var optedIn = Intern(new RangeNode<byte>("consent:" + c.Channel, () => col.Values, () => null, _ => (1, 1)));
+                    var optedIn = Intern(new RangeNode<byte>("consent:" + c.Channel, () => col, _ => (1, 1)));
                     return b.Value ? optedIn : Not(optedIn);
                 }
 
@@ -312,8 +312,8 @@ internal sealed class NodeBuilder(ConsumerTable table)
 
     private BoolNode TypedCompare(string key, Func<TypedColumns> cols, CompareOp op, Literal right) => right switch
     {
-        NumberLiteral n => DoubleRange(key + ":n", () => cols().Numbers.Values, () => cols().Numbers.Validity, op, n.Value),
-        BoolLiteral b when op == CompareOp.Eq => Intern(new RangeNode<byte>(key + ":b=" + b.Value, () => cols().Bools.Values, () => cols().Bools.Validity,
+        NumberLiteral n => DoubleRange(key + ":n", () => cols().Numbers, op, n.Value),
+        BoolLiteral b when op == CompareOp.Eq => Intern(new RangeNode<byte>(key + ":b=" + b.Value, () => cols().Bools,
             _ => b.Value ? ((byte)1, (byte)1) : ((byte)0, (byte)0))),
         _ => _false,
     };
@@ -322,17 +322,17 @@ internal sealed class NodeBuilder(ConsumerTable table)
     {
         if (f.Counts is { } counts && right is NumberLiteral cn)
         {
-            return LongBoundsToInt("agg:" + f.Key, () => counts.Values, () => null, op, cn.Value);
+            return LongBoundsToInt("agg:" + f.Key, () => counts, op, cn.Value);
         }
 
         if (f.Numbers is { } nums && right is NumberLiteral n)
         {
-            return DoubleRange("agg:" + f.Key, () => nums.Values, () => nums.Validity, op, n.Value);
+            return DoubleRange("agg:" + f.Key, () => nums, op, n.Value);
         }
 
         if (f.Instants is { } inst && right is TimestampLiteral t)
         {
-            return LongRange("agg:" + f.Key, () => inst.Values, () => inst.Validity, op, TimeMath.Seconds(t.Value));
+            return LongRange("agg:" + f.Key, () => inst, op, TimeMath.Seconds(t.Value));
         }
 
         return _false;
@@ -345,13 +345,13 @@ internal sealed class NodeBuilder(ConsumerTable table)
         switch (operand)
         {
             case ProfileFieldExpr { Field: ProfileField.CreatedAt }:
-                return IntegerDecreasingCore("days_since:created_at", x, op, Cutoff, () => Table.CreatedAt.Values, () => null, long.MinValue, long.MaxValue);
+                return IntegerDecreasingCore("days_since:created_at", x, op, Cutoff, () => Table.CreatedAt, long.MinValue, long.MaxValue);
             case AggregateExpr agg:
                 {
                     var f = Register(agg, used);
                     if (f.Instants is { } inst)
                     {
-                        return IntegerDecreasingCore("days_since:" + f.Key, x, op, Cutoff, () => inst.Values, () => inst.Validity, long.MinValue, long.MaxValue);
+                        return IntegerDecreasingCore("days_since:" + f.Key, x, op, Cutoff, () => inst, long.MinValue, long.MaxValue);
                     }
 
                     return _false;
@@ -364,7 +364,7 @@ internal sealed class NodeBuilder(ConsumerTable table)
 
     /// <summary>For an integer-valued function f(v) that is non-increasing in v, with f(v) &gt;= K ⇔ v &lt;= cutoff(K): a range on v.</summary>
     private BoolNode IntegerDecreasingCore<T>(string name, double x, CompareOp op, Func<long, EvalContext, long> cutoff,
-        Func<Span<T>> values, Func<BitColumn?> validity, T min, T max)
+        Func<ValueColumn<T>> values, T min, T max)
         where T : unmanaged, INumber<T>, IMinMaxValue<T>
     {
         if (double.IsNaN(x))
@@ -383,7 +383,7 @@ internal sealed class NodeBuilder(ConsumerTable table)
             CompareOp.Eq when x == Math.Floor(x) => ctx => (Inc(cutoff(floorPlus1, ctx)), cutoff(ceil, ctx)),
             _ => _ => (1, 0),
         };
-        return Intern(new RangeNode<T>(key, values, validity, ctx => Narrow(bounds(ctx), min, max)));
+        return Intern(new RangeNode<T>(key, values, ctx => Narrow(bounds(ctx), min, max)));
     }
 
     private static long Inc(long v) => v == long.MaxValue ? v : v + 1;
@@ -399,22 +399,22 @@ internal sealed class NodeBuilder(ConsumerTable table)
         return (T.CreateSaturating(b.Lo), T.CreateSaturating(b.Hi));
     }
 
-    private BoolNode LongFromDouble(string name, Func<Span<long>> values, CompareOp op, double x) =>
-        LongBoundsToLong(name, values, () => null, op, x);
+    private BoolNode LongFromDouble(string name, Func<ValueColumn<long>> values, CompareOp op, double x) =>
+        LongBoundsToLong(name, values, op, x);
 
-    private BoolNode LongBoundsToInt(string name, Func<Span<int>> values, Func<BitColumn?> validity, CompareOp op, double x)
+    private BoolNode LongBoundsToInt(string name, Func<ValueColumn<int>> values, CompareOp op, double x)
     {
         var (lo, hi) = IntegerBounds(op, x);
         var key = name + ":" + op + ":" + x.ToString("R", CultureInfo.InvariantCulture);
         var b = Narrow((lo, hi), int.MinValue, int.MaxValue);
-        return Intern(new RangeNode<int>(key, values, validity, _ => b));
+        return Intern(new RangeNode<int>(key, values, _ => b));
     }
 
-    private BoolNode LongBoundsToLong(string name, Func<Span<long>> values, Func<BitColumn?> validity, CompareOp op, double x)
+    private BoolNode LongBoundsToLong(string name, Func<ValueColumn<long>> values, CompareOp op, double x)
     {
         var b = IntegerBounds(op, x);
         var key = name + ":" + op + ":" + x.ToString("R", CultureInfo.InvariantCulture);
-        return Intern(new RangeNode<long>(key, values, validity, _ => b));
+        return Intern(new RangeNode<long>(key, values, _ => b));
     }
 
     /// <summary>Inclusive integer bounds equivalent to "v op x" for an integer v and a double x.</summary>
@@ -442,7 +442,7 @@ internal sealed class NodeBuilder(ConsumerTable table)
         return (d.Lo < -9.2e18 ? long.MinValue : (long)d.Lo, d.Hi > 9.2e18 ? long.MaxValue : (long)d.Hi);
     }
 
-    private BoolNode LongRange(string name, Func<Span<long>> values, Func<BitColumn?> validity, CompareOp op, long c)
+    private BoolNode LongRange(string name, Func<ValueColumn<long>> values, CompareOp op, long c)
     {
         (long, long) b = op switch
         {
@@ -458,10 +458,10 @@ internal sealed class NodeBuilder(ConsumerTable table)
             b = (1, 0);
         }
 
-        return Intern(new RangeNode<long>(name + ":" + op + ":" + c, values, validity, _ => b));
+        return Intern(new RangeNode<long>(name + ":" + op + ":" + c, values, _ => b));
     }
 
-    private BoolNode DoubleRange(string name, Func<Span<double>> values, Func<BitColumn?> validity, CompareOp op, double c)
+    private BoolNode DoubleRange(string name, Func<ValueColumn<double>> values, CompareOp op, double c)
     {
         (double, double) b = double.IsNaN(c) ? (1, 0) : op switch
         {
@@ -481,6 +481,6 @@ internal sealed class NodeBuilder(ConsumerTable table)
             b = (double.Epsilon, double.PositiveInfinity);
         }
 
-        return Intern(new RangeNode<double>(name + ":" + op + ":" + c.ToString("R", CultureInfo.InvariantCulture), values, validity, _ => b));
+        return Intern(new RangeNode<double>(name + ":" + op + ":" + c.ToString("R", CultureInfo.InvariantCulture), values, _ => b));
     }
 }

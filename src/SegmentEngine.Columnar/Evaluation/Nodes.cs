@@ -13,6 +13,7 @@ internal sealed class EvalContext(ConsumerTable table, DateTimeOffset now)
     public Dictionary<BoolNode, ulong[]> Buffers { get; } = new(ReferenceEqualityComparer.Instance);
     public Dictionary<string, BoolNode> SegmentMembers { get; } = new(StringComparer.Ordinal);
     public ulong[] Scratch { get; } = new ulong[SegmentCompiler.BlockRows / 64];
+    public bool UseSketches { get; init; } = true;
 
     public Span<ulong> Block(BoolNode node, int words) => Buffers[node].AsSpan(0, words);
 }
@@ -106,31 +107,91 @@ internal sealed class BitsNode(string key, Func<BitColumn> column) : BoolNode(ke
 }
 
 /// <summary>lo &lt;= column &lt;= hi (bounds may depend on the evaluation instant), and valid.</summary>
-internal sealed class RangeNode<T>(string key, Func<Span<T>> values, Func<BitColumn?> validity, Func<EvalContext, (T Lo, T Hi)> bounds)
+internal sealed class RangeNode<T>(string key, Func<ValueColumn<T>> column, Func<EvalContext, (T Lo, T Hi)> bounds)
     : BoolNode(key)
     where T : unmanaged, INumber<T>
 {
     public override void EvalBlock(EvalContext ctx, int start, int count, Span<ulong> dst)
     {
         var (lo, hi) = bounds(ctx);
+        var col = column();
         if (lo > hi)
         {
             dst.Clear();
             return;
         }
 
-        Kernels.InRange<T>(values().Slice(start, count), lo, hi, dst);
-        if (validity() is { } v)
+        if (ctx.UseSketches && typeof(T) != typeof(byte))
+        {
+            EvalWithSketch(ctx, col, lo, hi, start, count, dst);
+        }
+        else
+        {
+            Kernels.InRange<T>(col.Values.Slice(start, count), lo, hi, dst);
+        }
+
+        if (col.Validity is { } v)
         {
             Bitmaps.And(dst, v.Words.Slice(start >> 6, dst.Length), dst);
+        }
+    }
+
+    private static void EvalWithSketch(EvalContext ctx, ValueColumn<T> col, T lo, T hi, int start, int count, Span<ulong> dst)
+    {
+        var sketch = col.GetSketch(ctx.Table.RowCount);
+        var (sureLo, sureHi, maybe1, maybe2) = sketch.Plan(lo, hi);
+        var codes = sketch.Codes.Slice(start, count);
+        if (sureLo <= sureHi)
+        {
+            Kernels.InRange<byte>(codes, (byte)sureLo, (byte)sureHi, dst);
+        }
+        else
+        {
+            dst.Clear();
+        }
+
+        if (maybe1 < 0 && maybe2 < 0)
+        {
+            return;
+        }
+
+        Span<byte> set = stackalloc byte[2];
+        var n = 0;
+        if (maybe1 >= 0)
+        {
+            set[n++] = (byte)maybe1;
+        }
+
+        if (maybe2 >= 0)
+        {
+            set[n++] = (byte)maybe2;
+        }
+
+        var maybe = ctx.Scratch.AsSpan(0, dst.Length);
+        Kernels.EqualsAny<byte>(codes, set[..n], maybe);
+        var values = col.Values.Slice(start, count);
+        for (var w = 0; w < maybe.Length; w++)
+        {
+            var m = maybe[w];
+            while (m != 0)
+            {
+                var bit = System.Numerics.BitOperations.TrailingZeroCount(m);
+                m &= m - 1;
+                var x = values[(w << 6) + bit];
+                if (x >= lo && x <= hi)
+                {
+                    dst[w] |= 1UL << bit;
+                }
+            }
         }
     }
 
     public override bool EvalRow(EvalContext ctx, int row)
     {
         var (lo, hi) = bounds(ctx);
-        var x = values()[row];
-        return x >= lo && x <= hi && (validity()?.Get(row) ?? true);
+        var col = column();
+        var x = col.Values[row];
+        return x >= lo && x <= hi && col.IsValid(row);
     }
 }
 

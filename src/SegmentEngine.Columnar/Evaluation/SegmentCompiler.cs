@@ -24,6 +24,12 @@ public sealed class SegmentCompiler
         _builder = new NodeBuilder(table);
     }
 
+    /// <summary>
+    /// Whether range clauses read the one-byte sketches of numeric columns (exact: boundary buckets are rechecked
+    /// against the column). Off = read the full-width columns. Default on.
+    /// </summary>
+    public bool UseSketches { get; set; } = true;
+
     /// <summary>The table rules are compiled against.</summary>
     public ConsumerTable Table { get; }
 
@@ -124,7 +130,7 @@ public sealed class SegmentCompiler
 
     private EvalContext Prepare(List<CompiledSegment> order, DateTimeOffset now, out List<BoolNode> nodes)
     {
-        var ctx = new EvalContext(Table, now);
+        var ctx = new EvalContext(Table, now) { UseSketches = UseSketches };
         var features = new HashSet<AggregateFeature>();
         foreach (var s in order)
         {

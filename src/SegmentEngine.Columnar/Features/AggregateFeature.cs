@@ -267,7 +267,7 @@ public sealed class AggregateFeature
         switch (Function)
         {
             case AggregateFunction.Count:
-                Counts!.Values[row] = count;
+                Counts!.Set(row, count);
                 break;
             case AggregateFunction.Sum:
                 Numbers!.Set(row, count == 0 ? 0 : n == 0 ? null : sum);

@@ -52,14 +52,35 @@ public sealed class ValueColumn<T> where T : unmanaged, INumber<T>
     public BitColumn? Validity { get; }
 
     /// <summary>Bytes held (values and validity).</summary>
-    public long Bytes => _values.Bytes + (Validity?.Bytes ?? 0);
+    public long Bytes => _values.Bytes + (Validity?.Bytes ?? 0) + (_sketch?.Bytes ?? 0);
 
     /// <summary>Makes room for <paramref name="rows"/> rows.</summary>
     public void EnsureRows(int rows)
     {
         _values.EnsureCapacity(rows);
         Validity?.EnsureRows(rows);
+        _sketch?.EnsureRows(_values.Capacity);
     }
+
+    private RangeSketch<T>? _sketch;
+
+    /// <summary>The byte sketch of the column (built on first use from rows [0, rows)); kept current by <see cref="Set"/>.</summary>
+    public RangeSketch<T> GetSketch(int rows)
+    {
+        if (_sketch is null)
+        {
+            _sketch = new RangeSketch<T>(_values.Span, Validity, rows);
+            _sketch.EnsureRows(_values.Capacity);
+        }
+
+        return _sketch;
+    }
+
+    /// <summary>The sketch if built.</summary>
+    public RangeSketch<T>? Sketch => _sketch;
+
+    /// <summary>Drops the sketch (call after writing <see cref="Values"/> directly once evaluations have run).</summary>
+    public void InvalidateSketch() => _sketch = null;
 
     /// <summary>Whether the row holds a value.</summary>
     public bool IsValid(int row) => Validity?.Get(row) ?? true;
@@ -71,10 +92,12 @@ public sealed class ValueColumn<T> where T : unmanaged, INumber<T>
         {
             _values.Span[row] = v;
             Validity?.Set(row, true);
+            _sketch?.Update(row, v);
         }
         else
         {
             _values.Span[row] = T.Zero;
+            _sketch?.Update(row, T.Zero);
             if (Validity is null)
             {
                 throw new InvalidOperationException($"Column {Name} cannot hold a missing value.");
