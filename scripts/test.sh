@@ -90,6 +90,14 @@ build_failed=0
 if [[ ${#selection[@]} -eq 0 ]]; then
     log "dotnet build SegmentEngine.sln -c $configuration"
     dotnet build SegmentEngine.sln -c "$configuration" -nologo -v q -clp:ErrorsOnly </dev/null || build_failed=1
+    # A test project missing from the solution is still built and run.
+    in_solution="$(dotnet sln SegmentEngine.sln list 2>/dev/null </dev/null | tr '\\' '/')"
+    for project in "${projects[@]}"; do
+        if ! grep -qxF "$project" <<<"$in_solution"; then
+            log "$project is not in SegmentEngine.sln: building it on its own"
+            dotnet build "$project" -c "$configuration" -nologo -v q -clp:ErrorsOnly </dev/null || build_failed=1
+        fi
+    done
 else
     for project in "${projects[@]}"; do
         log "dotnet build $project -c $configuration"
