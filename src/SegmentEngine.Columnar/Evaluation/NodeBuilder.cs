@@ -407,14 +407,14 @@ internal sealed class NodeBuilder(ConsumerTable table)
         var (lo, hi) = IntegerBounds(op, x);
         var key = name + ":" + op + ":" + x.ToString("R", CultureInfo.InvariantCulture);
         var b = Narrow((lo, hi), int.MinValue, int.MaxValue);
-        return Intern(new RangeNode<int>(key, values, _ => b));
+        return Intern(new RangeNode<int>(key, values, _ => b, constantBounds: true));
     }
 
     private BoolNode LongBoundsToLong(string name, Func<ValueColumn<long>> values, CompareOp op, double x)
     {
         var b = IntegerBounds(op, x);
         var key = name + ":" + op + ":" + x.ToString("R", CultureInfo.InvariantCulture);
-        return Intern(new RangeNode<long>(key, values, _ => b));
+        return Intern(new RangeNode<long>(key, values, _ => b, constantBounds: true));
     }
 
     /// <summary>Inclusive integer bounds equivalent to "v op x" for an integer v and a double x.</summary>
@@ -458,7 +458,7 @@ internal sealed class NodeBuilder(ConsumerTable table)
             b = (1, 0);
         }
 
-        return Intern(new RangeNode<long>(name + ":" + op + ":" + c, values, _ => b));
+        return Intern(new RangeNode<long>(name + ":" + op + ":" + c, values, _ => b, constantBounds: true));
     }
 
     private BoolNode DoubleRange(string name, Func<ValueColumn<double>> values, CompareOp op, double c)
@@ -481,6 +481,6 @@ internal sealed class NodeBuilder(ConsumerTable table)
             b = (double.Epsilon, double.PositiveInfinity);
         }
 
-        return Intern(new RangeNode<double>(name + ":" + op + ":" + c.ToString("R", CultureInfo.InvariantCulture), values, _ => b));
+        return Intern(new RangeNode<double>(name + ":" + op + ":" + c.ToString("R", CultureInfo.InvariantCulture), values, _ => b, constantBounds: true));
     }
 }

@@ -107,10 +107,12 @@ internal sealed class BitsNode(string key, Func<BitColumn> column) : BoolNode(ke
 }
 
 /// <summary>lo &lt;= column &lt;= hi (bounds may depend on the evaluation instant), and valid.</summary>
-internal sealed class RangeNode<T>(string key, Func<ValueColumn<T>> column, Func<EvalContext, (T Lo, T Hi)> bounds)
+internal sealed class RangeNode<T>(string key, Func<ValueColumn<T>> column, Func<EvalContext, (T Lo, T Hi)> bounds, bool constantBounds = false)
     : BoolNode(key)
     where T : unmanaged, INumber<T>
 {
+    private bool _pinned;
+
     public override void EvalBlock(EvalContext ctx, int start, int count, Span<ulong> dst)
     {
         var (lo, hi) = bounds(ctx);
@@ -123,6 +125,13 @@ internal sealed class RangeNode<T>(string key, Func<ValueColumn<T>> column, Func
 
         if (ctx.UseSketches && typeof(T) != typeof(byte))
         {
+            if (constantBounds && !_pinned)
+            {
+                // Constant thresholds become bucket bounds, so the sketch answers them without rechecks.
+                col.PinRange(lo, hi);
+                _pinned = true;
+            }
+
             EvalWithSketch(ctx, col, lo, hi, start, count, dst);
         }
         else

@@ -63,13 +63,26 @@ public sealed class ValueColumn<T> where T : unmanaged, INumber<T>
     }
 
     private RangeSketch<T>? _sketch;
+    private readonly HashSet<T> _pins = [];
+
+    /// <summary>Asks the sketch to have bucket bounds that make [lo, hi] exact (constant rule thresholds); rebuilt on next use.</summary>
+    public void PinRange(T lo, T hi)
+    {
+        foreach (var p in RangeSketch<T>.PinsFor(lo, hi))
+        {
+            if (_pins.Count < 128 && _pins.Add(p))
+            {
+                _sketch = null;
+            }
+        }
+    }
 
     /// <summary>The byte sketch of the column (built on first use from rows [0, rows)); kept current by <see cref="Set"/>.</summary>
     public RangeSketch<T> GetSketch(int rows)
     {
         if (_sketch is null)
         {
-            _sketch = new RangeSketch<T>(_values.Span, Validity, rows);
+            _sketch = new RangeSketch<T>(_values.Span, Validity, rows, _pins);
             _sketch.EnsureRows(_values.Capacity);
         }
 

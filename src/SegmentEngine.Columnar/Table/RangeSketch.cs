@@ -14,14 +14,18 @@ public sealed class RangeSketch<T> where T : unmanaged, INumber<T>
     private readonly T[] _bounds;
     private readonly NativeBuffer<byte> _codes = new();
 
-    internal RangeSketch(ReadOnlySpan<T> values, BitColumn? validity, int rows)
+    private bool _hasNaN;
+
+    internal RangeSketch(ReadOnlySpan<T> values, BitColumn? validity, int rows, IReadOnlyCollection<T> pins)
     {
-        _bounds = ChooseBounds(values, validity, rows);
+        _bounds = ChooseBounds(values, validity, rows, pins);
         _codes.EnsureCapacity(Math.Max(rows, 64));
         var codes = _codes.Span;
         for (var r = 0; r < rows; r++)
         {
-            codes[r] = Code(values[r]);
+            var v = values[r];
+            _hasNaN |= T.IsNaN(v);
+            codes[r] = Code(v);
         }
     }
 
@@ -36,7 +40,11 @@ public sealed class RangeSketch<T> where T : unmanaged, INumber<T>
 
     internal void EnsureRows(int rows) => _codes.EnsureCapacity(rows);
 
-    internal void Update(int row, T value) => _codes.Span[row] = Code(value);
+    internal void Update(int row, T value)
+    {
+        _hasNaN |= T.IsNaN(value);
+        _codes.Span[row] = Code(value);
+    }
 
     /// <summary>The bucket of a value: the number of bounds &lt;= value.</summary>
     public byte Code(T value)
@@ -75,12 +83,41 @@ public sealed class RangeSketch<T> where T : unmanaged, INumber<T>
     private bool Inside(int bucket, T lo, T hi)
     {
         // Bucket k holds [bounds[k-1], bounds[k]); it is inside [lo, hi] when its lowest value >= lo and its highest <= hi.
-        if (bucket == 0 || bucket == _bounds.Length)
+        // The open-ended first/last buckets are inside only for an unbounded side; NaN (coded 0) is never inside.
+        if (bucket == 0 && _hasNaN)
         {
-            return false; // open-ended buckets: only rechecks are safe
+            return false;
         }
 
-        return _bounds[bucket - 1] >= lo && PrevOf(_bounds[bucket]) <= hi;
+        var loOk = bucket == 0 ? IsLowest(lo) : _bounds[bucket - 1] >= lo;
+        var hiOk = bucket == _bounds.Length ? IsHighest(hi) : PrevOf(_bounds[bucket]) <= hi;
+        return loOk && hiOk;
+    }
+
+    private static bool IsLowest(T v) => typeof(T) == typeof(double) || typeof(T) == typeof(float)
+        ? T.IsNegativeInfinity(v)
+        : v == T.CreateSaturating(long.MinValue);
+
+    private static bool IsHighest(T v) => typeof(T) == typeof(double) || typeof(T) == typeof(float)
+        ? T.IsPositiveInfinity(v)
+        : v == T.CreateSaturating(long.MaxValue);
+
+    /// <summary>Whether a value is worth pinning as a bound (finite and not a type extreme).</summary>
+    internal static bool Pinnable(T v) => !T.IsNaN(v) && !T.IsInfinity(v) && !IsLowest(v) && !IsHighest(v);
+
+    /// <summary>The bounds that make [lo, hi] an exact union of buckets.</summary>
+    internal static IEnumerable<T> PinsFor(T lo, T hi)
+    {
+        if (Pinnable(lo))
+        {
+            yield return lo;
+        }
+
+        var next = NextOf(hi);
+        if (Pinnable(hi) && next > hi && Pinnable(next))
+        {
+            yield return next;
+        }
     }
 
     private static T PrevOf(T v)
@@ -98,7 +135,24 @@ public sealed class RangeSketch<T> where T : unmanaged, INumber<T>
         return v - T.One; // integers (the bound is above some value, so no underflow)
     }
 
-    private static T[] ChooseBounds(ReadOnlySpan<T> values, BitColumn? validity, int rows)
+    private static T[] ChooseBounds(ReadOnlySpan<T> values, BitColumn? validity, int rows, IReadOnlyCollection<T> pins)
+    {
+        var budget = Math.Max(16, 255 - pins.Count);
+        var chosen = new SortedSet<T>(ChooseDataBounds(values, validity, rows, budget));
+        foreach (var p in pins)
+        {
+            if (chosen.Count >= 255)
+            {
+                break;
+            }
+
+            chosen.Add(p);
+        }
+
+        return chosen.ToArray();
+    }
+
+    private static T[] ChooseDataBounds(ReadOnlySpan<T> values, BitColumn? validity, int rows, int budget)
     {
         const int SampleSize = 1 << 16;
         var step = Math.Max(1, rows / SampleSize);
@@ -122,7 +176,7 @@ public sealed class RangeSketch<T> where T : unmanaged, INumber<T>
         }
 
         var bounds = new List<T>();
-        if (distinct.Count <= 254)
+        if (distinct.Count * 2 <= budget)
         {
             // Every sampled value gets its own bucket [v, next): bucket(v) is exact for these values.
             for (var i = 0; i < distinct.Count; i++)
@@ -138,16 +192,12 @@ public sealed class RangeSketch<T> where T : unmanaged, INumber<T>
                 }
             }
 
-            if (bounds.Count > 255)
-            {
-                bounds.RemoveRange(255, bounds.Count - 255);
-            }
         }
-        else
+        else if (sample.Count > 0)
         {
-            for (var k = 1; k < 255; k++)
+            for (var k = 1; k < budget; k++)
             {
-                var v = sample[(int)((long)k * sample.Count / 255)];
+                var v = sample[(int)((long)k * sample.Count / budget)];
                 if (bounds.Count == 0 || bounds[^1] < v)
                 {
                     bounds.Add(v);
