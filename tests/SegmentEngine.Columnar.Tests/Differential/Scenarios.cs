@@ -22,12 +22,18 @@ public static class Scenarios
     /// <summary>Row counts: empty, one, around a 64-bit word, a few words, and a thousand.</summary>
     public static readonly int[] Sizes = [0, 1, 63, 64, 65, 130, 1000];
 
-    /// <summary>(seed, size, now index) triples, one per size, each with another now.</summary>
+    /// <summary>(seed, size, now index) triples: each size with another now, plus a few more sizes around word boundaries.</summary>
     public static IEnumerable<object[]> DataSets()
     {
         for (var i = 0; i < Sizes.Length; i++)
         {
             yield return [1000 + i, Sizes[i], i % Nows.Length];
+        }
+
+        int[] more = [2, 127, 128, 129, 500];
+        for (var j = 0; j < more.Length; j++)
+        {
+            yield return [2000 + j, more[j], (j + 3) % Nows.Length];
         }
     }
 

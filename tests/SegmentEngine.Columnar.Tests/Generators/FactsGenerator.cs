@@ -98,6 +98,14 @@ public sealed class FactsGenerator
             };
         }
 
+        // One attribute whose kind differs between consumers (a comparison with a literal of another kind is false).
+        switch (_rng.Next(4))
+        {
+            case 0: attrs["mixed"] = FactValue.Of(_rng.Next(0, 5)); break;
+            case 1: attrs["mixed"] = FactValue.Of(Pick(["1", "2", "x"])); break;
+            case 2: attrs["mixed"] = FactValue.Of(_rng.Next(2) == 0); break;
+        }
+
         var answers = ImmutableArray.CreateBuilder<SurveyAnswerFact>();
         foreach (var (survey, question, kind) in Vocabulary.Questions)
         {

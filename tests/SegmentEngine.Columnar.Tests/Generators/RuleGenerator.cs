@@ -87,6 +87,7 @@ public sealed class RuleGenerator
                 {
                     var (name, kind) = Pick(Vocabulary.Attributes);
                     if (_rng.Next(10) == 0) name = "unknown_attr";
+                    if (_rng.Next(6) == 0) (name, kind) = ("mixed", (FactKind)_rng.Next(3));
                     return (new AttributeExpr(name, P), TypeOf(kind));
                 }
             case 3:
