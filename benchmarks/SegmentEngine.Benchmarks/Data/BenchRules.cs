@@ -15,6 +15,13 @@ public static class BenchRules
     /// </summary>
     public const long FiveClauseBytesPerRow = 32 + 65 + 33 + 17 + 64 + 2;
 
+    /// <summary>
+    /// Estimated bytes per row (in eighths) the core reads with its one-byte range sketches: a sketch byte for count,
+    /// sum, birth days and points (4 × 8) + country ushort codes (16) + validity of sum, birth, country (3) + live and
+    /// restricted bits (2); boundary-bucket rechecks of the exact columns come on top.
+    /// </summary>
+    public const long FiveClauseSketchBytesPerRow = 32 + 16 + 3 + 2;
+
     /// <summary><c>purchase.count(within 30d) >= 2 and purchase.sum(amount, within 90d) > 100 and profile.age >= 18 and profile.country in ("US","CA") and loyalty.points >= 500</c>.</summary>
     public static Predicate FiveClause() => new AndPredicate(
     [

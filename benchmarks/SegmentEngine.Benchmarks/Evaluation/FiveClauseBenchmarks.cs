@@ -15,10 +15,12 @@ public class FiveClauseBenchmarks
 {
     private BenchData? _data;
     private CompiledSegment? _segment;
+    private CompiledSegment? _exactSegment;
     private DuckDbFeatureTable? _duck;
     private RowByRow? _rowByRow;
     private ulong[] _bitmap = [];
     private BandwidthFloor? _floor;
+    private BandwidthFloor? _sketchFloor;
 
     /// <summary>Number of consumers.</summary>
     [Params(10_000_000)]
@@ -34,6 +36,18 @@ public class FiveClauseBenchmarks
         var members = Bitmaps(_segment.Evaluate(BenchData.Now));
         Console.WriteLine($"// core members: {members}; table bytes/consumer: {table.EstimateBytes() / (double)Rows:F1}");
     }
+
+    [GlobalSetup(Target = nameof(CoreExactColumns))]
+    public void SetupCoreExact()
+    {
+        var table = CoreLoader.Load(new BenchData(Rows));
+        var compiler = new SegmentCompiler(table) { UseSketches = false };
+        _exactSegment = compiler.Compile("five", BenchRules.FiveClause());
+        Console.WriteLine($"// core (exact columns) members: {Bitmaps(_exactSegment.Evaluate(BenchData.Now))}");
+    }
+
+    [GlobalSetup(Target = nameof(BandwidthFloorSketchBytes))]
+    public void SetupSketchFloor() => _sketchFloor = new BandwidthFloor(BenchRules.FiveClauseSketchBytesPerRow * Rows / 8);
 
     [GlobalSetup(Target = nameof(DuckDb))]
     public void SetupDuckDb()
@@ -57,6 +71,8 @@ public class FiveClauseBenchmarks
     public void Cleanup()
     {
         _segment = null;
+        _exactSegment = null;
+        _sketchFloor = null;
         _duck?.Dispose();
         _duck = null;
         _rowByRow = null;
@@ -70,6 +86,10 @@ public class FiveClauseBenchmarks
     [Benchmark]
     public ulong[] Core() => _segment!.Evaluate(BenchData.Now);
 
+    /// <summary>The core with its range sketches off: range kernels over the exact full-width columns.</summary>
+    [Benchmark]
+    public ulong[] CoreExactColumns() => _exactSegment!.Evaluate(BenchData.Now);
+
     /// <summary>DuckDB, one thread, <c>SELECT count(*) ... WHERE</c> the same 5 clauses over the same feature columns.</summary>
     [Benchmark(Baseline = true)]
     public long DuckDb() => _duck!.CountMembers();
@@ -81,6 +101,10 @@ public class FiveClauseBenchmarks
     /// <summary>Vector512 sum over as many bytes as the core's five columns (plus live/restricted bits) occupy.</summary>
     [Benchmark]
     public ulong BandwidthFloorSum() => _floor!.Sum();
+
+    /// <summary>Vector512 sum over as many bytes as the core's sketch codes, country codes and bitmaps occupy (estimate).</summary>
+    [Benchmark]
+    public ulong BandwidthFloorSketchBytes() => _sketchFloor!.Sum();
 
     private static long Bitmaps(ulong[] bits) => bits.Sum(w => (long)ulong.PopCount(w));
 }

@@ -20,6 +20,9 @@ public static class InterleavedRatios
         var compiler = new SegmentCompiler(table);
         var segment = compiler.Compile("five", BenchRules.FiveClause());
         var coreMembers = segment.Evaluate(BenchData.Now).Sum(w => (long)ulong.PopCount(w));
+        var exactCompiler = new SegmentCompiler(table) { UseSketches = false };
+        var exact = exactCompiler.Compile("five", BenchRules.FiveClause());
+        var exactMembers = exact.Evaluate(BenchData.Now).Sum(w => (long)ulong.PopCount(w));
         Console.WriteLine($"core load + first evaluation: {sw.ElapsedMilliseconds} ms");
         sw.Restart();
         using var duck = new DuckDbFeatureTable(data);
@@ -27,19 +30,20 @@ public static class InterleavedRatios
         var rowByRow = new RowByRow(data);
         var bitmap = new ulong[(rows + 63) / 64];
         var floor = new BandwidthFloor(BenchRules.FiveClauseBytesPerRow * rows / 8);
+        var sketchFloor = new BandwidthFloor(BenchRules.FiveClauseSketchBytesPerRow * rows / 8);
         var hundred = BenchRules.Many(100).Select((r, i) => compiler.Compile("s" + i, r)).ToArray();
         compiler.Evaluate(hundred, BenchData.Now);
         data = null;
 
         var duckMembers = duck.CountMembers();
         var rbrMembers = rowByRow.Evaluate(bitmap);
-        Console.WriteLine($"members: core {coreMembers}, DuckDB {duckMembers}, row-by-row {rbrMembers}");
-        if (coreMembers != duckMembers || coreMembers != rbrMembers)
+        Console.WriteLine($"members: core {coreMembers}, core exact {exactMembers}, DuckDB {duckMembers}, row-by-row {rbrMembers}");
+        if (coreMembers != duckMembers || coreMembers != rbrMembers || coreMembers != exactMembers)
         {
             Console.WriteLine("MISMATCH between sides: figures below are not comparable");
         }
 
-        var names = new[] { "core", "duckdb", "row-by-row", "floor", "100 segments one pass" };
+        var names = new[] { "core", "duckdb", "row-by-row", "floor (exact column bytes)", "100 segments one pass", "core, sketches off", "floor (sketch bytes, estimate)", "100 segments one by one" };
         var times = names.Select(_ => new List<double>()).ToArray();
         Action[] actions =
         [
@@ -48,6 +52,15 @@ public static class InterleavedRatios
             () => rowByRow.Evaluate(bitmap),
             () => floor.Sum(),
             () => compiler.Evaluate(hundred, BenchData.Now),
+            () => exact.Evaluate(BenchData.Now),
+            () => sketchFloor.Sum(),
+            () =>
+            {
+                foreach (var s in hundred)
+                {
+                    s.Evaluate(BenchData.Now);
+                }
+            },
         ];
         for (var round = 0; round < rounds + 2; round++)
         {
@@ -73,6 +86,12 @@ public static class InterleavedRatios
         Console.WriteLine($"DuckDB / core per round: median {Median(duckRatio):F2}x, min {duckRatio.Min():F2}x, max {duckRatio.Max():F2}x; ratio of mins {times[1].Min() / times[0].Min():F2}x");
         Console.WriteLine($"row-by-row / core per round: median {Median(rbrRatio):F2}x; ratio of mins {times[2].Min() / times[0].Min():F2}x");
         Console.WriteLine($"core / bandwidth floor per round: median {Median(floorRatio):F2}x; floor read rate at min {floor.Bytes / times[3].Min() / 1e6:F1} GB/s");
+        var sketchRatio = times[0].Zip(times[6], (c, f) => c / f).ToList();
+        var exactDuck = times[1].Zip(times[5], (d, c) => d / c).ToList();
+        var onePass = times[7].Zip(times[4], (o, p) => o / p).ToList();
+        Console.WriteLine($"core / sketch-bytes floor per round: median {Median(sketchRatio):F2}x ({sketchFloor.Bytes:N0} bytes)");
+        Console.WriteLine($"DuckDB / core-with-sketches-off per round: median {Median(exactDuck):F2}x; ratio of mins {times[1].Min() / times[5].Min():F2}x");
+        Console.WriteLine($"100 segments one by one / one pass per round: median {Median(onePass):F2}x");
         GC.KeepAlive(table);
     }
 
