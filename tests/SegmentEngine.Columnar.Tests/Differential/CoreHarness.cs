@@ -12,14 +12,14 @@ public sealed class CoreHarness
     private int _adHoc;
 
     /// <summary>A table holding <paramref name="consumers"/> (upserted in order) and the given named segments compiled (in order).</summary>
-    public CoreHarness(IEnumerable<ConsumerFacts> consumers, IReadOnlyDictionary<string, Predicate>? segments = null)
+    public CoreHarness(IEnumerable<ConsumerFacts> consumers, IReadOnlyDictionary<string, Predicate>? segments = null, bool useSketches = true)
     {
         Table = new ConsumerTable();
         foreach (var c in consumers)
         {
             Table.Upsert(c);
         }
-        Compiler = new SegmentCompiler(Table);
+        Compiler = new SegmentCompiler(Table) { UseSketches = useSketches };
         foreach (var (id, rule) in segments ?? new Dictionary<string, Predicate>())
         {
             Compiler.Compile(id, rule);

@@ -9,6 +9,7 @@ public sealed class CoreVsOracleTests
 {
     private const int RulesPerDataSet = 500;
     private const int DuckDbChecksPerDataSet = 40;
+    private const int ExactPathChecksPerDataSet = 150;
 
     [Theory]
     [MemberData(nameof(Scenarios.DataSets), MemberType = typeof(Scenarios))]
@@ -20,6 +21,7 @@ public sealed class CoreVsOracleTests
         var segments = Scenarios.Segments(seed, sample, now);
         var reference = new ReferenceEvaluator(now, segments);
         var core = new CoreHarness(consumers, segments);
+        var exact = new CoreHarness(consumers, segments, useSketches: false);
         using var duck = new DuckDbOracle(consumers, now, segments);
         var gen = new RuleGenerator(seed + 7, sample, now, [.. segments.Keys]);
         for (var i = 0; i < RulesPerDataSet; i++)
@@ -28,6 +30,11 @@ public sealed class CoreVsOracleTests
             var expected = CoreHarness.Sorted(reference.Members(rule, consumers));
             var actual = core.Members(rule, now);
             Assert.True(expected.SequenceEqual(actual), Scenarios.Mismatch("core vs reference", seed, i, rule, expected, actual));
+            if (i < ExactPathChecksPerDataSet)
+            {
+                var plain = exact.Members(rule, now);
+                Assert.True(expected.SequenceEqual(plain), Scenarios.Mismatch("core without sketches vs reference", seed, i, rule, expected, plain));
+            }
             if (i < DuckDbChecksPerDataSet)
             {
                 var sql = CoreHarness.Sorted(duck.Members(rule));
@@ -45,6 +52,7 @@ public sealed class CoreVsOracleTests
         var consumers = Scenarios.Consumers(seed, size, now);
         var reference = new ReferenceEvaluator(now);
         var core = new CoreHarness(consumers);
+        var exact = new CoreHarness(consumers, useSketches: false);
         var gen = new RuleGenerator(seed, consumers, now);
         for (var i = 0; i < 60; i++)
         {
@@ -52,6 +60,8 @@ public sealed class CoreVsOracleTests
             var expected = CoreHarness.Sorted(reference.Members(rule, consumers));
             var actual = core.Members(rule, now);
             Assert.True(expected.SequenceEqual(actual), Scenarios.Mismatch("core vs reference (large)", seed, i, rule, expected, actual));
+            var plain = exact.Members(rule, now);
+            Assert.True(expected.SequenceEqual(plain), Scenarios.Mismatch("core without sketches vs reference (large)", seed, i, rule, expected, plain));
         }
     }
 
