@@ -131,6 +131,10 @@ internal sealed class RangeNode<T>(string key, Func<ValueColumn<T>> column, Func
                 col.PinRange(lo, hi);
                 _pinned = true;
             }
+            else if (!constantBounds && start == 0)
+            {
+                col.PinMovingRange(this, lo, hi);
+            }
 
             EvalWithSketch(ctx, col, lo, hi, start, count, dst);
         }

@@ -65,6 +65,28 @@ public sealed class ValueColumn<T> where T : unmanaged, INumber<T>
     private RangeSketch<T>? _sketch;
     private readonly HashSet<T> _pins = [];
 
+    private readonly Dictionary<object, (T Lo, T Hi)> _movingPins = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>
+    /// Like <see cref="PinRange"/> for a range that moves with time (e.g. an age cutoff): the owner's previous range is
+    /// replaced, so the sketch is rebuilt only when the range actually moves (once a day for ages).
+    /// </summary>
+    public void PinMovingRange(object owner, T lo, T hi)
+    {
+        if (_movingPins.TryGetValue(owner, out var old) && old == (lo, hi))
+        {
+            return;
+        }
+
+        if (_movingPins.Count >= 64 && !_movingPins.ContainsKey(owner))
+        {
+            return;
+        }
+
+        _movingPins[owner] = (lo, hi);
+        _sketch = null;
+    }
+
     /// <summary>Asks the sketch to have bucket bounds that make [lo, hi] exact (constant rule thresholds); rebuilt on next use.</summary>
     public void PinRange(T lo, T hi)
     {
@@ -82,7 +104,13 @@ public sealed class ValueColumn<T> where T : unmanaged, INumber<T>
     {
         if (_sketch is null)
         {
-            _sketch = new RangeSketch<T>(_values.Span, Validity, rows, _pins);
+            var pins = new HashSet<T>(_pins);
+            foreach (var (lo, hi) in _movingPins.Values)
+            {
+                pins.UnionWith(RangeSketch<T>.PinsFor(lo, hi));
+            }
+
+            _sketch = new RangeSketch<T>(_values.Span, Validity, rows, pins);
             _sketch.EnsureRows(_values.Capacity);
         }
 
