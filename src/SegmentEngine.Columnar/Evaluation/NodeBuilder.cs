@@ -242,7 +242,7 @@ internal sealed class NodeBuilder(ConsumerTable table)
         {
             case (ProfileFieldExpr { Field: ProfileField.Age }, NumberLiteral n):
                 return IntegerDecreasingCore("age", n.Value, op, (k, ctx) => TimeMath.AgeCutoffDays((int)Math.Clamp(k, -100_000, 100_000), ctx.Now),
-                    () => Table.BirthDays, int.MinValue, int.MaxValue);
+                    () => Table.BirthDays, int.MinValue, int.MaxValue, slowlyMoving: true);
             case (ProfileFieldExpr { Field: ProfileField.CreatedAt }, TimestampLiteral t):
                 return LongRange("created_at", () => Table.CreatedAt, op, TimeMath.Seconds(t.Value));
             case (AttributeExpr a, _):
@@ -364,7 +364,7 @@ internal sealed class NodeBuilder(ConsumerTable table)
 
     /// <summary>For an integer-valued function f(v) that is non-increasing in v, with f(v) &gt;= K ⇔ v &lt;= cutoff(K): a range on v.</summary>
     private BoolNode IntegerDecreasingCore<T>(string name, double x, CompareOp op, Func<long, EvalContext, long> cutoff,
-        Func<ValueColumn<T>> values, T min, T max)
+        Func<ValueColumn<T>> values, T min, T max, bool slowlyMoving = false)
         where T : unmanaged, INumber<T>, IMinMaxValue<T>
     {
         if (double.IsNaN(x))
@@ -383,7 +383,7 @@ internal sealed class NodeBuilder(ConsumerTable table)
             CompareOp.Eq when x == Math.Floor(x) => ctx => (Inc(cutoff(floorPlus1, ctx)), cutoff(ceil, ctx)),
             _ => _ => (1, 0),
         };
-        return Intern(new RangeNode<T>(key, values, ctx => Narrow(bounds(ctx), min, max)));
+        return Intern(new RangeNode<T>(key, values, ctx => Narrow(bounds(ctx), min, max), slowlyMoving: slowlyMoving));
     }
 
     private static long Inc(long v) => v == long.MaxValue ? v : v + 1;

@@ -107,7 +107,7 @@ internal sealed class BitsNode(string key, Func<BitColumn> column) : BoolNode(ke
 }
 
 /// <summary>lo &lt;= column &lt;= hi (bounds may depend on the evaluation instant), and valid.</summary>
-internal sealed class RangeNode<T>(string key, Func<ValueColumn<T>> column, Func<EvalContext, (T Lo, T Hi)> bounds, bool constantBounds = false)
+internal sealed class RangeNode<T>(string key, Func<ValueColumn<T>> column, Func<EvalContext, (T Lo, T Hi)> bounds, bool constantBounds = false, bool slowlyMoving = false)
     : BoolNode(key)
     where T : unmanaged, INumber<T>
 {
@@ -131,7 +131,7 @@ internal sealed class RangeNode<T>(string key, Func<ValueColumn<T>> column, Func
                 col.PinRange(lo, hi);
                 _pinned = true;
             }
-            else if (!constantBounds && start == 0)
+            else if (slowlyMoving && start == 0)
             {
                 col.PinMovingRange(this, lo, hi);
             }

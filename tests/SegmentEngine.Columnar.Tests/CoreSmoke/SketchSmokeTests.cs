@@ -15,6 +15,7 @@ public sealed class SketchSmokeTests
     private static ConsumerFacts Random(Random rng, int i) => new()
     {
         ConsumerId = "c" + i,
+        CreatedAt = Now.AddSeconds(-rng.NextInt64(0, 3L * 365 * 86400)),
         LoyaltyPoints = rng.Next(4) == 0 ? rng.Next(5) : rng.NextInt64(-2_000_000, 2_000_000),
         BirthDate = rng.Next(5) == 0 ? null : new DateOnly(1930, 1, 1).AddDays(rng.Next(36_000)),
         Attributes = rng.Next(3) == 0
@@ -39,10 +40,11 @@ public sealed class SketchSmokeTests
         for (var k = 0; k < 60; k++)
         {
             var op = ops[rng.Next(ops.Length)];
-            rules.Add((k % 3) switch
+            rules.Add((k % 4) switch
             {
                 0 => Cmp(new LoyaltyFieldExpr(LoyaltyField.Points, SourcePosition.None), op, N(rng.Next(3) == 0 ? rng.Next(5) : rng.Next(-2_000_000, 2_000_000))),
                 1 => Cmp(Profile(ProfileField.Age), op, N(rng.Next(100))),
+                2 => Cmp(DaysSince(Profile(ProfileField.CreatedAt)), op, N(rng.Next(1000))),
                 _ => Cmp(Attr("score"), op, N(rng.Next(2) == 0 ? rng.Next(10) : Math.Round(rng.NextDouble() * 100, 1))),
             });
         }
