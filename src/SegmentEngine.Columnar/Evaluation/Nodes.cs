@@ -248,6 +248,17 @@ internal sealed class CodeSetNode<TCode>(string key, DictColumn<TCode> column, F
         {
             Kernels.EqualsAny<TCode>(values, _codes, dst);
         }
+        else if (_codes.Length <= 64)
+        {
+            // Chunks of 8 codes per vector pass over the block (cache resident), OR-ed.
+            Kernels.EqualsAny<TCode>(values, _codes.AsSpan(0, 8), dst);
+            var scratch = ctx.Scratch.AsSpan(0, dst.Length);
+            for (var i = 8; i < _codes.Length; i += 8)
+            {
+                Kernels.EqualsAny<TCode>(values, _codes.AsSpan(i, Math.Min(8, _codes.Length - i)), scratch);
+                Bitmaps.Or(dst, scratch, dst);
+            }
+        }
         else
         {
             Kernels.Lookup<TCode>(values, _lookup, dst);

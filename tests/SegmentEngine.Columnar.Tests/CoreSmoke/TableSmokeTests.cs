@@ -139,4 +139,25 @@ public sealed class TableSmokeTests
         Assert.Equal("a", ((Apache.Arrow.StringArray)batch.Column("consumer_id")).GetString(0));
         Assert.True(t.EstimateBytes() > 0);
     }
+
+    [Theory]
+    [InlineData(3)]
+    [InlineData(20)]
+    [InlineData(70)]
+    public void Large_in_lists_on_dictionary_codes(int listSize)
+    {
+        var t = new ConsumerTable();
+        for (var i = 0; i < 1000; i++)
+        {
+            t.Upsert(new ConsumerFacts { ConsumerId = "c" + i, City = i % 7 == 0 ? null : "city-" + (i % 100) });
+        }
+
+        var values = Enumerable.Range(0, listSize).Select(k => (Literal)S("city-" + (k * 3 % 100))).ToArray();
+        var bits = new SegmentCompiler(t).Compile("in", In(Profile(ProfileField.City), values)).Evaluate(Now);
+        var wanted = values.Select(v => ((StringLiteral)v).Value).ToHashSet();
+        for (var i = 0; i < 1000; i++)
+        {
+            Assert.Equal(i % 7 != 0 && wanted.Contains("city-" + (i % 100)), Bit(bits, i));
+        }
+    }
 }
