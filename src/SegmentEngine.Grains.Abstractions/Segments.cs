@@ -82,10 +82,16 @@ public interface ISegmentCatalogGrain : IGrainWithStringKey
     /// <summary>Deletes a segment; refused while another segment references it.</summary>
     Task<SegmentResult> DeleteAsync(string segmentId);
 
-    /// <summary>One segment, or null.</summary>
+    /// <summary>One segment, or null. Interleaves: it reads committed state only.</summary>
+    [Orleans.Concurrency.AlwaysInterleave]
     Task<SegmentDefinition?> GetAsync(string segmentId);
 
-    /// <summary>All segments of the brand, ordered by id.</summary>
+    /// <summary>
+    /// All segments of the brand, ordered by id. Interleaves, so that a shard activated by this
+    /// catalog's own call can read the list without a deadlock; the call that activated it then
+    /// delivers the newest list.
+    /// </summary>
+    [Orleans.Concurrency.AlwaysInterleave]
     Task<ImmutableArray<SegmentDefinition>> ListAsync();
 
     /// <summary>Checks a rule against the brand's segments without saving anything.</summary>

@@ -119,16 +119,6 @@ public sealed class SegmentCatalogGrain(
     public Task<ImmutableArray<RuleError>> ValidateAsync(string rule, string? segmentId)
         => Task.FromResult(Compile(segmentId, rule).Errors);
 
-    /// <inheritdoc />
-    public override async Task OnActivateAsync(CancellationToken cancellationToken)
-    {
-        await base.OnActivateAsync(cancellationToken);
-        if (state.State.Segments.Count > 0)
-        {
-            await PublishAsync();
-        }
-    }
-
     private async Task<SegmentResult> SaveAsync(SegmentDefinition definition)
     {
         state.State.Segments[definition.SegmentId] = definition;

@@ -1,0 +1,323 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Confluent.Kafka;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Xunit;
+using Metadata = Grpc.Core.Metadata;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using SegmentEngine.Api.Auth;
+using SegmentEngine.Api.V1;
+using SegmentEngine.Ingest.Kafka;
+using SegmentEngine.Ingest.Pipeline;
+using SegmentEngine.Silo;
+
+namespace SegmentEngine.EndToEnd.Tests;
+
+/// <summary>
+/// The whole engine on one node over real sockets: embedded PostgreSQL (real server), the
+/// Kafka-protocol broker, an ordinary Confluent.Kafka producer, and gRPC clients.
+/// </summary>
+public sealed class EngineEndToEndTests : IAsyncLifetime
+{
+    private static readonly TimeSpan IngestTimeout = TimeSpan.FromMinutes(3);
+    private readonly string _dataDirectory = Path.Combine(Path.GetTempPath(), "se-e2e-" + Guid.NewGuid().ToString("N"));
+    private readonly int _postgresPort = FreePort();
+    private readonly GeneratedApiKey _acmeKey = ApiKeyFormat.Generate();
+    private readonly GeneratedApiKey _acmeSenderOnly = ApiKeyFormat.Generate();
+    private readonly GeneratedApiKey _globexKey = ApiKeyFormat.Generate();
+
+    public Task InitializeAsync()
+    {
+        Directory.CreateDirectory(_dataDirectory);
+        return Task.CompletedTask;
+    }
+
+    public Task DisposeAsync()
+    {
+        try
+        {
+            Directory.Delete(_dataDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Best effort: PostgreSQL files owned by another user may linger in the temp folder.
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+
+        return Task.CompletedTask;
+    }
+
+    [Fact]
+    public async Task Events_become_consent_filtered_audiences_that_survive_a_restart_and_stay_within_their_brand()
+    {
+        var now = DateTimeOffset.UtcNow;
+        var scenario = Scenario.Generate(consumersPerBrand: 120, seed: 20261123, now);
+        string[] firstPull;
+
+        await using (var host = await StartEngineAsync())
+        {
+            Assert.NotNull(host.PostgresConnectionString);
+            await ProduceAndAwaitIngestAsync(host, scenario);
+            await AssertDeadLettersAsync(host, scenario);
+
+            using var channel = GrpcChannel.ForAddress(host.GrpcAddress);
+            var segments = new SegmentService.SegmentServiceClient(channel);
+            await segments.CreateSegmentAsync(new CreateSegmentRequest
+            {
+                SegmentId = "buyers",
+                DisplayName = "Buyers",
+                Rule = "purchase.count(within 90d) >= 2 and purchase.sum(amount, within 90d) > 100",
+            }, Auth(_acmeKey));
+            await segments.CreateSegmentAsync(new CreateSegmentRequest
+            {
+                SegmentId = "north-america",
+                DisplayName = "North America",
+                Rule = "profile.country in (\"US\", \"CA\")",
+            }, Auth(_globexKey));
+
+            firstPull = await PullAsync(channel, _acmeKey, "buyers", Channel.Email);
+            var expectedBuyers = scenario.Consumers
+                .Where(c => c.Brand == Scenario.Acme && scenario.IsBuyer(c, now) && c.EmailConsent == "opted_in" && c.Email is not null)
+                .Select(c => $"{c.Id} {c.Email}")
+                .Order(StringComparer.Ordinal)
+                .ToArray();
+            Assert.NotEmpty(expectedBuyers);
+            Assert.Equal(expectedBuyers, firstPull);
+
+            var smsPull = await PullAsync(channel, _globexKey, "north-america", Channel.Sms);
+            var expectedSms = scenario.Consumers
+                .Where(c => c.Brand == Scenario.Globex && Scenario.IsNorthAmerican(c) && c.SmsConsent == "opted_in" && c.Phone is not null)
+                .Select(c => $"{c.Id} {c.Phone}")
+                .Order(StringComparer.Ordinal)
+                .ToArray();
+            Assert.NotEmpty(expectedSms);
+            Assert.Equal(expectedSms, smsPull);
+
+            await AssertBrandIsolationAsync(channel, scenario);
+            await AssertConsentWithdrawalAppliesToNextSnapshotAsync(channel, scenario, now);
+        }
+
+        // Restart on the same data folder: state comes back from PostgreSQL.
+        await using (var host = await StartEngineAsync())
+        {
+            using var channel = GrpcChannel.ForAddress(host.GrpcAddress);
+            var again = await PullAsync(channel, _acmeKey, "buyers", Channel.Email);
+            var withdrawn = WithdrawnConsumer(scenario, now);
+            Assert.Equal(firstPull.Where(line => !line.StartsWith(withdrawn.Id + " ", StringComparison.Ordinal)), again);
+
+            var segments = new SegmentService.SegmentServiceClient(channel);
+            var listed = await segments.ListSegmentsAsync(new ListSegmentsRequest(), Auth(_acmeKey));
+            Assert.Equal(["buyers"], listed.Segments.Select(s => s.SegmentId));
+        }
+    }
+
+    [Fact]
+    public async Task Invalid_rules_are_refused_with_a_position_and_roles_are_enforced()
+    {
+        await using var host = await StartEngineAsync();
+        using var channel = GrpcChannel.ForAddress(host.GrpcAddress);
+        var segments = new SegmentService.SegmentServiceClient(channel);
+
+        var invalid = await Assert.ThrowsAsync<RpcException>(() => segments.CreateSegmentAsync(new CreateSegmentRequest
+        {
+            SegmentId = "broken",
+            Rule = "purchase.count(within 30d) >= \"two\"",
+        }, Auth(_acmeKey)).ResponseAsync);
+        Assert.Equal(StatusCode.InvalidArgument, invalid.StatusCode);
+        Assert.Matches(@"1:\d+", invalid.Status.Detail);
+
+        var denied = await Assert.ThrowsAsync<RpcException>(() => segments.CreateSegmentAsync(new CreateSegmentRequest
+        {
+            SegmentId = "x",
+            Rule = "consent.email",
+        }, Auth(_acmeSenderOnly)).ResponseAsync);
+        Assert.Equal(StatusCode.PermissionDenied, denied.StatusCode);
+
+        var anonymous = await Assert.ThrowsAsync<RpcException>(() => segments.ListSegmentsAsync(new ListSegmentsRequest()).ResponseAsync);
+        Assert.Equal(StatusCode.Unauthenticated, anonymous.StatusCode);
+
+        var forged = await Assert.ThrowsAsync<RpcException>(() => segments.ListSegmentsAsync(
+            new ListSegmentsRequest(),
+            new Metadata { { "authorization", $"Bearer se_{_acmeKey.KeyId}_{new string('A', 43)}" } }).ResponseAsync);
+        Assert.Equal(StatusCode.Unauthenticated, forged.StatusCode);
+
+        var cycleA = await segments.CreateSegmentAsync(new CreateSegmentRequest { SegmentId = "a", Rule = "consent.email" }, Auth(_acmeKey));
+        Assert.Equal(1, cycleA.Version);
+        await segments.CreateSegmentAsync(new CreateSegmentRequest { SegmentId = "b", Rule = "segment(\"a\")" }, Auth(_acmeKey));
+        var cycle = await Assert.ThrowsAsync<RpcException>(() => segments.UpdateSegmentAsync(new UpdateSegmentRequest
+        {
+            SegmentId = "a",
+            Rule = "segment(\"b\")",
+        }, Auth(_acmeKey)).ResponseAsync);
+        Assert.Equal(StatusCode.InvalidArgument, cycle.StatusCode);
+        Assert.Contains("cycle", cycle.Status.Detail, StringComparison.Ordinal);
+    }
+
+    private async Task<EngineHost> StartEngineAsync()
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["SegmentEngine:DataDirectory"] = _dataDirectory,
+            ["SegmentEngine:Development"] = "false",
+            ["SegmentEngine:ErasureKey"] = Convert.ToBase64String(new byte[32]),
+            ["SegmentEngine:Postgres:EmbeddedPort"] = _postgresPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["SegmentEngine:Postgres:AllowInMemoryFallback"] = "false",
+            ["SegmentEngine:Api:Port"] = "0",
+            ["SegmentEngine:Api:HttpPort"] = "0",
+            ["SegmentEngine:Cluster:SiloPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["SegmentEngine:Cluster:GatewayPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["SegmentEngine:Kafka:EmbeddedPartitions"] = "4",
+            ["SegmentEngine:Brands:0:Id"] = Scenario.Acme,
+            ["SegmentEngine:Brands:0:Currency"] = "USD",
+            ["SegmentEngine:Brands:0:ApiKeys:0:Key"] = _acmeKey.Key,
+            ["SegmentEngine:Brands:0:ApiKeys:0:Roles"] = "marketer,sender,privacy",
+            ["SegmentEngine:Brands:0:ApiKeys:1:Key"] = _acmeSenderOnly.Key,
+            ["SegmentEngine:Brands:0:ApiKeys:1:Roles"] = "sender",
+            ["SegmentEngine:Brands:1:Id"] = Scenario.Globex,
+            ["SegmentEngine:Brands:1:Currency"] = "EUR",
+            ["SegmentEngine:Brands:1:ApiKeys:0:Key"] = _globexKey.Key,
+            ["SegmentEngine:Brands:1:ApiKeys:0:Roles"] = "marketer,sender,privacy",
+            ["Logging:LogLevel:Default"] = "Warning",
+        };
+        return await EngineHost.StartAsync([], configuration => configuration.AddInMemoryCollection(settings));
+    }
+
+    private static async Task ProduceAndAwaitIngestAsync(EngineHost host, Scenario scenario)
+    {
+        var ingest = host.App.Services.GetRequiredService<KafkaIngestService>();
+        var expected = scenario.Records.Count;
+        var seen = 0;
+        var all = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        ingest.Checkpointed += count =>
+        {
+            if (Interlocked.Add(ref seen, count) >= expected)
+            {
+                all.TrySetResult();
+            }
+        };
+
+        KafkaNative.EnsureLoaded();
+        using var producer = new ProducerBuilder<byte[], byte[]>(new ProducerConfig
+        {
+            BootstrapServers = host.KafkaBootstrapServers,
+            Acks = Acks.All,
+        }).Build();
+        foreach (var (key, value) in scenario.Records)
+        {
+            producer.Produce(host.Options.Kafka.EventsTopic, new Message<byte[], byte[]> { Key = Scenario.Utf8(key), Value = Scenario.Utf8(value) });
+        }
+
+        producer.Flush(TimeSpan.FromSeconds(30));
+        await all.Task.WaitAsync(IngestTimeout);
+        Assert.Equal(expected, Volatile.Read(ref seen));
+    }
+
+    private static async Task AssertDeadLettersAsync(EngineHost host, Scenario scenario)
+    {
+        using var consumer = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig
+        {
+            BootstrapServers = host.KafkaBootstrapServers,
+            GroupId = "e2e-dlq-reader",
+            AutoOffsetReset = AutoOffsetReset.Earliest,
+            EnableAutoCommit = false,
+        }).Build();
+        consumer.Subscribe(host.Options.Kafka.DeadLetterTopic);
+        var received = new List<(string Value, string Reason)>();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (received.Count < scenario.BadRecords.Count && DateTime.UtcNow < deadline)
+        {
+            var record = consumer.Consume(TimeSpan.FromSeconds(1));
+            if (record is null)
+            {
+                continue;
+            }
+
+            var reason = record.Message.Headers.TryGetLastBytes("dlq-reason", out var bytes) ? Encoding.UTF8.GetString(bytes) : "";
+            received.Add((Encoding.UTF8.GetString(record.Message.Value), reason));
+        }
+
+        consumer.Close();
+        Assert.Equal(
+            scenario.BadRecords.OrderBy(r => r.Value, StringComparer.Ordinal),
+            received.OrderBy(r => r.Value, StringComparer.Ordinal));
+        await Task.CompletedTask;
+    }
+
+    private async Task AssertBrandIsolationAsync(GrpcChannel channel, Scenario scenario)
+    {
+        var segments = new SegmentService.SegmentServiceClient(channel);
+        var notVisible = await Assert.ThrowsAsync<RpcException>(() => segments.GetSegmentAsync(new GetSegmentRequest { SegmentId = "north-america" }, Auth(_acmeKey)).ResponseAsync);
+        Assert.Equal(StatusCode.NotFound, notVisible.StatusCode);
+        var acmeList = await segments.ListSegmentsAsync(new ListSegmentsRequest(), Auth(_acmeKey));
+        Assert.Equal(["buyers"], acmeList.Segments.Select(s => s.SegmentId));
+
+        var audiences = new AudienceService.AudienceServiceClient(channel);
+        var globexSnapshot = await audiences.CreateAudienceSnapshotAsync(new CreateAudienceSnapshotRequest { SegmentId = "north-america", Channel = Channel.Sms }, Auth(_globexKey));
+        var stolen = await Assert.ThrowsAsync<RpcException>(async () =>
+        {
+            using var call = audiences.StreamAudience(new StreamAudienceRequest { SnapshotId = globexSnapshot.SnapshotId }, Auth(_acmeKey));
+            await foreach (var _ in call.ResponseStream.ReadAllAsync())
+            {
+            }
+        });
+        Assert.Equal(StatusCode.NotFound, stolen.StatusCode);
+
+        // The same consumer id in two brands is two consumers: each key sees only its brand's one.
+        var consumers = new ConsumerService.ConsumerServiceClient(channel);
+        var acmeConsumer = scenario.Consumers.First(c => c.Brand == Scenario.Acme && c.Email is not null);
+        var seenByAcme = await consumers.GetConsumerAsync(new GetConsumerRequest { ConsumerId = acmeConsumer.Id }, Auth(_acmeKey));
+        Assert.Equal(acmeConsumer.Email, seenByAcme.Profile["email"]);
+        var seenByGlobex = await consumers.GetConsumerAsync(new GetConsumerRequest { ConsumerId = acmeConsumer.Id }, Auth(_globexKey));
+        Assert.NotEqual(acmeConsumer.Email, seenByGlobex.Profile.GetValueOrDefault("email"));
+
+        var unknown = await Assert.ThrowsAsync<RpcException>(() => consumers.GetConsumerAsync(new GetConsumerRequest { ConsumerId = "never-seen" }, Auth(_acmeKey)).ResponseAsync);
+        Assert.Equal(StatusCode.NotFound, unknown.StatusCode);
+    }
+
+    private async Task AssertConsentWithdrawalAppliesToNextSnapshotAsync(GrpcChannel channel, Scenario scenario, DateTimeOffset now)
+    {
+        var withdrawn = WithdrawnConsumer(scenario, now);
+        var consumers = new ConsumerService.ConsumerServiceClient(channel);
+        await consumers.SetConsentAsync(new SetConsentRequest
+        {
+            ConsumerId = withdrawn.Id,
+            Channel = Channel.Email,
+            Status = ConsentStatus.OptedOut,
+            Source = "preference-center",
+        }, Auth(_acmeKey));
+        var after = await PullAsync(channel, _acmeKey, "buyers", Channel.Email);
+        Assert.DoesNotContain(after, line => line.StartsWith(withdrawn.Id + " ", StringComparison.Ordinal));
+    }
+
+    private static ConsumerPlan WithdrawnConsumer(Scenario scenario, DateTimeOffset now)
+        => scenario.Consumers.First(c => c.Brand == Scenario.Acme && scenario.IsBuyer(c, now) && c.EmailConsent == "opted_in" && c.Email is not null);
+
+    private static async Task<string[]> PullAsync(GrpcChannel channel, GeneratedApiKey key, string segmentId, Channel audienceChannel)
+    {
+        var audiences = new AudienceService.AudienceServiceClient(channel);
+        var snapshot = await audiences.CreateAudienceSnapshotAsync(new CreateAudienceSnapshotRequest { SegmentId = segmentId, Channel = audienceChannel }, Auth(key));
+        var lines = new List<string>();
+        using var call = audiences.StreamAudience(new StreamAudienceRequest { SnapshotId = snapshot.SnapshotId }, Auth(key));
+        await foreach (var recipient in call.ResponseStream.ReadAllAsync())
+        {
+            lines.Add($"{recipient.ConsumerId} {recipient.Address}");
+        }
+
+        Assert.Equal(snapshot.RecipientCount, lines.Count);
+        return [.. lines.Order(StringComparer.Ordinal)];
+    }
+
+    private static Metadata Auth(GeneratedApiKey key) => new() { { "authorization", "Bearer " + key.Key } };
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
