@@ -89,5 +89,6 @@ internal sealed class RowEvents
         Text = v.Kind == FactKind.String && v.Text is not null ? strings.Intern(v.Text) : 0,
     };
 
-    public long Bytes => 24 + Events.Length * 24L + Props.Length * 32L + 48;
+    /// <summary>Managed bytes: this object (32), two arrays (24 + 24 per record each).</summary>
+    public long Bytes => 32 + 24 + Events.Length * 24L + 24 + Props.Length * 24L;
 }
