@@ -125,6 +125,7 @@ public sealed partial class EngineHost : IAsyncDisposable
             }
 
             bootstrap = kafka.BootstrapServers;
+            await File.WriteAllTextAsync(Path.Combine(dataDirectory, "kafka-bootstrap"), bootstrap, cancellationToken).ConfigureAwait(false);
             LogEmbeddedKafka(boot, bootstrap, options.Kafka.EventsTopic);
         }
 
