@@ -231,10 +231,15 @@ public sealed class AggregateFeature
         long first = long.MaxValue, last = long.MinValue, staleAt = uint.MaxValue;
         if (log is not null)
         {
-            var props = log.Props;
-            foreach (ref readonly var e in log.Events.AsSpan())
+            var span = log.AsSpan();
+            var i = 0;
+            while (i < span.Length)
             {
-                if (e.Type != _type || !InWindow(e.At, now) || !PassesFilters(props.AsSpan(e.PropStart, e.PropCount)))
+                var header = i;
+                i = EventLog.EventEnd(span, header);
+                ref readonly var e = ref span[header];
+                var props = span.Slice(header + 1, i - header - 1);
+                if (e.Code != _type || !InWindow(e.At, now) || !PassesFilters(props))
                 {
                     continue;
                 }
@@ -249,9 +254,9 @@ public sealed class AggregateFeature
 
                 if (_property != 0)
                 {
-                    foreach (ref readonly var p in props.AsSpan(e.PropStart, e.PropCount))
+                    foreach (ref readonly var p in props)
                     {
-                        if (p.Key == _property && !p.Multi && p.Kind == FactKind.Number)
+                        if (p.Code == _property && !p.Multi && p.Kind == FactKind.Number)
                         {
                             n++;
                             sum += p.Number;
@@ -309,7 +314,7 @@ public sealed class AggregateFeature
         _ => true,
     };
 
-    private bool PassesFilters(ReadOnlySpan<PropRecord> props)
+    private bool PassesFilters(ReadOnlySpan<LogRecord> props)
     {
         foreach (var f in _filters)
         {

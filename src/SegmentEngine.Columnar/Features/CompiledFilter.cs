@@ -22,11 +22,11 @@ internal sealed class CompiledFilter
         _strings = table.Strings;
     }
 
-    public bool Holds(ReadOnlySpan<PropRecord> props)
+    public bool Holds(ReadOnlySpan<LogRecord> props)
     {
         foreach (ref readonly var p in props)
         {
-            if (p.Key != _key)
+            if (p.Code != _key)
             {
                 continue;
             }
@@ -43,7 +43,7 @@ internal sealed class CompiledFilter
         return false;
     }
 
-    private bool Matches(in PropRecord p, Literal lit)
+    private bool Matches(in LogRecord p, Literal lit)
     {
         switch (lit)
         {

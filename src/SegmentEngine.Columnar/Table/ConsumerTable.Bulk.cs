@@ -64,46 +64,37 @@ public sealed partial class ConsumerTable
     {
         var type = Names.Intern(eventType);
         var key = property is null ? 0 : Names.Intern(property);
-        var perRow = new int[RowCount];
+        var perEvent = property is null ? 1 : 2;
+        var cursor = new int[RowCount];
         foreach (var r in rows)
         {
-            perRow[r]++;
+            cursor[r] += perEvent;
         }
 
         for (var r = 0; r < RowCount; r++)
         {
-            if (perRow[r] == 0)
+            if (cursor[r] == 0)
             {
                 continue;
             }
 
-            var log = _events[r] ??= new RowEvents();
-            var oldE = log.Events.Length;
-            Array.Resize(ref log.Events, oldE + perRow[r]);
-            if (property is not null)
-            {
-                Array.Resize(ref log.Props, log.Props.Length + perRow[r]);
-            }
-
-            perRow[r] = oldE; // next free event slot
+            var old = _events[r];
+            var oldLen = old?.Length ?? 0;
+            var log = new LogRecord[oldLen + cursor[r]];
+            old?.AsSpan().CopyTo(log);
+            _events[r] = log;
+            cursor[r] = oldLen; // next free record
         }
 
         for (var i = 0; i < rows.Length; i++)
         {
             var r = rows[i];
             var log = _events[r]!;
-            var slot = perRow[r]++;
-            var rec = new EventRecord { Type = type, At = atSeconds[i], PropStart = log.Props.Length, PropCount = 0 };
+            log[cursor[r]++] = LogRecord.Event(type, atSeconds[i]);
             if (property is not null)
             {
-                // Props were grown by the count of this batch's events: fill from the end of the old props.
-                var pslot = log.Props.Length - (log.Events.Length - slot);
-                log.Props[pslot] = new PropRecord { Key = key, Kind = FactKind.Number, Number = values[i] };
-                rec.PropStart = pslot;
-                rec.PropCount = 1;
+                log[cursor[r]++] = new LogRecord { Code = key, Tag = LogRecord.ScalarTag, Kind = FactKind.Number, Number = values[i] };
             }
-
-            log.Events[slot] = rec;
         }
     }
 }

@@ -56,7 +56,7 @@ public sealed partial class ConsumerTable
         {
             ids += _ids[r] is { } id ? 24 + 2L * id.Length : 0;
             addresses += (_emails[r]?.Length ?? 0) * 2L + (_phones[r]?.Length ?? 0) * 2L + (_pushTokens[r]?.Length ?? 0) * 2L;
-            events += _events[r]?.Bytes ?? 0;
+            events += EventLog.Bytes(_events[r]);
             surveys += _surveys[r] is { } s ? 24 + s.Length * 32L : 0;
         }
 

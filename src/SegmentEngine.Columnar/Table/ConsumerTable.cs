@@ -17,7 +17,7 @@ public sealed partial class ConsumerTable
     private string?[] _emails = [];
     private string?[] _phones = [];
     private string?[] _pushTokens = [];
-    private RowEvents?[] _events = [];
+    private LogRecord[]?[] _events = [];
     private SurveyRecord[]?[] _surveys = [];
     private readonly Dictionary<string, TypedColumns> _attributes = new(StringComparer.Ordinal);
     private readonly Dictionary<string, AggregateFeature> _aggregates = new(StringComparer.Ordinal);
@@ -175,7 +175,7 @@ public sealed partial class ConsumerTable
         }
 
         _surveys[row] = BuildSurveys(facts.SurveyAnswers);
-        _events[row] = RowEvents.Build(facts.Events, Names, Strings);
+        _events[row] = EventLog.Build(facts.Events, Names, Strings);
         RecomputeDerived(row);
         return row;
     }
@@ -272,7 +272,7 @@ public sealed partial class ConsumerTable
         return result;
     }
 
-    internal RowEvents? EventsOf(int row) => _events[row];
+    internal LogRecord[]? EventsOf(int row) => _events[row];
 
     internal void EnsureFresh(IEnumerable<AggregateFeature> features, long now)
     {

@@ -1,24 +1,115 @@
+using System.Runtime.InteropServices;
 using SegmentEngine.Columnar.Facts;
 
 namespace SegmentEngine.Columnar.Table;
 
-/// <summary>One held event: interned type, time in Unix seconds, and a slice of the row's property records.</summary>
-internal struct EventRecord
+/// <summary>
+/// One 16-byte record of a row's event log. A row's log is one array: an event header (Tag 0: Code = event type,
+/// At = occurred_at in Unix seconds) followed by its property records (Tag 1 scalar / 2 multi-valued item:
+/// Code = property key, Kind, and Number or Text).
+/// </summary>
+[StructLayout(LayoutKind.Explicit, Size = 16)]
+internal struct LogRecord
 {
-    public int Type;
+    public const byte EventTag = 0;
+    public const byte ScalarTag = 1;
+    public const byte MultiTag = 2;
+
+    [FieldOffset(0)]
+    public int Code;
+
+    [FieldOffset(4)]
+    public byte Tag;
+
+    [FieldOffset(5)]
+    public FactKind Kind;
+
+    [FieldOffset(8)]
     public long At;
-    public int PropStart;
-    public int PropCount;
+
+    [FieldOffset(8)]
+    public double Number;
+
+    [FieldOffset(8)]
+    public int Text;
+
+    public readonly bool Multi => Tag == MultiTag;
+
+    public static LogRecord Event(int type, long at) => new() { Code = type, Tag = EventTag, At = at };
+
+    public static LogRecord Property(int key, FactValue v, bool multi, StringDictionary strings)
+    {
+        var r = new LogRecord { Code = key, Tag = multi ? MultiTag : ScalarTag, Kind = v.Kind };
+        if (v.Kind == FactKind.String)
+        {
+            r.Text = v.Text is null ? 0 : strings.Intern(v.Text);
+        }
+        else
+        {
+            r.Number = v.Number;
+        }
+
+        return r;
+    }
 }
 
-/// <summary>One property value of an event (a multi-valued property has several records with the same key).</summary>
-internal struct PropRecord
+/// <summary>Builds and walks the compact per-row event logs.</summary>
+internal static class EventLog
 {
-    public int Key;
-    public FactKind Kind;
-    public bool Multi;
-    public double Number;
-    public int Text;
+    /// <summary>Managed bytes of one row's log (array header + records).</summary>
+    public static long Bytes(LogRecord[]? log) => log is null ? 0 : 24 + log.Length * 16L;
+
+    public static LogRecord[]? Build(IReadOnlyList<EventFact> events, StringDictionary names, StringDictionary strings)
+    {
+        if (events.Count == 0)
+        {
+            return null;
+        }
+
+        var n = events.Count;
+        foreach (var e in events)
+        {
+            n += e.Properties.Count;
+            foreach (var kv in e.MultiProperties)
+            {
+                n += kv.Value.Length;
+            }
+        }
+
+        var log = new LogRecord[n];
+        var p = 0;
+        foreach (var e in events)
+        {
+            log[p++] = LogRecord.Event(names.Intern(e.Type), Columnar.Table.TimeMath.Seconds(e.OccurredAt));
+            foreach (var kv in e.Properties)
+            {
+                log[p++] = LogRecord.Property(names.Intern(kv.Key), kv.Value, false, strings);
+            }
+
+            foreach (var kv in e.MultiProperties)
+            {
+                var key = names.Intern(kv.Key);
+                foreach (var v in kv.Value)
+                {
+                    log[p++] = LogRecord.Property(key, v, true, strings);
+                }
+            }
+        }
+
+        return log;
+    }
+
+    /// <summary>The end (exclusive) of the event whose header is at <paramref name="header"/>.</summary>
+    public static int EventEnd(ReadOnlySpan<LogRecord> log, int header)
+    {
+        var j = header + 1;
+        while (j < log.Length && log[j].Tag != LogRecord.EventTag)
+        {
+            j++;
+        }
+
+        return j;
+    }
 }
 
 /// <summary>The latest answer to one (survey, question) of a row.</summary>
@@ -29,66 +120,4 @@ internal struct SurveyRecord
     public FactKind Kind;
     public double Number;
     public int Text;
-}
-
-/// <summary>The compact event log of one consumer: events and their properties in two flat arrays with interned codes.</summary>
-internal sealed class RowEvents
-{
-    public EventRecord[] Events = [];
-    public PropRecord[] Props = [];
-
-    public static RowEvents? Build(IReadOnlyList<EventFact> events, StringDictionary names, StringDictionary strings)
-    {
-        if (events.Count == 0)
-        {
-            return null;
-        }
-
-        var propCount = 0;
-        foreach (var e in events)
-        {
-            propCount += e.Properties.Count;
-            foreach (var kv in e.MultiProperties)
-            {
-                propCount += kv.Value.Length;
-            }
-        }
-
-        var log = new RowEvents { Events = new EventRecord[events.Count], Props = new PropRecord[propCount] };
-        var p = 0;
-        for (var i = 0; i < events.Count; i++)
-        {
-            var e = events[i];
-            var start = p;
-            foreach (var kv in e.Properties)
-            {
-                log.Props[p++] = Prop(names.Intern(kv.Key), kv.Value, false, strings);
-            }
-
-            foreach (var kv in e.MultiProperties)
-            {
-                var key = names.Intern(kv.Key);
-                foreach (var v in kv.Value)
-                {
-                    log.Props[p++] = Prop(key, v, true, strings);
-                }
-            }
-
-            log.Events[i] = new EventRecord { Type = names.Intern(e.Type), At = TimeMath.Seconds(e.OccurredAt), PropStart = start, PropCount = p - start };
-        }
-
-        return log;
-    }
-
-    private static PropRecord Prop(int key, FactValue v, bool multi, StringDictionary strings) => new()
-    {
-        Key = key,
-        Kind = v.Kind,
-        Multi = multi,
-        Number = v.Number,
-        Text = v.Kind == FactKind.String && v.Text is not null ? strings.Intern(v.Text) : 0,
-    };
-
-    /// <summary>Managed bytes: this object (32), two arrays (24 + 24 per record each).</summary>
-    public long Bytes => 32 + 24 + Events.Length * 24L + 24 + Props.Length * 24L;
 }
