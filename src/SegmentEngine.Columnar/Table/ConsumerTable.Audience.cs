@@ -34,9 +34,9 @@ public sealed partial class ConsumerTable
     /// <summary>The address of a row for a channel, or null.</summary>
     public string? AddressAt(int row, Channel channel) => (uint)row >= (uint)RowCount ? null : channel switch
     {
-        Channel.Email => _emails[row],
-        Channel.Sms => _phones[row],
-        _ => _pushTokens[row],
+        Channel.Email => _emails?[row],
+        Channel.Sms => _phones?[row],
+        _ => _pushTokens?[row],
     };
 
     /// <summary>(consumer id, address) for each set bit of <paramref name="bitmap"/> whose row is live and has an address.</summary>

@@ -14,11 +14,12 @@ public sealed partial class ConsumerTable
     private readonly Dictionary<string, int> _rowById = new(StringComparer.Ordinal);
     private readonly Stack<int> _free = new();
     private string?[] _ids = [];
-    private string?[] _emails = [];
-    private string?[] _phones = [];
-    private string?[] _pushTokens = [];
+    // Address and survey slots are allocated on first use (tables without them pay nothing per row).
+    private string?[]? _emails;
+    private string?[]? _phones;
+    private string?[]? _pushTokens;
     private LogRecord[]?[] _events = [];
-    private SurveyRecord[]?[] _surveys = [];
+    private SurveyRecord[]?[]? _surveys;
     private readonly Dictionary<string, TypedColumns> _attributes = new(StringComparer.Ordinal);
     private readonly Dictionary<string, AggregateFeature> _aggregates = new(StringComparer.Ordinal);
     private readonly Dictionary<(int Survey, int Question), TypedColumns> _surveyAnswers = [];
@@ -144,12 +145,9 @@ public sealed partial class ConsumerTable
         Restricted.Set(row, facts.Restricted);
         Objects.Set(row, facts.ObjectsToMarketing);
         Suppressed.Set(row, facts.Suppressed);
-        _emails[row] = string.IsNullOrEmpty(facts.Email) ? null : facts.Email;
-        _phones[row] = string.IsNullOrEmpty(facts.Phone) ? null : facts.Phone;
-        _pushTokens[row] = string.IsNullOrEmpty(facts.PushToken) ? null : facts.PushToken;
-        HasEmail.Set(row, _emails[row] is not null);
-        HasPhone.Set(row, _phones[row] is not null);
-        HasPush.Set(row, _pushTokens[row] is not null);
+        HasEmail.Set(row, SetSlot(ref _emails, row, string.IsNullOrEmpty(facts.Email) ? null : facts.Email));
+        HasPhone.Set(row, SetSlot(ref _phones, row, string.IsNullOrEmpty(facts.Phone) ? null : facts.Phone));
+        HasPush.Set(row, SetSlot(ref _pushTokens, row, string.IsNullOrEmpty(facts.PushToken) ? null : facts.PushToken));
         BirthDays.Set(row, facts.BirthDate is { } bd ? TimeMath.Days(bd) : null);
         CreatedAt.Set(row, TimeMath.Seconds(facts.CreatedAt));
         Gender.Set(row, facts.Gender);
@@ -174,7 +172,7 @@ public sealed partial class ConsumerTable
             AttributeColumns(kv.Key).Set(row, kv.Value);
         }
 
-        _surveys[row] = BuildSurveys(facts.SurveyAnswers);
+        SetSlot(ref _surveys, row, BuildSurveys(facts.SurveyAnswers));
         _events[row] = EventLog.Build(facts.Events, Names, Strings);
         RecomputeDerived(row);
         return row;
@@ -308,11 +306,11 @@ public sealed partial class ConsumerTable
     private void ClearRow(int row)
     {
         _ids[row] = null;
-        _emails[row] = null;
-        _phones[row] = null;
-        _pushTokens[row] = null;
+        SetSlot(ref _emails, row, null);
+        SetSlot(ref _phones, row, null);
+        SetSlot(ref _pushTokens, row, null);
         _events[row] = null;
-        _surveys[row] = null;
+        SetSlot(ref _surveys, row, null);
         Live.Set(row, false);
         Restricted.Set(row, false);
         Objects.Set(row, false);
@@ -393,7 +391,7 @@ public sealed partial class ConsumerTable
     private void FillSurveyAnswer(int row, (int Survey, int Question) key, TypedColumns col)
     {
         col.Clear(row);
-        var recs = _surveys[row];
+        var recs = _surveys?[row];
         if (recs is null)
         {
             return;
@@ -421,7 +419,7 @@ public sealed partial class ConsumerTable
 
     private void FillSurveyAnswered(int row, int survey, BitColumn col)
     {
-        var recs = _surveys[row];
+        var recs = _surveys?[row];
         var any = false;
         if (recs is not null)
         {
@@ -434,15 +432,36 @@ public sealed partial class ConsumerTable
         col.Set(row, any);
     }
 
+    /// <summary>Writes a lazily allocated per-row slot; returns whether the value is not null.</summary>
+    private bool SetSlot<TValue>(ref TValue?[]? slots, int row, TValue? value) where TValue : class
+    {
+        if (value is null && slots is null)
+        {
+            return false;
+        }
+
+        slots ??= new TValue?[_capacity];
+        slots[row] = value;
+        return value is not null;
+    }
+
+    private static void ResizeSlots<TValue>(ref TValue?[]? slots, int capacity) where TValue : class
+    {
+        if (slots is not null)
+        {
+            Array.Resize(ref slots, capacity);
+        }
+    }
+
     private void Grow(int capacity)
     {
         _capacity = capacity;
         Array.Resize(ref _ids, capacity);
-        Array.Resize(ref _emails, capacity);
-        Array.Resize(ref _phones, capacity);
-        Array.Resize(ref _pushTokens, capacity);
+        ResizeSlots(ref _emails, capacity);
+        ResizeSlots(ref _phones, capacity);
+        ResizeSlots(ref _pushTokens, capacity);
         Array.Resize(ref _events, capacity);
-        Array.Resize(ref _surveys, capacity);
+        ResizeSlots(ref _surveys, capacity);
         foreach (var b in new[] { Live, Restricted, Objects, Suppressed, HasEmail, HasPhone, HasPush })
         {
             b.EnsureRows(capacity);
