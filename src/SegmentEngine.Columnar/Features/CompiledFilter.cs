@@ -19,7 +19,7 @@ internal sealed class CompiledFilter
         _op = filter.IsIn ? CompareOp.Eq : filter.Op;
         _isIn = filter.IsIn;
         _values = filter.Values.ToArray();
-        _strings = table.Strings;
+        _strings = table.EventStrings;
     }
 
     public bool Holds(ReadOnlySpan<LogRecord> props)

@@ -65,7 +65,7 @@ public sealed partial class ConsumerTable
         list.Add(new("addresses(managed)", addresses + _capacity * 8L * slotArrays));
         list.Add(new("event_log(managed)", events + _capacity * 8L));
         list.Add(new("survey_log(managed)", surveys + (_surveys is null ? 0 : _capacity * 8L)));
-        list.Add(new("dictionaries", Names.Bytes + Strings.Bytes));
+        list.Add(new("dictionaries", Names.Bytes + Strings.Bytes + EventStrings.Bytes));
         return list;
     }
 

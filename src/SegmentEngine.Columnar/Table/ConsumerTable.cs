@@ -35,8 +35,11 @@ public sealed partial class ConsumerTable
     /// <summary>Interned event types, property keys, survey and question ids.</summary>
     public StringDictionary Names { get; } = new();
 
-    /// <summary>Interned string values of attributes, event properties and survey answers.</summary>
+    /// <summary>Interned string values of attributes and survey answers (low cardinality; scanned by string predicates).</summary>
     public StringDictionary Strings { get; } = new();
+
+    /// <summary>Interned string values of event properties (kept apart: ids such as order_id make it large).</summary>
+    public StringDictionary EventStrings { get; } = new();
 
     /// <summary>Number of live consumers.</summary>
     public int Count => _rowById.Count;
@@ -173,7 +176,7 @@ public sealed partial class ConsumerTable
         }
 
         SetSlot(ref _surveys, row, BuildSurveys(facts.SurveyAnswers));
-        _events[row] = EventLog.Build(facts.Events, Names, Strings);
+        _events[row] = EventLog.Build(facts.Events, Names, EventStrings);
         RecomputeDerived(row);
         return row;
     }
