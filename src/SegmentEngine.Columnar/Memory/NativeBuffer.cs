@@ -80,7 +80,7 @@ public sealed unsafe class NativeBuffer<T> : IDisposable where T : unmanaged
     public ReadOnlyMemory<byte> AsByteMemory(int length)
     {
         var bytes = checked(length * sizeof(T));
-        return new UnmanagedMemoryManager((byte*)_ptr, bytes).Memory;
+        return new UnmanagedMemoryManager((byte*)_ptr, bytes, this).Memory;
     }
 
     /// <inheritdoc />
@@ -121,8 +121,11 @@ public sealed unsafe class NativeBuffer<T> : IDisposable where T : unmanaged
         }
     }
 
-    private sealed class UnmanagedMemoryManager(byte* ptr, int length) : MemoryManager<byte>
+    // Holds the owning buffer so that exported memory keeps it reachable (no finalizer frees it under a reader).
+    private sealed class UnmanagedMemoryManager(byte* ptr, int length, object owner) : MemoryManager<byte>
     {
+        public object Owner { get; } = owner;
+
         public override Span<byte> GetSpan() => new(ptr, length);
 
         public override MemoryHandle Pin(int elementIndex = 0) => new(ptr + elementIndex);
