@@ -1,0 +1,208 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace SegmentEngine.LoadTests;
+
+/// <summary>One sample of the engine's progress.</summary>
+internal readonly record struct ProgressSample(double Seconds, long Committed, double Accepted, long HighWatermarks);
+
+/// <summary>The load phase: probe segment, produce, monitor, drain, latency, errors.</summary>
+internal static class LoadRun
+{
+    private const string EventsMetric = "segengine_ingest_events";
+    private const string DeadLettersMetric = "segengine_ingest_dead_letters";
+
+    /// <summary>Runs the load against the engine and fills <paramref name="report"/>; returns a process exit code.</summary>
+    public static async Task<int> RunAsync(LoadOptions options, string bootstrap, string? apiKey, RunReport report, CancellationToken cancellationToken)
+    {
+        var runId = DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString("x", CultureInfo.InvariantCulture);
+        report.RunId = runId;
+        report.Bootstrap = bootstrap;
+        Console.WriteLine($"[load] run {runId}: broker {bootstrap}, gRPC {options.GrpcAddress}, metrics {options.MetricsAddress}");
+
+        using var events = new OffsetReader(bootstrap, options.GroupId, options.EventsTopic);
+        using var deadLetters = new OffsetReader(bootstrap, options.GroupId + "-loadtest-dlq-reader", options.DeadLetterTopic);
+        using var metrics = new MetricsScraper(options.MetricsAddress);
+        report.Partitions = events.PartitionCount;
+        var enginePid = options.EnginePid > 0 ? options.EnginePid : CpuSampler.FindEngine(options.MetricsAddress);
+        var cpu = new CpuSampler(enginePid);
+        report.EnginePid = enginePid;
+
+        var firstScrape = await metrics.ScrapeAsync(cancellationToken);
+        if (firstScrape is null)
+        {
+            Console.Error.WriteLine($"error: the engine's metrics endpoint {options.MetricsAddress} does not answer; is the engine running?");
+            return 3;
+        }
+
+        var generatorWatch = Stopwatch.StartNew();
+        var zipf = new ZipfSampler(options.Consumers, options.ZipfExponent);
+        var generator = new EventGenerator(zipf, options.Seed, options.Brand, options.Currency, runId);
+        report.ZipfSetupSeconds = generatorWatch.Elapsed.TotalSeconds;
+        report.HeadShare = zipf.HeadShare(Math.Max(1, options.Consumers / 100));
+
+        var segmentId = "lt-probe-" + runId;
+        LatencyProbe? probe = null;
+        if (options.ProbeRate > 0)
+        {
+            var error = await SegmentSetup.CreateProbeSegmentAsync(options, apiKey, segmentId, cancellationToken);
+            if (error is null)
+            {
+                report.ProbeSegment = segmentId;
+                probe = new LatencyProbe(options, bootstrap, segmentId, runId);
+            }
+            else
+            {
+                report.GrpcErrors++;
+                report.Notes.Add("latency probes skipped: " + error);
+            }
+        }
+
+        // Wait (bounded) until the engine has applied what was already there, so the run starts from lag 0.
+        var startLag = events.HighWatermarks() - events.Committed();
+        if (startLag > 0)
+        {
+            Console.WriteLine($"[load] engine lag before the run: {startLag} records; waiting up to {options.DrainTimeout.TotalSeconds:0} s");
+            await WaitCaughtUpAsync(events, options.DrainTimeout, cancellationToken);
+            startLag = events.HighWatermarks() - events.Committed();
+        }
+
+        report.StartLag = startLag;
+        var committedStart = events.Committed();
+        var acceptedStart = MetricsScraper.Find(await metrics.ScrapeAsync(cancellationToken), EventsMetric, string.Empty);
+        var deadLettersStart = deadLetters.HighWatermarks();
+        var deadLetterMetricStart = MetricsScraper.Find(firstScrape, DeadLettersMetric, string.Empty);
+        var pgStart = await Postgres.CommitsAsync(options, cancellationToken);
+        var engineCpuStart = cpu.ProcessSeconds();
+        var ownCpuStart = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
+        var machineStart = CpuSampler.MachineSeconds();
+
+        using var producer = new LoadProducer(options, generator, bootstrap);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var samples = new List<ProgressSample>();
+        long lag = 0;
+        var clock = Stopwatch.StartNew();
+        var monitor = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                var committed = events.Committed() - committedStart;
+                var hw = events.HighWatermarks();
+                var accepted = MetricsScraper.Find(await metrics.ScrapeAsync(stop.Token), EventsMetric, string.Empty) - acceptedStart;
+                var sample = new ProgressSample(clock.Elapsed.TotalSeconds, committed, accepted, hw);
+                lock (samples)
+                {
+                    samples.Add(sample);
+                }
+
+                Volatile.Write(ref lag, producer.Enqueued - committed);
+                if (samples.Count % 10 == 0)
+                {
+                    Console.WriteLine($"[load] t={sample.Seconds,6:0.0}s produced={producer.Enqueued,10} committed={committed,10} accepted={accepted,10} lag={producer.Enqueued - committed,8}");
+                }
+
+                try
+                {
+                    await Task.Delay(500, stop.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                }
+            }
+        });
+
+        using var probeStop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        Thread? reader = null;
+        Task probes = Task.CompletedTask;
+        if (probe is not null)
+        {
+            reader = new Thread(() => probe.ReadMemberships(stop.Token)) { IsBackground = true, Name = "memberships" };
+            reader.Start();
+            probes = probe.SendProbesAsync(probeStop.Token);
+        }
+
+        Console.WriteLine($"[load] producing: {options.Consumers} consumers, " +
+            (options.Events > 0 ? $"{options.Events} events" : "unbounded count") + $", at most {options.Duration.TotalSeconds:0} s, " +
+            (options.Rate > 0 ? $"{options.Rate:0} events/s" : "as fast as possible") + (options.MaxLag > 0 ? $", lag guard {options.MaxLag}" : string.Empty));
+        var produceStart = clock.Elapsed.TotalSeconds;
+        await Task.Factory.StartNew(() => producer.Run(() => Volatile.Read(ref lag), cancellationToken), TaskCreationOptions.LongRunning);
+        var produceEnd = clock.Elapsed.TotalSeconds;
+        await probeStop.CancelAsync();
+        await probes;
+        Console.WriteLine($"[load] produced {producer.Enqueued} events in {producer.LoopTime.TotalSeconds:0.0} s (+{producer.FlushTime.TotalSeconds:0.0} s flush); waiting for the engine to catch up (at most {options.DrainTimeout.TotalSeconds:0} s)");
+
+        var caughtUp = await WaitCaughtUpAsync(events, options.DrainTimeout, cancellationToken);
+        var caughtUpAt = clock.Elapsed.TotalSeconds;
+        if (probe is not null)
+        {
+            await probe.WaitForOutstandingAsync(options.ProbeTimeout);
+        }
+
+        await stop.CancelAsync();
+        await monitor;
+        reader?.Join(TimeSpan.FromSeconds(5));
+
+        var engineCpuEnd = cpu.ProcessSeconds();
+        var ownCpuEnd = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
+        var machineEnd = CpuSampler.MachineSeconds();
+        var pgEnd = await Postgres.CommitsAsync(options, CancellationToken.None);
+        var committedTotal = events.Committed() - committedStart;
+        var finalScrape = await metrics.ScrapeAsync(CancellationToken.None);
+
+        report.Produced = producer.Enqueued;
+        report.Delivered = producer.Delivered;
+        report.ProduceFailures = producer.Failed + (probe?.ProduceFailures ?? 0);
+        report.LastProduceError = producer.LastError;
+        report.ProduceLoopSeconds = producer.LoopTime.TotalSeconds;
+        report.ProducePausedSeconds = producer.PausedTime.TotalSeconds;
+        report.LagPausedSeconds = producer.LagPausedTime.TotalSeconds;
+        report.FlushSeconds = producer.FlushTime.TotalSeconds;
+        report.TypeCounts = generator.TypeCounts;
+        report.CaughtUp = caughtUp;
+        report.Committed = committedTotal;
+        report.Accepted = MetricsScraper.Find(finalScrape, EventsMetric, string.Empty) - acceptedStart;
+        report.WholeSeconds = caughtUpAt - produceStart;
+        report.ProduceSeconds = produceEnd - produceStart;
+        report.DeadLettersObserved = deadLetters.HighWatermarks() - deadLettersStart;
+        report.DeadLetterMetric = MetricsScraper.Find(finalScrape, DeadLettersMetric, string.Empty) - deadLetterMetricStart;
+        report.EngineCpuSeconds = engineCpuEnd - engineCpuStart;
+        report.OwnCpuSeconds = ownCpuEnd - ownCpuStart;
+        report.MachineBusySeconds = machineEnd.Busy - machineStart.Busy;
+        report.MachineTotalSeconds = machineEnd.Total - machineStart.Total;
+        report.PgCommits = pgEnd - pgStart;
+        lock (samples)
+        {
+            report.Samples = [.. samples];
+        }
+
+        report.SteadyFrom = produceStart + Math.Max(5, 0.2 * (produceEnd - produceStart));
+        report.SteadyTo = produceEnd;
+        if (probe is not null)
+        {
+            report.ProbesSent = probe.Sent;
+            report.ProbeLatenciesMs = probe.LatenciesMs();
+            report.ProbesMissing = probe.Outstanding;
+            report.MembershipMessages = probe.ChangesSeen;
+            report.MembershipUnparsable = probe.Unparsable;
+            probe.Dispose();
+        }
+
+        return 0;
+    }
+
+    private static async Task<bool> WaitCaughtUpAsync(OffsetReader events, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+        while (Stopwatch.GetTimestamp() < deadline && !cancellationToken.IsCancellationRequested)
+        {
+            if (events.Committed() >= events.HighWatermarks())
+            {
+                return true;
+            }
+
+            await Task.Delay(200, CancellationToken.None);
+        }
+
+        return events.Committed() >= events.HighWatermarks();
+    }
+}

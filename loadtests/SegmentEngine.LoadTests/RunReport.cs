@@ -1,0 +1,141 @@
+using System.Globalization;
+
+namespace SegmentEngine.LoadTests;
+
+/// <summary>Everything measured in one run, and the summary printer.</summary>
+internal sealed class RunReport
+{
+    /// <summary>The options of the run.</summary>
+    public required LoadOptions Options { get; init; }
+
+    public string RunId { get; set; } = "-";
+    public string Bootstrap { get; set; } = "-";
+    public int Partitions { get; set; }
+    public int EnginePid { get; set; }
+    public double ZipfSetupSeconds { get; set; }
+    public double HeadShare { get; set; }
+    public string? ProbeSegment { get; set; }
+    public long StartLag { get; set; }
+    public long Produced { get; set; }
+    public long Delivered { get; set; }
+    public long ProduceFailures { get; set; }
+    public string? LastProduceError { get; set; }
+    public double ProduceLoopSeconds { get; set; }
+    public double ProducePausedSeconds { get; set; }
+    public double LagPausedSeconds { get; set; }
+    public double FlushSeconds { get; set; }
+    public long[] TypeCounts { get; set; } = new long[3];
+    public bool CaughtUp { get; set; }
+    public long Committed { get; set; }
+    public double Accepted { get; set; }
+    public double WholeSeconds { get; set; }
+    public double ProduceSeconds { get; set; }
+    public long DeadLettersObserved { get; set; }
+    public double DeadLetterMetric { get; set; }
+    public long GrpcErrors { get; set; }
+    public double EngineCpuSeconds { get; set; } = double.NaN;
+    public double OwnCpuSeconds { get; set; } = double.NaN;
+    public double MachineBusySeconds { get; set; } = double.NaN;
+    public double MachineTotalSeconds { get; set; } = double.NaN;
+    public double PgCommits { get; set; } = double.NaN;
+    public ProgressSample[] Samples { get; set; } = [];
+    public double SteadyFrom { get; set; }
+    public double SteadyTo { get; set; }
+    public long ProbesSent { get; set; }
+    public double[] ProbeLatenciesMs { get; set; } = [];
+    public long ProbesMissing { get; set; }
+    public long MembershipMessages { get; set; }
+    public long MembershipUnparsable { get; set; }
+    public double PgbenchTps { get; set; } = double.NaN;
+    public string? PgbenchNote { get; set; }
+    public double OrleansCallsPerSecond { get; set; } = double.NaN;
+    public string? OrleansNote { get; set; }
+
+    /// <summary>Free-form remarks (skipped parts, reasons).</summary>
+    public List<string> Notes { get; } = [];
+
+    /// <summary>Events/s the engine durably applied over the whole run (first produce to caught up).</summary>
+    public double AppliedPerSecond => WholeSeconds > 0 ? Committed / WholeSeconds : double.NaN;
+
+    /// <summary>Events/s applied (committed offsets) over the steady window; NaN when too few samples.</summary>
+    public double SteadyAppliedPerSecond => Rate(s => s.Committed);
+
+    /// <summary>Events/s accepted (the engine's counter) over the steady window.</summary>
+    public double SteadyAcceptedPerSecond => Rate(s => s.Accepted);
+
+    /// <summary>Events/s of the producer while it was not held back.</summary>
+    public double ProducerRate => ProduceLoopSeconds - ProducePausedSeconds > 0 ? Produced / (ProduceLoopSeconds - ProducePausedSeconds) : double.NaN;
+
+    /// <summary>Writes the summary.</summary>
+    public void Print(TextWriter o)
+    {
+        var opt = Options;
+        o.WriteLine();
+        o.WriteLine("==== SegmentEngine ingest load test ====");
+        o.WriteLine($"date (UTC)            {DateTime.UtcNow:yyyy-MM-dd HH:mm:ss}   machine: {Environment.ProcessorCount} cores");
+        if (!opt.BaselinesOnly)
+        {
+            o.WriteLine($"load                  {opt.Consumers} consumers (Zipf s={opt.ZipfExponent}, top 1% get {HeadShare:P0} of events), seed {opt.Seed}, run id {RunId}, {Partitions} partitions");
+            o.WriteLine($"mix                   purchases {TypeCounts[0]}, check-ins {TypeCounts[1]}, survey answers {TypeCounts[2]}");
+            o.WriteLine($"produced              {Produced} events ({Delivered} acknowledged) in {ProduceLoopSeconds:0.0} s; {ProducePausedSeconds:0.0} s paused ({LagPausedSeconds:0.0} s by the lag guard {opt.MaxLag}); flush {FlushSeconds:0.0} s");
+            o.WriteLine($"producer rate         {Fmt(ProducerRate)} events/s while not held back; {Fmt(Produced / Math.Max(1e-9, ProduceLoopSeconds))} events/s over the loop");
+            o.WriteLine($"caught up             {(CaughtUp ? "yes" : "NO (drain timeout)")}; engine lag before the run {StartLag}");
+            o.WriteLine($"applied (committed)   {Committed} records in {WholeSeconds:0.0} s (first produce to caught up) = {Fmt(AppliedPerSecond)} events/s");
+            o.WriteLine($"applied, steady       {Fmt(SteadyAppliedPerSecond)} events/s committed, {Fmt(SteadyAcceptedPerSecond)} events/s accepted (counter), over t={SteadyFrom:0.0}..{SteadyTo:0.0} s");
+            o.WriteLine($"accepted (counter)    {Accepted:0} events (segengine_ingest_events)");
+            PrintLatency(o);
+            o.WriteLine($"errors                produce failures {ProduceFailures}{(LastProduceError is null ? string.Empty : $" (last: {LastProduceError})")}, gRPC errors {GrpcErrors}, dead letters on {opt.DeadLetterTopic} {DeadLettersObserved} (metric {DeadLetterMetric:0})");
+            var wall = SteadyTo > 0 ? WholeSeconds : double.NaN;
+            o.WriteLine($"CPU                   engine pid {EnginePid}: {EngineCpuSeconds:0.0} s = {EngineCpuSeconds / wall:0.00} cores; load test: {OwnCpuSeconds:0.0} s = {OwnCpuSeconds / wall:0.00} cores; machine busy {MachineBusySeconds / MachineTotalSeconds:P0} of {Environment.ProcessorCount} cores");
+            o.WriteLine($"PostgreSQL            {PgCommits:0} commits during the run = {Fmt(PgCommits / wall)} commits/s; {PgCommits / Math.Max(1, Committed):0.000} commits per applied event");
+        }
+
+        o.WriteLine($"baseline pgbench      {Fmt(PgbenchTps)} upserts/s  ({PgbenchNote ?? "not run"})");
+        o.WriteLine($"baseline Orleans      {Fmt(OrleansCallsPerSecond)} calls/s  ({OrleansNote ?? "not run"})");
+        if (!opt.BaselinesOnly)
+        {
+            var steady = double.IsNaN(SteadyAppliedPerSecond) ? AppliedPerSecond : SteadyAppliedPerSecond;
+            o.WriteLine($"ratios                steady applied / pgbench upserts = {steady / PgbenchTps:0.00}; steady applied / Orleans calls = {steady / OrleansCallsPerSecond:0.000}; steady applied / 100k target = {steady / 100_000:0.000}");
+        }
+
+        foreach (var note in Notes)
+        {
+            o.WriteLine("note                  " + note);
+        }
+    }
+
+    private void PrintLatency(TextWriter o)
+    {
+        if (ProbeSegment is null)
+        {
+            o.WriteLine("latency               not measured (no probe segment)");
+            return;
+        }
+
+        if (ProbeLatenciesMs.Length == 0)
+        {
+            o.WriteLine(MembershipMessages == 0
+                ? $"latency               no membership changes observed on {Options.MembershipsTopic} ({ProbesSent} probes sent, {ProbesMissing} never arrived)"
+                : $"latency               {MembershipMessages} membership messages seen ({MembershipUnparsable} unparsable) but none for the probes ({ProbesSent} sent, {ProbesMissing} never arrived)");
+            return;
+        }
+
+        var sorted = ProbeLatenciesMs.Order().ToArray();
+        o.WriteLine($"latency               event -> membership entered: p50 {Percentile(sorted, 0.50):0} ms, p99 {Percentile(sorted, 0.99):0} ms, max {sorted[^1]:0} ms over {sorted.Length} probes; {ProbesMissing} of {ProbesSent} never arrived (segment {ProbeSegment})");
+    }
+
+    private static double Percentile(double[] sorted, double q) => sorted[Math.Clamp((int)Math.Ceiling(q * sorted.Length) - 1, 0, sorted.Length - 1)];
+
+    private double Rate(Func<ProgressSample, double> value)
+    {
+        var window = Samples.Where(s => s.Seconds >= SteadyFrom && s.Seconds <= SteadyTo).ToArray();
+        if (window.Length < 2 || window[^1].Seconds - window[0].Seconds < 1)
+        {
+            return double.NaN;
+        }
+
+        return (value(window[^1]) - value(window[0])) / (window[^1].Seconds - window[0].Seconds);
+    }
+
+    private static string Fmt(double value) => double.IsNaN(value) || double.IsInfinity(value) ? "n/a" : value.ToString("#,0", CultureInfo.InvariantCulture);
+}
