@@ -237,13 +237,20 @@ public sealed partial class EngineHost : IAsyncDisposable
             kafka.Enabled = configured.Enabled;
         });
         services.AddSingleton<IKafkaEndpoint>(new KafkaEndpoint(bootstrap));
+        services.AddSingleton(new ShardOptions { TimeRefreshPeriod = options.Memberships.TimeRefreshPeriod });
+        services.AddSingleton<KafkaMembershipPublisher>(sp => new KafkaMembershipPublisher(
+            bootstrap,
+            options.Kafka.MembershipsTopic,
+            sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(),
+            sp.GetRequiredService<ILogger<KafkaMembershipPublisher>>()));
+        services.AddSingleton<IMembershipPublisher>(sp => sp.GetRequiredService<KafkaMembershipPublisher>());
         services.AddSingleton<IngestMetrics>();
         services.AddSingleton<KafkaIngestService>();
         services.AddHostedService(sp => sp.GetRequiredService<KafkaIngestService>());
         services.AddSegmentEngineApi();
         services.AddHealthChecks();
         services.AddOpenTelemetry().WithMetrics(metrics => metrics
-            .AddMeter(IngestMetrics.MeterName, "Microsoft.Orleans")
+            .AddMeter(IngestMetrics.MeterName, KafkaMembershipPublisher.MeterName, "Microsoft.Orleans")
             .AddPrometheusExporter());
     }
 

@@ -80,6 +80,8 @@ public sealed class EngineEndToEndTests : IAsyncLifetime
                 Rule = "profile.country in (\"US\", \"CA\")",
             }, Auth(_globexKey));
 
+            await AssertMembershipsPublishedAsync(host, scenario, now);
+
             firstPull = await PullAsync(channel, _acmeKey, "buyers", Channel.Email);
             var expectedBuyers = scenario.Consumers
                 .Where(c => c.Brand == Scenario.Acme && scenario.IsBuyer(c, now) && c.EmailConsent == "opted_in" && c.Email is not null)
@@ -246,6 +248,91 @@ public sealed class EngineEndToEndTests : IAsyncLifetime
             scenario.BadRecords.OrderBy(r => r.Value, StringComparer.Ordinal),
             received.OrderBy(r => r.Value, StringComparer.Ordinal));
         await Task.CompletedTask;
+    }
+
+    private static async Task AssertMembershipsPublishedAsync(EngineHost host, Scenario scenario, DateTimeOffset now)
+    {
+        using var memberships = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig
+        {
+            BootstrapServers = host.KafkaBootstrapServers,
+            GroupId = "e2e-memberships-" + Guid.NewGuid().ToString("N"),
+            AutoOffsetReset = AutoOffsetReset.Earliest,
+            EnableAutoCommit = false,
+        }).Build();
+        memberships.Subscribe(host.Options.Kafka.MembershipsTopic);
+
+        // Backfill: creating "buyers" published "entered" for exactly the consumers the test computes.
+        var expected = scenario.Consumers
+            .Where(c => c.Brand == Scenario.Acme && scenario.IsBuyer(c, now))
+            .Select(c => c.Id)
+            .Order(StringComparer.Ordinal)
+            .ToList();
+        var entered = new List<string>();
+        ReadUntil(memberships, json => json.GetProperty("segment_id").GetString() == "buyers" && json.GetProperty("brand_id").GetString() == Scenario.Acme,
+            json =>
+            {
+                Assert.Equal("entered", json.GetProperty("change").GetString());
+                entered.Add(json.GetProperty("consumer_id").GetString()!);
+            },
+            () => entered.Count >= expected.Count);
+        Assert.Equal(expected, entered.Order(StringComparer.Ordinal));
+
+        // Real time: two purchases move a consumer with none into "buyers"; the change is published.
+        var newcomer = scenario.Consumers.First(c => c.Brand == Scenario.Acme && c.Purchases.Count == 0);
+        KafkaNative.EnsureLoaded();
+        using (var producer = new ProducerBuilder<byte[], byte[]>(new ProducerConfig { BootstrapServers = host.KafkaBootstrapServers }).Build())
+        {
+            foreach (var n in new[] { 1, 2 })
+            {
+                var value = $"{{\"event_id\":\"rt-{n}\",\"brand_id\":\"acme\",\"consumer_id\":\"{newcomer.Id}\",\"type\":\"purchase\",\"occurred_at\":\"{now.AddMinutes(-n):yyyy-MM-dd'T'HH:mm:ss'Z'}\",\"purchase\":{{\"order_id\":\"rt-{n}\",\"amount\":60,\"currency\":\"USD\"}}}}";
+                producer.Produce(host.Options.Kafka.EventsTopic, new Message<byte[], byte[]> { Key = Scenario.Utf8($"acme:{newcomer.Id}"), Value = Scenario.Utf8(value) });
+            }
+
+            producer.Flush(TimeSpan.FromSeconds(10));
+        }
+
+        string? trigger = null;
+        ReadUntil(memberships, json => json.GetProperty("consumer_id").GetString() == newcomer.Id && json.GetProperty("segment_id").GetString() == "buyers",
+            json => Assert.Equal("entered", json.GetProperty("change").GetString()),
+            () => true,
+            headers => trigger = headers);
+        Assert.Equal("event", trigger);
+        memberships.Close();
+        newcomer.Purchases.Add((now.AddMinutes(-1), 60m));
+        newcomer.Purchases.Add((now.AddMinutes(-2), 60m));
+        await Task.CompletedTask;
+    }
+
+    private static void ReadUntil(IConsumer<byte[], byte[]> consumer, Func<System.Text.Json.JsonElement, bool> match, Action<System.Text.Json.JsonElement> onMatch, Func<bool> done, Action<string>? onTrigger = null)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (DateTime.UtcNow < deadline)
+        {
+            var record = consumer.Consume(TimeSpan.FromMilliseconds(500));
+            if (record is null)
+            {
+                continue;
+            }
+
+            using var document = System.Text.Json.JsonDocument.Parse(record.Message.Value);
+            if (!match(document.RootElement))
+            {
+                continue;
+            }
+
+            onMatch(document.RootElement);
+            if (onTrigger is not null && record.Message.Headers.TryGetLastBytes("trigger", out var trigger))
+            {
+                onTrigger(Encoding.UTF8.GetString(trigger));
+            }
+
+            if (done())
+            {
+                return;
+            }
+        }
+
+        Assert.Fail("the expected membership changes did not arrive within 60 s");
     }
 
     private async Task AssertBrandIsolationAsync(GrpcChannel channel, Scenario scenario)

@@ -2,51 +2,93 @@ using System.Collections.Immutable;
 using Microsoft.Extensions.Logging;
 using SegmentEngine.Columnar.Evaluation;
 using SegmentEngine.Columnar.Facts;
+using SegmentEngine.Columnar.Memory;
 using SegmentEngine.Columnar.Table;
 using SegmentEngine.Grains.Abstractions;
 using SegmentEngine.Rules;
 using SegmentEngine.Rules.Syntax;
+using ColumnarChange = SegmentEngine.Columnar.Evaluation.MembershipChange;
+using MembershipChange = SegmentEngine.Grains.Abstractions.MembershipChange;
 
 namespace SegmentEngine.Grains.Shards;
 
+/// <summary>How often a shard re-evaluates all its segments for changes caused by time alone.</summary>
+public sealed class ShardOptions
+{
+    /// <summary>Period of the time-driven re-evaluation (rolling windows, age, days_since); SPEC §4 asks for ≤ 60 s.</summary>
+    public TimeSpan TimeRefreshPeriod { get; set; } = TimeSpan.FromSeconds(10);
+}
+
 /// <summary>
-/// Holds one brand's consumers in a columnar table and evaluates segments and audiences on it.
+/// Holds one brand's consumers in a columnar table, evaluates segments and audiences on it, and
+/// keeps each segment's membership bitmap so that every change — from an event, a segment edit,
+/// time passing or an erasure — is published as entered/exited, in order per consumer.
 /// The table lives in memory; on activation it is rebuilt from durable consumer state.
 /// </summary>
 public sealed partial class ShardGrain(
     IConsumerFactsSource source,
+    IMembershipPublisher publisher,
+    ShardOptions options,
     TimeProvider time,
     ILogger<ShardGrain> logger) : Grain, IShardGrain
 {
     private readonly ConsumerTable _table = new();
+    private readonly Dictionary<string, ulong[]> _members = new(StringComparer.Ordinal);
     private SegmentCompiler? _compiler;
     private ImmutableDictionary<string, SegmentDefinition> _definitions = ImmutableDictionary<string, SegmentDefinition>.Empty;
 
     private SegmentCompiler Compiler => _compiler ??= new SegmentCompiler(_table);
 
+    private string BrandId => this.GetPrimaryKeyString();
+
     /// <inheritdoc />
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         await base.OnActivateAsync(cancellationToken);
-        var brandId = this.GetPrimaryKeyString();
         var loaded = 0;
-        await foreach (var facts in source.ReadBrandAsync(brandId, cancellationToken))
+        await foreach (var facts in source.ReadBrandAsync(BrandId, cancellationToken))
         {
             _table.Upsert(facts);
             loaded++;
         }
 
         LogRebuilt(loaded);
-        var segments = await GrainFactory.GetGrain<ISegmentCatalogGrain>(GrainKeys.Brand(brandId)).ListAsync();
-        Apply(segments);
+        var segments = await GrainFactory.GetGrain<ISegmentCatalogGrain>(GrainKeys.Brand(BrandId)).ListAsync();
+
+        // Memberships after a rebuild are taken as the baseline: changes that happened while no shard was
+        // active are not published (the durable state does not record the last published membership).
+        Apply(segments, publish: false);
+        this.RegisterGrainTimer(static (grain, _) => grain.RefreshForTimeAsync(), this, new GrainTimerCreationOptions
+        {
+            DueTime = options.TimeRefreshPeriod,
+            Period = options.TimeRefreshPeriod,
+            Interleave = false,
+        });
     }
 
     /// <inheritdoc />
     public Task UpsertAsync(Immutable<ImmutableArray<ConsumerFacts>> consumers)
     {
-        foreach (var facts in consumers.Value)
+        var rows = new int[consumers.Value.Length];
+        for (var i = 0; i < rows.Length; i++)
         {
-            _table.Upsert(facts);
+            rows[i] = _table.Upsert(consumers.Value[i]);
+        }
+
+        if (Compiler.Segments.Count > 0)
+        {
+            var now = time.GetUtcNow();
+            var results = Compiler.EvaluateRows(rows, Compiler.Segments.Values, now);
+            var changes = new List<MembershipChange>();
+            foreach (var (segmentId, bits) in results.Bitmaps)
+            {
+                var members = MembersOf(segmentId);
+                var diff = MembershipDiff.ApplyRows(ref members, rows, bits);
+                _members[segmentId] = members;
+                Collect(segmentId, diff, now, MembershipTrigger.Event, changes);
+            }
+
+            Publish(changes);
         }
 
         return Task.CompletedTask;
@@ -55,14 +97,30 @@ public sealed partial class ShardGrain(
     /// <inheritdoc />
     public Task RemoveAsync(string consumerId)
     {
-        _table.Remove(consumerId);
+        if (_table.TryGetRow(consumerId, out var row))
+        {
+            var now = time.GetUtcNow();
+            var changes = new List<MembershipChange>();
+            foreach (var (segmentId, members) in _members)
+            {
+                if ((row >> 6) < members.Length && Bitmaps.Get(members, row))
+                {
+                    Bitmaps.Set(members, row, false);
+                    changes.Add(Change(segmentId, consumerId, entered: false, now, MembershipTrigger.Erasure));
+                }
+            }
+
+            Publish(changes);
+            _table.Remove(consumerId);
+        }
+
         return Task.CompletedTask;
     }
 
     /// <inheritdoc />
     public Task SetSegmentsAsync(ImmutableArray<SegmentDefinition> segments)
     {
-        Apply(segments);
+        Apply(segments, publish: true);
         return Task.CompletedTask;
     }
 
@@ -74,9 +132,7 @@ public sealed partial class ShardGrain(
             return Task.FromResult<long?>(null);
         }
 
-        var now = time.GetUtcNow();
-        _table.Refresh(now);
-        return Task.FromResult<long?>(Columnar.Memory.Bitmaps.PopCount(segment.Evaluate(now)));
+        return Task.FromResult<long?>(Bitmaps.PopCount(segment.Evaluate(time.GetUtcNow())));
     }
 
     /// <inheritdoc />
@@ -87,9 +143,7 @@ public sealed partial class ShardGrain(
             return Task.FromResult(ImmutableArray<string>.Empty);
         }
 
-        var now = time.GetUtcNow();
-        _table.Refresh(now);
-        var results = Compiler.EvaluateRows([row], Compiler.Segments.Values, now);
+        var results = Compiler.EvaluateRows([row], Compiler.Segments.Values, time.GetUtcNow());
         var member = results.Bitmaps
             .Where(pair => (pair.Value[0] & 1UL) != 0)
             .Select(pair => pair.Key)
@@ -107,7 +161,6 @@ public sealed partial class ShardGrain(
         }
 
         var now = time.GetUtcNow();
-        _table.Refresh(now);
         var columnarChannel = channel switch
         {
             MarketingChannel.Email => Channel.Email,
@@ -117,7 +170,7 @@ public sealed partial class ShardGrain(
         };
         var members = segment.Evaluate(now);
         var eligible = _table.AudienceFilter(columnarChannel, now);
-        Columnar.Memory.Bitmaps.And(members, eligible, members);
+        Bitmaps.And(members, eligible, members);
         var recipients = _table.EnumerateAddresses(members, columnarChannel)
             .Select(r => new Recipient(r.ConsumerId, r.Address))
             .OrderBy(r => r.ConsumerId, StringComparer.Ordinal)
@@ -125,14 +178,43 @@ public sealed partial class ShardGrain(
         return Task.FromResult<Immutable<ImmutableArray<Recipient>>?>(recipients.AsImmutable());
     }
 
-    private void Apply(ImmutableArray<SegmentDefinition> segments)
+    /// <summary>Re-evaluates every segment at the current time and publishes what time alone changed.</summary>
+    internal Task RefreshForTimeAsync()
     {
+        if (Compiler.Segments.Count == 0)
+        {
+            return Task.CompletedTask;
+        }
+
+        var now = time.GetUtcNow();
+        var results = Compiler.EvaluateAll(now);
+        var changes = new List<MembershipChange>();
+        foreach (var (segmentId, bits) in results.Bitmaps)
+        {
+            var diff = MembershipDiff.Compute(MembersOf(segmentId), bits);
+            _members[segmentId] = bits;
+            Collect(segmentId, diff, now, MembershipTrigger.Time, changes);
+        }
+
+        Publish(changes);
+        return Task.CompletedTask;
+    }
+
+    private void Apply(ImmutableArray<SegmentDefinition> segments, bool publish)
+    {
+        var now = time.GetUtcNow();
+        var changes = new List<MembershipChange>();
         var next = segments.ToImmutableDictionary(s => s.SegmentId, StringComparer.Ordinal);
         foreach (var removed in _definitions.Keys.Where(id => !next.ContainsKey(id)).ToList())
         {
             Compiler.Remove(removed);
+            if (_members.Remove(removed, out var old))
+            {
+                Collect(removed, _definitions[removed].Version, MembershipDiff.Compute(old, []), now, MembershipTrigger.Segment, changes);
+            }
         }
 
+        var changed = new List<string>();
         foreach (var definition in segments)
         {
             if (_definitions.TryGetValue(definition.SegmentId, out var old) && old.Version == definition.Version && Compiler.Segments.ContainsKey(definition.SegmentId))
@@ -150,9 +232,63 @@ public sealed partial class ShardGrain(
             }
 
             Compiler.Compile(definition.SegmentId, compilation.Rule);
+            changed.Add(definition.SegmentId);
         }
 
         _definitions = next;
+
+        // Backfill: a new or edited segment is evaluated at once over all data held, in one pass.
+        if (changed.Count > 0)
+        {
+            var results = Compiler.Evaluate(changed.Select(id => Compiler.Segments[id]), now);
+            foreach (var segmentId in changed)
+            {
+                var bits = results[segmentId];
+                if (publish)
+                {
+                    Collect(segmentId, MembershipDiff.Compute(MembersOf(segmentId), bits), now, MembershipTrigger.Segment, changes);
+                }
+
+                _members[segmentId] = bits;
+            }
+        }
+
+        Publish(changes);
+    }
+
+    private ulong[] MembersOf(string segmentId) => _members.TryGetValue(segmentId, out var bits) ? bits : [];
+
+    private void Collect(string segmentId, ColumnarChange diff, DateTimeOffset now, MembershipTrigger trigger, List<MembershipChange> changes)
+        => Collect(segmentId, _definitions.TryGetValue(segmentId, out var d) ? d.Version : 0, diff, now, trigger, changes);
+
+    private void Collect(string segmentId, long version, ColumnarChange diff, DateTimeOffset now, MembershipTrigger trigger, List<MembershipChange> changes)
+    {
+        foreach (var row in diff.Exited)
+        {
+            if (_table.ConsumerIdAt(row) is { } id)
+            {
+                changes.Add(new MembershipChange(BrandId, segmentId, version, id, false, now, trigger));
+            }
+        }
+
+        foreach (var row in diff.Entered)
+        {
+            if (_table.ConsumerIdAt(row) is { } id)
+            {
+                changes.Add(new MembershipChange(BrandId, segmentId, version, id, true, now, trigger));
+            }
+        }
+    }
+
+    private MembershipChange Change(string segmentId, string consumerId, bool entered, DateTimeOffset now, MembershipTrigger trigger)
+        => new(BrandId, segmentId, _definitions.TryGetValue(segmentId, out var d) ? d.Version : 0, consumerId, entered, now, trigger);
+
+    private void Publish(List<MembershipChange> changes)
+    {
+        if (changes.Count > 0)
+        {
+            publisher.Publish(changes);
+        }
     }
 
     [LoggerMessage(1, LogLevel.Information, "Shard rebuilt with {Count} consumers from durable state")]

@@ -27,6 +27,9 @@ public sealed class EngineOptions
     /// <summary>Orleans cluster settings.</summary>
     public ClusterOptions Cluster { get; set; } = new();
 
+    /// <summary>Membership settings.</summary>
+    public MembershipOptions Memberships { get; set; } = new();
+
     /// <summary>gRPC API settings.</summary>
     public ApiOptions Api { get; set; } = new();
 
@@ -46,6 +49,14 @@ public sealed class PostgresOptions
 
     /// <summary>When PostgreSQL cannot be had, run with in-memory storage instead of failing (single node only).</summary>
     public bool AllowInMemoryFallback { get; set; } = true;
+}
+
+/// <summary>How memberships move with time.</summary>
+public sealed class MembershipOptions
+{
+    /// <summary>Period of the time-driven re-evaluation of every segment (SPEC §4: changes show within 60 s).</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:01:00")]
+    public TimeSpan TimeRefreshPeriod { get; set; } = TimeSpan.FromSeconds(10);
 }
 
 /// <summary>Orleans cluster identity and ports.</summary>

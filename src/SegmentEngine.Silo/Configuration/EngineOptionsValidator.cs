@@ -14,6 +14,7 @@ public static class EngineOptionsValidator
         Check(options.Kafka, $"{EngineOptions.Section}:Kafka", problems);
         Check(options.Cluster, $"{EngineOptions.Section}:Cluster", problems);
         Check(options.Api, $"{EngineOptions.Section}:Api", problems);
+        Check(options.Memberships, $"{EngineOptions.Section}:Memberships", problems);
         for (var i = 0; i < options.Brands.Count; i++)
         {
             Check(options.Brands[i], $"{EngineOptions.Section}:Brands:{i}", problems);

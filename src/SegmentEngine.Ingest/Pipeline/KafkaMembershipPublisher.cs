@@ -1,0 +1,114 @@
+using System.Diagnostics.Metrics;
+using System.Text;
+using System.Text.Json;
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+using SegmentEngine.Grains.Abstractions;
+using SegmentEngine.Ingest.Kafka;
+
+namespace SegmentEngine.Ingest.Pipeline;
+
+/// <summary>
+/// Publishes membership changes to the memberships topic: key <c>{brand}:{consumer}</c> (so one
+/// consumer's changes stay in one partition, in order), a JSON value, and a <c>trigger</c> header.
+/// One idempotent producer keeps the order of calls per partition.
+/// </summary>
+public sealed partial class KafkaMembershipPublisher : IMembershipPublisher, IDisposable
+{
+    /// <summary>Meter of membership instruments.</summary>
+    public const string MeterName = "SegmentEngine.Memberships";
+
+    private readonly IProducer<byte[], byte[]> _producer;
+    private readonly string _topic;
+    private readonly ILogger<KafkaMembershipPublisher> _logger;
+    private readonly Meter _meter;
+    private readonly Counter<long> _changes;
+    private readonly Counter<long> _failures;
+    private int _disposed;
+
+    /// <summary>Creates the producer.</summary>
+    public KafkaMembershipPublisher(string bootstrapServers, string topic, IMeterFactory meters, ILogger<KafkaMembershipPublisher> logger)
+    {
+        KafkaNative.EnsureLoaded();
+        _topic = topic;
+        _logger = logger;
+        _producer = new ProducerBuilder<byte[], byte[]>(new ProducerConfig
+        {
+            BootstrapServers = bootstrapServers,
+            EnableIdempotence = true,
+            Acks = Acks.All,
+            LingerMs = 5,
+            ClientId = "segment-engine-memberships",
+        }).Build();
+        _meter = meters.Create(MeterName);
+        _changes = _meter.CreateCounter<long>("segengine.memberships.changes", "{change}", "Membership changes published, by change and trigger.");
+        _failures = _meter.CreateCounter<long>("segengine.memberships.publish_failures", "{change}", "Membership changes the broker did not acknowledge.");
+    }
+
+    /// <inheritdoc />
+    public void Publish(IReadOnlyList<MembershipChange> changes)
+    {
+        foreach (var change in changes)
+        {
+            var value = JsonSerializer.SerializeToUtf8Bytes(new Wire(
+                change.BrandId, change.SegmentId, change.SegmentVersion, change.ConsumerId, change.Entered ? "entered" : "exited", change.Time), WireContext.Default.Wire);
+            var trigger = TriggerName(change.Trigger);
+            var message = new Message<byte[], byte[]>
+            {
+                Key = Encoding.UTF8.GetBytes($"{change.BrandId}:{change.ConsumerId}"),
+                Value = value,
+                Headers = new Headers { { "trigger", Encoding.UTF8.GetBytes(trigger) } },
+            };
+            _producer.Produce(_topic, message, report =>
+            {
+                if (report.Error.IsError)
+                {
+                    _failures.Add(1);
+                    LogFailed(report.Error.Code.ToString());
+                }
+            });
+            _changes.Add(1, new KeyValuePair<string, object?>("change", change.Entered ? "entered" : "exited"), new KeyValuePair<string, object?>("trigger", trigger));
+        }
+    }
+
+    /// <summary>Waits until queued changes are acknowledged (tests, shutdown).</summary>
+    public void Flush(TimeSpan timeout) => _producer.Flush(timeout);
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        // Registered under two service types, so the container may dispose it twice.
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
+        _producer.Flush(TimeSpan.FromSeconds(5));
+        _producer.Dispose();
+        _meter.Dispose();
+    }
+
+    private static string TriggerName(MembershipTrigger trigger) => trigger switch
+    {
+        MembershipTrigger.Event => "event",
+        MembershipTrigger.Segment => "segment",
+        MembershipTrigger.Time => "time",
+        _ => "erasure",
+    };
+
+    [LoggerMessage(1, LogLevel.Warning, "A membership change was not acknowledged by the broker: {Code}")]
+    private partial void LogFailed(string code);
+
+    /// <summary>The JSON value of a membership message.</summary>
+    internal sealed record Wire(
+        [property: System.Text.Json.Serialization.JsonPropertyName("brand_id")] string BrandId,
+        [property: System.Text.Json.Serialization.JsonPropertyName("segment_id")] string SegmentId,
+        [property: System.Text.Json.Serialization.JsonPropertyName("segment_version")] long SegmentVersion,
+        [property: System.Text.Json.Serialization.JsonPropertyName("consumer_id")] string ConsumerId,
+        [property: System.Text.Json.Serialization.JsonPropertyName("change")] string Change,
+        [property: System.Text.Json.Serialization.JsonPropertyName("time")] DateTimeOffset Time);
+}
+
+/// <summary>Source-generated JSON for membership messages.</summary>
+[System.Text.Json.Serialization.JsonSerializable(typeof(KafkaMembershipPublisher.Wire))]
+internal sealed partial class WireContext : System.Text.Json.Serialization.JsonSerializerContext;
