@@ -1,0 +1,340 @@
+using System.Collections.Concurrent;
+using Confluent.Kafka;
+using Confluent.Kafka.Admin;
+using Grpc.Core;
+using Grpc.Net.Client;
+using SegmentEngine.Api.Auth;
+using SegmentEngine.Api.V1;
+using SegmentEngine.Hosting.Postgres;
+using SegmentEngine.Ingest.Kafka;
+using Xunit;
+using Metadata = Grpc.Core.Metadata;
+
+namespace SegmentEngine.Faults.Tests;
+
+/// <summary>
+/// What outlives a silo: a real PostgreSQL cluster and the Kafka-protocol broker, both in the test
+/// process, plus the silo child processes started on them and the test's producer and admin client.
+/// </summary>
+public sealed class FaultEnvironment : IAsyncDisposable
+{
+    /// <summary>Topic of the events (default name of the engine).</summary>
+    public const string EventsTopic = "segment-engine.events";
+
+    /// <summary>Consumer group of the ingest (default of the engine).</summary>
+    public const string GroupId = "segment-engine";
+
+    private readonly List<SiloProcess> _silos = [];
+    private readonly ConcurrentDictionary<int, long> _endOffsets = new();
+    private EmbeddedPostgres? _postgres;
+    private EmbeddedKafkaBroker? _broker;
+    private IProducer<string, string>? _producer;
+    private IAdminClient? _admin;
+
+    private FaultEnvironment(string root, int partitions)
+    {
+        Root = root;
+        Partitions = partitions;
+    }
+
+    /// <summary>Folder of everything this environment writes (PostgreSQL data, silo logs).</summary>
+    public string Root { get; }
+
+    /// <summary>Partitions of the events topic.</summary>
+    public int Partitions { get; }
+
+    /// <summary>The brand's API key (marketer, sender, privacy).</summary>
+    public GeneratedApiKey ApiKey { get; } = ApiKeyFormat.Generate();
+
+    /// <summary>Erasure key shared by every silo (base64, 32 bytes).</summary>
+    public string ErasureKey { get; } = Convert.ToBase64String(Enumerable.Range(1, 32).Select(i => (byte)i).ToArray());
+
+    /// <summary>PostgreSQL connection string.</summary>
+    public string PostgresConnectionString => _postgres!.ConnectionString;
+
+    /// <summary>Broker address.</summary>
+    public string Bootstrap => _broker!.BootstrapServers;
+
+    /// <summary>Starts PostgreSQL and the broker (events, dead-letter and memberships topics).</summary>
+    public static async Task<FaultEnvironment> StartAsync(string name, int partitions)
+    {
+        var root = Path.Combine("/tmp", $"se-faults-{name}-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(root);
+        var environment = new FaultEnvironment(root, partitions);
+        try
+        {
+            environment._postgres = await EmbeddedPostgres.StartAsync(new EmbeddedPostgresOptions
+            {
+                DataDirectory = Path.Combine(root, "pg"),
+                Port = SiloProcess.FreePort(),
+                Durable = false,
+            });
+            KafkaNative.EnsureLoaded();
+            environment._broker = new EmbeddedKafkaBroker();
+            environment._broker.CreateTopic(EventsTopic, partitions);
+            environment._broker.CreateTopic(EventsTopic + ".dlq", partitions);
+            environment._broker.CreateTopic("segment-engine.memberships", partitions);
+            environment._producer = new ProducerBuilder<string, string>(new ProducerConfig
+            {
+                BootstrapServers = environment.Bootstrap,
+                Acks = Acks.All,
+                EnableIdempotence = true,
+                LingerMs = 5,
+            }).Build();
+            environment._admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = environment.Bootstrap }).Build();
+            return environment;
+        }
+        catch
+        {
+            await environment.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Starts a silo process on this environment and waits until it is ready.</summary>
+    public async Task<SiloProcess> StartSiloAsync(string name, int maxBatchSize = 100)
+    {
+        var silo = SiloProcess.Start(
+            new SiloSettings(name, PostgresConnectionString, Bootstrap, Path.Combine(Root, "data-" + name), ErasureKey, ApiKey.Key, maxBatchSize),
+            Path.Combine(Root, "logs"));
+        lock (_silos)
+        {
+            _silos.Add(silo);
+        }
+
+        await silo.WaitReadyAsync(TimeSpan.FromSeconds(90));
+        return silo;
+    }
+
+    /// <summary>Produces records in order and waits for every acknowledgement; remembers each partition's end offset.</summary>
+    public void Produce(IEnumerable<(string Key, string Value)> records)
+    {
+        var errors = new ConcurrentQueue<string>();
+        foreach (var (key, value) in records)
+        {
+            _producer!.Produce(EventsTopic, new Message<string, string> { Key = key, Value = value }, report =>
+            {
+                if (report.Error.IsError)
+                {
+                    errors.Enqueue(report.Error.Reason);
+                    return;
+                }
+
+                _endOffsets.AddOrUpdate(report.Partition.Value, report.Offset.Value + 1, (_, current) => Math.Max(current, report.Offset.Value + 1));
+            });
+        }
+
+        var pending = _producer!.Flush(TimeSpan.FromSeconds(60));
+        Assert.True(pending == 0 && errors.IsEmpty, $"Producing failed: {pending} records unacknowledged, errors: {string.Join("; ", errors.Take(5))}");
+    }
+
+    /// <summary>End offset (next offset to be written) of each partition, from the producer's acknowledgements.</summary>
+    public long[] EndOffsets() => Enumerable.Range(0, Partitions).Select(p => _endOffsets.GetValueOrDefault(p)).ToArray();
+
+    /// <summary>Offsets committed by the ingest's consumer group per partition (0 when none), read with ListConsumerGroupOffsets.</summary>
+    public async Task<long[]> CommittedOffsetsAsync()
+    {
+        var partitions = Enumerable.Range(0, Partitions).Select(p => new TopicPartition(EventsTopic, p)).ToList();
+        var result = await _admin!.ListConsumerGroupOffsetsAsync(
+            [new ConsumerGroupTopicPartitions(GroupId, partitions)],
+            new ListConsumerGroupOffsetsOptions { RequestTimeout = TimeSpan.FromSeconds(10) });
+        var committed = new long[Partitions];
+        foreach (var offset in result.Single().Partitions)
+        {
+            committed[offset.Partition.Value] = offset.Offset.Value < 0 ? 0 : offset.Offset.Value;
+        }
+
+        return committed;
+    }
+
+    /// <summary>Polls the committed offsets until <paramref name="condition"/> holds; fails with the offsets and the silo logs at the deadline.</summary>
+    public async Task<long[]> WaitForCommittedAsync(Func<long[], bool> condition, TimeSpan timeout, string what)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        long[] committed = [];
+        string? lastError = null;
+        while (DateTime.UtcNow < deadline)
+        {
+            try
+            {
+                committed = await CommittedOffsetsAsync();
+                if (condition(committed))
+                {
+                    return committed;
+                }
+            }
+            catch (KafkaException ex)
+            {
+                lastError = ex.Error.Reason;
+            }
+
+            await Task.Delay(100);
+        }
+
+        Assert.Fail($"Timed out after {timeout} waiting for {what}. Committed: [{string.Join(", ", committed)}], end: [{string.Join(", ", EndOffsets())}]" +
+            (lastError is null ? "" : $", last admin error: {lastError}") + "\n" + LogTails());
+        return committed;
+    }
+
+    /// <summary>Creates the test segment, retrying while the silo is still registering keys.</summary>
+    public async Task CreateSegmentAsync(SiloProcess silo)
+    {
+        using var channel = GrpcChannel.ForAddress(silo.GrpcAddress);
+        var segments = new SegmentService.SegmentServiceClient(channel);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            try
+            {
+                var created = await segments.CreateSegmentAsync(
+                    new CreateSegmentRequest { SegmentId = FaultLoad.SegmentId, DisplayName = "Loyal", Rule = FaultLoad.SegmentRule },
+                    Auth(),
+                    deadline: DateTime.UtcNow.AddSeconds(20));
+                Assert.Equal(1, created.Version);
+                return;
+            }
+            catch (RpcException ex) when (ex.StatusCode is StatusCode.Unavailable or StatusCode.Unauthenticated && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(200);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Reads every expected consumer over gRPC (ConsumerService.GetConsumer) and compares profile,
+    /// consent, event count and membership exactly; polls until equal, then fails with the differences.
+    /// </summary>
+    public async Task AssertStateEqualsAsync(SiloProcess silo, FaultLoad load, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        List<string> differences;
+        do
+        {
+            differences = await CompareAsync(silo, load);
+            if (differences.Count == 0)
+            {
+                return;
+            }
+
+            await Task.Delay(500);
+        }
+        while (DateTime.UtcNow < deadline);
+
+        Assert.Fail($"{differences.Count} differences between the engine's state and the expected state (first 25):\n" +
+            string.Join('\n', differences.Take(25)) + "\n" + LogTails());
+    }
+
+    /// <summary>The tails of every silo log of this environment.</summary>
+    public string LogTails()
+    {
+        lock (_silos)
+        {
+            return string.Join('\n', _silos.Select(s => s.LogTail()));
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        lock (_silos)
+        {
+            foreach (var silo in _silos)
+            {
+                silo.Dispose();
+            }
+        }
+
+        _admin?.Dispose();
+        _producer?.Dispose();
+        _broker?.Dispose();
+        if (_postgres is not null)
+        {
+            await _postgres.DisposeAsync();
+        }
+
+        try
+        {
+            if (Environment.GetEnvironmentVariable("SEGMENTENGINE_KEEP_FAULT_LOGS") is null)
+            {
+                Directory.Delete(Root, recursive: true);
+            }
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+
+    private async Task<List<string>> CompareAsync(SiloProcess silo, FaultLoad load)
+    {
+        using var channel = GrpcChannel.ForAddress(silo.GrpcAddress);
+        var consumers = new ConsumerService.ConsumerServiceClient(channel);
+        var differences = new ConcurrentBag<string>();
+        await Parallel.ForEachAsync(load.Expected.Values, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (expected, _) =>
+        {
+            Consumer actual;
+            try
+            {
+                actual = await consumers.GetConsumerAsync(new GetConsumerRequest { ConsumerId = expected.Id }, Auth(), deadline: DateTime.UtcNow.AddSeconds(20));
+            }
+            catch (RpcException ex)
+            {
+                differences.Add($"{expected.Id}: GetConsumer failed with {ex.StatusCode}");
+                return;
+            }
+
+            foreach (var difference in Compare(expected, actual))
+            {
+                differences.Add($"{expected.Id}: {difference}");
+            }
+        });
+        return [.. differences.Order(StringComparer.Ordinal)];
+    }
+
+    private static IEnumerable<string> Compare(ExpectedConsumer expected, Consumer actual)
+    {
+        if (actual.EventCount != expected.EventCount)
+        {
+            yield return $"event_count {actual.EventCount}, expected {expected.EventCount} ({expected.Purchases.Count} purchases, {expected.CheckIns} check-ins)";
+        }
+
+        var expectedProfile = expected.Profile.ToDictionary(p => p.Key, p => p.Value.Value, StringComparer.Ordinal);
+        foreach (var name in expectedProfile.Keys.Union(actual.Profile.Keys).Order(StringComparer.Ordinal))
+        {
+            var want = expectedProfile.GetValueOrDefault(name);
+            var have = actual.Profile.TryGetValue(name, out var value) ? value : null;
+            if (want != have)
+            {
+                // Field names only: the values are test data, but the habit of keeping personal data out of messages holds.
+                yield return $"profile.{name} differs (present: expected {want is not null}, actual {have is not null})";
+            }
+        }
+
+        foreach (var (channel, name) in new[] { (Channel.Email, "email"), (Channel.Sms, "sms"), (Channel.Push, "push") })
+        {
+            var want = expected.Consent.TryGetValue(name, out var consent) ? ToProto(consent.Status) : ConsentStatus.Unspecified;
+            var have = actual.Consents.FirstOrDefault(c => c.Channel == channel)?.Status ?? ConsentStatus.Unspecified;
+            if (want != have)
+            {
+                yield return $"consent.{name} {have}, expected {want}";
+            }
+        }
+
+        var member = actual.Segments.Contains(FaultLoad.SegmentId);
+        if (member != expected.InSegment)
+        {
+            yield return $"segment {FaultLoad.SegmentId}: member {member}, expected {expected.InSegment}";
+        }
+    }
+
+    private static ConsentStatus ToProto(string status) => status switch
+    {
+        "opted_in" => ConsentStatus.OptedIn,
+        "opted_out" => ConsentStatus.OptedOut,
+        _ => ConsentStatus.PendingConfirmation,
+    };
+
+    private Metadata Auth() => new() { { "authorization", "Bearer " + ApiKey.Key } };
+}
