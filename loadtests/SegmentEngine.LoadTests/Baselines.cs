@@ -27,8 +27,26 @@ internal static partial class Baselines
     /// <summary>Runs pgbench with a single-row upsert script; returns transactions/s or NaN with a reason.</summary>
     public static async Task<(double Tps, string Note)> PgbenchUpsertsAsync(LoadOptions options, CancellationToken cancellationToken)
     {
+        if (!options.PgbenchScratch)
+        {
+            var onEngine = await PgbenchUpsertsAsync(options, options.PostgresPort, cancellationToken).ConfigureAwait(false);
+            return (onEngine.Tps, onEngine.Note + " (engine's cluster)");
+        }
+
+        await using var scratch = await ScratchCluster.StartAsync(options, cancellationToken).ConfigureAwait(false);
+        if (scratch.Error is not null)
+        {
+            return (double.NaN, scratch.Error);
+        }
+
+        var result = await PgbenchUpsertsAsync(options, options.PgbenchPort, cancellationToken).ConfigureAwait(false);
+        return (result.Tps, result.Note + " (scratch cluster, same PostgreSQL 15 defaults as the engine's, fsync on)");
+    }
+
+    private static async Task<(double Tps, string Note)> PgbenchUpsertsAsync(LoadOptions options, int port, CancellationToken cancellationToken)
+    {
         var database = "loadtest_baseline";
-        var exists = await Postgres.QueryAsync(options, "postgres", $"SELECT 1 FROM pg_database WHERE datname = '{database}'", cancellationToken).ConfigureAwait(false);
+        var exists = await Postgres.QueryAsync(options, port, "postgres", $"SELECT 1 FROM pg_database WHERE datname = '{database}'", cancellationToken).ConfigureAwait(false);
         if (exists is null)
         {
             return (double.NaN, "psql could not connect");
@@ -36,10 +54,10 @@ internal static partial class Baselines
 
         if (exists.Trim() != "1")
         {
-            await Postgres.QueryAsync(options, "postgres", $"CREATE DATABASE {database}", cancellationToken).ConfigureAwait(false);
+            await Postgres.QueryAsync(options, port, "postgres", $"CREATE DATABASE {database}", cancellationToken).ConfigureAwait(false);
         }
 
-        await Postgres.QueryAsync(options, database, "CREATE TABLE IF NOT EXISTS upsert_baseline (id int PRIMARY KEY, n bigint NOT NULL, payload text)", cancellationToken).ConfigureAwait(false);
+        await Postgres.QueryAsync(options, port, database, "CREATE TABLE IF NOT EXISTS upsert_baseline (id int PRIMARY KEY, n bigint NOT NULL, payload text)", cancellationToken).ConfigureAwait(false);
         var script = Path.Combine(Path.GetTempPath(), $"segengine-lt-upsert-{Environment.ProcessId}.sql");
         await File.WriteAllTextAsync(
             script,
@@ -50,7 +68,7 @@ internal static partial class Baselines
         {
             var output = await Postgres.RunAsync(
                 Path.Combine(options.PostgresBin, "pgbench"),
-                ["-n", "-h", "127.0.0.1", "-p", options.PostgresPort.ToString(CultureInfo.InvariantCulture), "-U", "postgres",
+                ["-n", "-h", "127.0.0.1", "-p", port.ToString(CultureInfo.InvariantCulture), "-U", "postgres",
                  "-c", options.PgbenchClients.ToString(CultureInfo.InvariantCulture), "-j", "2",
                  "-T", options.BaselineSeconds.ToString(CultureInfo.InvariantCulture), "-f", script, database],
                 TimeSpan.FromSeconds(options.BaselineSeconds + 60),
@@ -120,10 +138,10 @@ internal static partial class Baselines
 internal static class Postgres
 {
     /// <summary>Runs one SQL statement with psql; returns its unaligned output or null on failure.</summary>
-    public static Task<string?> QueryAsync(LoadOptions options, string database, string sql, CancellationToken cancellationToken)
+    public static Task<string?> QueryAsync(LoadOptions options, int port, string database, string sql, CancellationToken cancellationToken)
         => RunAsync(
             Path.Combine(options.PostgresBin, "psql"),
-            ["-X", "-At", "-h", "127.0.0.1", "-p", options.PostgresPort.ToString(CultureInfo.InvariantCulture), "-U", "postgres", "-d", database, "-c", sql],
+            ["-X", "-At", "-h", "127.0.0.1", "-p", port.ToString(CultureInfo.InvariantCulture), "-U", "postgres", "-d", database, "-c", sql],
             TimeSpan.FromSeconds(30),
             cancellationToken);
 
@@ -135,19 +153,27 @@ internal static class Postgres
             return double.NaN;
         }
 
-        var text = await QueryAsync(options, "postgres", "SELECT sum(xact_commit) FROM pg_stat_database", cancellationToken).ConfigureAwait(false);
+        var text = await QueryAsync(options, options.PostgresPort, "postgres", "SELECT sum(xact_commit) FROM pg_stat_database", cancellationToken).ConfigureAwait(false);
         return double.TryParse(text?.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out var value) ? value : double.NaN;
     }
 
     /// <summary>Runs a program with a time limit; returns stdout, or null when it failed or timed out.</summary>
-    public static async Task<string?> RunAsync(string file, IReadOnlyList<string> arguments, TimeSpan timeout, CancellationToken cancellationToken)
+    public static async Task<string?> RunAsync(string file, IReadOnlyList<string> arguments, TimeSpan timeout, CancellationToken cancellationToken, string? runAs = null)
     {
         if (!File.Exists(file))
         {
             return null;
         }
 
-        var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var info = new ProcessStartInfo(runAs is null ? file : "runuser") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (runAs is not null)
+        {
+            info.ArgumentList.Add("-u");
+            info.ArgumentList.Add(runAs);
+            info.ArgumentList.Add("--");
+            info.ArgumentList.Add(file);
+        }
+
         foreach (var a in arguments)
         {
             info.ArgumentList.Add(a);
@@ -174,6 +200,74 @@ internal static class Postgres
         {
             process.Kill(entireProcessTree: true);
             return null;
+        }
+    }
+}
+
+/// <summary>A throw-away PostgreSQL cluster for the pgbench baseline (run as the postgres user when root).</summary>
+internal sealed class ScratchCluster : IAsyncDisposable
+{
+    private readonly LoadOptions _options;
+    private readonly string _folder;
+    private readonly string? _runAs;
+    private bool _started;
+
+    private ScratchCluster(LoadOptions options, string folder, string? runAs)
+    {
+        _options = options;
+        _folder = folder;
+        _runAs = runAs;
+    }
+
+    /// <summary>Why the cluster could not be started, or null.</summary>
+    public string? Error { get; private set; }
+
+    /// <summary>initdb + pg_ctl start on the pgbench port; check <see cref="Error"/>.</summary>
+    public static async Task<ScratchCluster> StartAsync(LoadOptions options, CancellationToken cancellationToken)
+    {
+        var folder = Path.Combine(Path.GetTempPath(), $"segengine-lt-pg-{Environment.ProcessId}");
+        var runAs = Environment.UserName == "root" ? "postgres" : null;
+        var cluster = new ScratchCluster(options, folder, runAs);
+        Directory.CreateDirectory(folder);
+        if (runAs is not null)
+        {
+            await Postgres.RunAsync("/bin/chown", [runAs, folder], TimeSpan.FromSeconds(10), cancellationToken).ConfigureAwait(false);
+        }
+
+        var data = Path.Combine(folder, "data");
+        var bin = (string name) => Path.Combine(options.PostgresBin, name);
+        if (await Postgres.RunAsync(bin("initdb"), ["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C"], TimeSpan.FromMinutes(2), cancellationToken, runAs).ConfigureAwait(false) is null)
+        {
+            cluster.Error = "initdb of the scratch cluster failed";
+            return cluster;
+        }
+
+        var port = options.PgbenchPort.ToString(CultureInfo.InvariantCulture);
+        var started = await Postgres.RunAsync(
+            bin("pg_ctl"),
+            ["-D", data, "-o", $"-p {port} -k {folder} -c listen_addresses=127.0.0.1", "-l", Path.Combine(folder, "log"), "-w", "-t", "60", "start"],
+            TimeSpan.FromSeconds(90),
+            cancellationToken,
+            runAs).ConfigureAwait(false);
+        cluster._started = started is not null;
+        cluster.Error = cluster._started ? null : $"the scratch cluster did not start on port {port}";
+        return cluster;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        if (_started)
+        {
+            await Postgres.RunAsync(Path.Combine(_options.PostgresBin, "pg_ctl"), ["-D", Path.Combine(_folder, "data"), "-m", "fast", "-w", "stop"], TimeSpan.FromSeconds(60), CancellationToken.None, _runAs).ConfigureAwait(false);
+        }
+
+        try
+        {
+            Directory.Delete(_folder, recursive: true);
+        }
+        catch (IOException)
+        {
         }
     }
 }

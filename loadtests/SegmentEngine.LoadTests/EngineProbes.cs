@@ -219,3 +219,84 @@ internal sealed class CpuSampler(int pid)
         return candidates.Count == 1 ? candidates[0] : 0;
     }
 }
+
+/// <summary>CPU seconds and bytes written by a PostgreSQL cluster's processes (postmaster found by its -p port).</summary>
+internal sealed class PostgresProcesses(int port)
+{
+    /// <summary>The postmaster's pid, or 0 when not found.</summary>
+    public int Postmaster { get; } = FindPostmaster(port);
+
+    /// <summary>(CPU seconds, bytes written to storage) summed over the postmaster and its live children; NaN when unknown.</summary>
+    public (double CpuSeconds, double WrittenBytes) Sample()
+    {
+        if (Postmaster <= 0)
+        {
+            return (double.NaN, double.NaN);
+        }
+
+        double cpu = 0, written = 0;
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid))
+            {
+                continue;
+            }
+
+            try
+            {
+                var stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                var parent = int.Parse(fields[1], CultureInfo.InvariantCulture);
+                if (pid != Postmaster && parent != Postmaster)
+                {
+                    continue;
+                }
+
+                cpu += (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / 100.0;
+                foreach (var line in File.ReadLines(Path.Combine(dir, "io")))
+                {
+                    if (line.StartsWith("write_bytes:", StringComparison.Ordinal))
+                    {
+                        written += long.Parse(line.AsSpan("write_bytes:".Length).Trim(), CultureInfo.InvariantCulture);
+                    }
+                }
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException)
+            {
+            }
+        }
+
+        return (cpu, written);
+    }
+
+    private static int FindPostmaster(int port)
+    {
+        if (port <= 0)
+        {
+            return 0;
+        }
+
+        var needle = "-p " + port.ToString(CultureInfo.InvariantCulture) + " ";
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid))
+            {
+                continue;
+            }
+
+            try
+            {
+                var cmd = File.ReadAllText(Path.Combine(dir, "cmdline")).Replace('\0', ' ');
+                if (cmd.Contains("bin/postgres ", StringComparison.Ordinal) && cmd.Contains(needle, StringComparison.Ordinal))
+                {
+                    return pid;
+                }
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+            }
+        }
+
+        return 0;
+    }
+}

@@ -77,6 +77,12 @@ internal sealed class LoadOptions
     /// <summary>Which baselines to run: pgbench, orleans.</summary>
     public HashSet<string> Baselines { get; } = new(StringComparer.OrdinalIgnoreCase) { "pgbench", "orleans" };
 
+    /// <summary>Run pgbench on a scratch cluster (true) or on the engine's cluster at <see cref="PostgresPort"/>.</summary>
+    public bool PgbenchScratch { get; set; } = true;
+
+    /// <summary>Port of the scratch cluster for pgbench.</summary>
+    public int PgbenchPort { get; set; } = 55499;
+
     /// <summary>pgbench clients.</summary>
     public int PgbenchClients { get; set; } = 16;
 
@@ -126,6 +132,8 @@ internal sealed class LoadOptions
           --baselines LIST       comma list of pgbench,orleans or none (default pgbench,orleans)
           --baseline-seconds S   length of each baseline (default 15)
           --pgbench-clients N    (default 16)
+          --pgbench-on-engine    run pgbench on the engine's cluster (--pg-port) instead of a scratch cluster
+          --pgbench-port P       port of the scratch cluster (default 55499)
           --orleans-concurrency N  concurrent awaited grain calls (default 64)
           --orleans-port P       silo port of the in-process baseline silo, gateway P+1 (default 11911)
           --engine-pid PID       engine process for CPU accounting (default: found by the metrics port)
@@ -184,6 +192,8 @@ internal sealed class LoadOptions
 
                     break;
                 case "--baseline-seconds": o.BaselineSeconds = checked((int)Long()); break;
+                case "--pgbench-on-engine": o.PgbenchScratch = false; break;
+                case "--pgbench-port": o.PgbenchPort = checked((int)Long()); break;
                 case "--pgbench-clients": o.PgbenchClients = checked((int)Long()); break;
                 case "--orleans-concurrency": o.OrleansConcurrency = checked((int)Long()); break;
                 case "--orleans-port": o.OrleansSiloPort = checked((int)Long()); break;

@@ -73,6 +73,8 @@ internal static class LoadRun
         var deadLettersStart = deadLetters.HighWatermarks();
         var deadLetterMetricStart = MetricsScraper.Find(firstScrape, DeadLettersMetric, string.Empty);
         var pgStart = await Postgres.CommitsAsync(options, cancellationToken);
+        var pgProcesses = new PostgresProcesses(options.PostgresPort);
+        var pgProcStart = pgProcesses.Sample();
         var engineCpuStart = cpu.ProcessSeconds();
         var ownCpuStart = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
         var machineStart = CpuSampler.MachineSeconds();
@@ -146,6 +148,13 @@ internal static class LoadRun
         var ownCpuEnd = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
         var machineEnd = CpuSampler.MachineSeconds();
         var pgEnd = await Postgres.CommitsAsync(options, CancellationToken.None);
+        var pgProcEnd = pgProcesses.Sample();
+        report.PgCpuSeconds = pgProcEnd.CpuSeconds - pgProcStart.CpuSeconds;
+        report.PgWrittenBytes = pgProcEnd.WrittenBytes - pgProcStart.WrittenBytes;
+        if (double.IsNaN(pgStart) || double.IsNaN(pgEnd))
+        {
+            report.Notes.Add($"pg_stat_database not readable on port {options.PostgresPort} (psql could not connect: the engine may hold every connection slot)");
+        }
         var committedTotal = events.Committed() - committedStart;
         var finalScrape = await metrics.ScrapeAsync(CancellationToken.None);
 

@@ -51,7 +51,7 @@ if (!options.BaselinesOnly)
     }
 }
 
-if (options.Baselines.Contains("pgbench") && options.PostgresPort > 0)
+if (options.Baselines.Contains("pgbench") && (options.PgbenchScratch || options.PostgresPort > 0))
 {
     Console.WriteLine($"[baseline] pgbench upserts for {options.BaselineSeconds} s ...");
     (report.PgbenchTps, report.PgbenchNote) = await Baselines.PgbenchUpsertsAsync(options, cancel.Token);

@@ -38,6 +38,8 @@ internal sealed class RunReport
     public double MachineBusySeconds { get; set; } = double.NaN;
     public double MachineTotalSeconds { get; set; } = double.NaN;
     public double PgCommits { get; set; } = double.NaN;
+    public double PgCpuSeconds { get; set; } = double.NaN;
+    public double PgWrittenBytes { get; set; } = double.NaN;
     public ProgressSample[] Samples { get; set; } = [];
     public double SteadyFrom { get; set; }
     public double SteadyTo { get; set; }
@@ -87,7 +89,7 @@ internal sealed class RunReport
             o.WriteLine($"errors                produce failures {ProduceFailures}{(LastProduceError is null ? string.Empty : $" (last: {LastProduceError})")}, gRPC errors {GrpcErrors}, dead letters on {opt.DeadLetterTopic} {DeadLettersObserved} (metric {DeadLetterMetric:0})");
             var wall = SteadyTo > 0 ? WholeSeconds : double.NaN;
             o.WriteLine($"CPU                   engine pid {EnginePid}: {EngineCpuSeconds:0.0} s = {EngineCpuSeconds / wall:0.00} cores; load test: {OwnCpuSeconds:0.0} s = {OwnCpuSeconds / wall:0.00} cores; machine busy {MachineBusySeconds / MachineTotalSeconds:P0} of {Environment.ProcessorCount} cores");
-            o.WriteLine($"PostgreSQL            {PgCommits:0} commits during the run = {Fmt(PgCommits / wall)} commits/s; {PgCommits / Math.Max(1, Committed):0.000} commits per applied event");
+            o.WriteLine($"PostgreSQL            {PgCommits:0} commits during the run = {Fmt(PgCommits / wall)} commits/s; {PgCommits / Math.Max(1, Committed):0.000} commits per applied event; server processes CPU {PgCpuSeconds:0.0} s = {PgCpuSeconds / wall:0.00} cores, {PgWrittenBytes / 1048576:0} MiB written");
         }
 
         o.WriteLine($"baseline pgbench      {Fmt(PgbenchTps)} upserts/s  ({PgbenchNote ?? "not run"})");
