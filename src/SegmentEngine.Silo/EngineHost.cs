@@ -72,6 +72,10 @@ public sealed partial class EngineHost : IAsyncDisposable
 
     /// <summary>Builds and starts a node. Throws <see cref="InvalidOperationException"/> naming the setting when options are invalid.</summary>
     public static async Task<EngineHost> StartAsync(string[] args, Action<IConfigurationBuilder>? configure = null, CancellationToken cancellationToken = default)
+        => await StartAsync(args, configure, null, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>Builds and starts a node; <paramref name="time"/> replaces the system clock (tests drive time with a fake clock).</summary>
+    public static async Task<EngineHost> StartAsync(string[] args, Action<IConfigurationBuilder>? configure, TimeProvider? time, CancellationToken cancellationToken = default)
     {
         var builder = WebApplication.CreateBuilder(args);
         configure?.Invoke(builder.Configuration);
@@ -133,7 +137,7 @@ public sealed partial class EngineHost : IAsyncDisposable
         var httpPort = options.Api.HttpPort == 0 ? FreePort() : options.Api.HttpPort;
         var brands = BuildBrands(options);
         var erasureKey = LoadErasureKey(options, dataDirectory);
-        ConfigureServices(builder, options, connectionString, bootstrap, grpcPort, httpPort, brands, erasureKey);
+        ConfigureServices(builder, options, connectionString, bootstrap, grpcPort, httpPort, brands, erasureKey, time ?? TimeProvider.System);
 
         var app = builder.Build();
         app.MapSegmentEngineApi();
@@ -176,7 +180,7 @@ public sealed partial class EngineHost : IAsyncDisposable
         }
     }
 
-    private static void ConfigureServices(WebApplicationBuilder builder, EngineOptions options, string? connectionString, string bootstrap, int grpcPort, int httpPort, BrandDirectory brands, byte[] erasureKey)
+    private static void ConfigureServices(WebApplicationBuilder builder, EngineOptions options, string? connectionString, string bootstrap, int grpcPort, int httpPort, BrandDirectory brands, byte[] erasureKey, TimeProvider time)
     {
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
@@ -212,7 +216,7 @@ public sealed partial class EngineHost : IAsyncDisposable
         });
 
         var services = builder.Services;
-        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton(time);
         services.AddSingleton<IBrandSource>(new StaticBrandSource(brands));
         services.AddSingleton(new ErasureKey(erasureKey));
         if (connectionString is not null)

@@ -160,7 +160,69 @@ public sealed class EngineEndToEndTests : IAsyncLifetime
         Assert.Contains("cycle", cycle.Status.Detail, StringComparison.Ordinal);
     }
 
-    private async Task<EngineHost> StartEngineAsync()
+    [Fact]
+    public async Task Rolling_windows_move_consumers_out_when_time_passes_with_no_new_event()
+    {
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var host = await StartEngineAsync(clock);
+        using var channel = GrpcChannel.ForAddress(host.GrpcAddress);
+        var segments = new SegmentService.SegmentServiceClient(channel);
+        await segments.CreateSegmentAsync(new CreateSegmentRequest { SegmentId = "recent", Rule = "check_in.count(within 1d) >= 1" }, Auth(_acmeKey));
+
+        using var memberships = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig
+        {
+            BootstrapServers = host.KafkaBootstrapServers,
+            GroupId = "e2e-time-" + Guid.NewGuid().ToString("N"),
+            AutoOffsetReset = AutoOffsetReset.Earliest,
+            EnableAutoCommit = false,
+        }).Build();
+        memberships.Subscribe(host.Options.Kafka.MembershipsTopic);
+
+        var visitors = new[] { "v-1", "v-2", "v-3" };
+        var scenario = new Scenario();
+        KafkaNative.EnsureLoaded();
+        using (var producer = new ProducerBuilder<byte[], byte[]>(new ProducerConfig { BootstrapServers = host.KafkaBootstrapServers }).Build())
+        {
+            foreach (var visitor in visitors)
+            {
+                var at = clock.GetUtcNow().AddHours(-1);
+                var value = $"{{\"event_id\":\"ci-{visitor}\",\"brand_id\":\"acme\",\"consumer_id\":\"{visitor}\",\"type\":\"check_in\",\"occurred_at\":\"{at:yyyy-MM-dd'T'HH:mm:ss'Z'}\",\"check_in\":{{\"location_id\":\"store-12\"}}}}";
+                producer.Produce(host.Options.Kafka.EventsTopic, new Message<byte[], byte[]> { Key = Scenario.Utf8($"acme:{visitor}"), Value = Scenario.Utf8(value) });
+            }
+
+            producer.Flush(TimeSpan.FromSeconds(10));
+        }
+
+        var entered = new List<string>();
+        ReadUntil(memberships, json => json.GetProperty("segment_id").GetString() == "recent",
+            json =>
+            {
+                Assert.Equal("entered", json.GetProperty("change").GetString());
+                entered.Add(json.GetProperty("consumer_id").GetString()!);
+            },
+            () => entered.Count == visitors.Length);
+        Assert.Equal(visitors, entered.Order(StringComparer.Ordinal));
+
+        // No new event: only the clock moves past the 1-day window. The shard's periodic re-evaluation
+        // (1 s in this test) must publish the exits, marked as caused by time.
+        clock.Advance(TimeSpan.FromDays(1) + TimeSpan.FromHours(1));
+        var exited = new List<string>();
+        var triggers = new List<string>();
+        ReadUntil(memberships, json => json.GetProperty("segment_id").GetString() == "recent",
+            json =>
+            {
+                Assert.Equal("exited", json.GetProperty("change").GetString());
+                exited.Add(json.GetProperty("consumer_id").GetString()!);
+            },
+            () => exited.Count == visitors.Length,
+            triggers.Add);
+        Assert.Equal(visitors, exited.Order(StringComparer.Ordinal));
+        Assert.All(triggers, t => Assert.Equal("time", t));
+        memberships.Close();
+        GC.KeepAlive(scenario);
+    }
+
+    private async Task<EngineHost> StartEngineAsync(TimeProvider? time = null)
     {
         var settings = new Dictionary<string, string?>
         {
@@ -184,9 +246,10 @@ public sealed class EngineEndToEndTests : IAsyncLifetime
             ["SegmentEngine:Brands:1:Currency"] = "EUR",
             ["SegmentEngine:Brands:1:ApiKeys:0:Key"] = _globexKey.Key,
             ["SegmentEngine:Brands:1:ApiKeys:0:Roles"] = "marketer,sender,privacy",
+            ["SegmentEngine:Memberships:TimeRefreshPeriod"] = "00:00:01",
             ["Logging:LogLevel:Default"] = "Warning",
         };
-        return await EngineHost.StartAsync([], configuration => configuration.AddInMemoryCollection(settings));
+        return await EngineHost.StartAsync([], configuration => configuration.AddInMemoryCollection(settings), time);
     }
 
     private static async Task ProduceAndAwaitIngestAsync(EngineHost host, Scenario scenario)
