@@ -334,3 +334,19 @@ DELETE FROM se_reminder WHERE ServiceId = @ServiceId;
 $q$)
 
 ON CONFLICT (QueryKey) DO UPDATE SET QueryText = EXCLUDED.QueryText;
+
+-- ---------------------------------------------------------------------------------------------------
+-- Consumer state written in group commits by SegmentEngine.Hosting.ConsumerState.GroupCommitGrainStorage
+-- (not an ADO.NET provider table). One row per (service, grain key string); version is the etag (1, 2, ...,
+-- wrapping to 1). Clearing a state deletes its row.
+-- ---------------------------------------------------------------------------------------------------
+
+CREATE TABLE IF NOT EXISTS se_consumer_state
+(
+    service_id  text        NOT NULL,
+    grain_key   text        NOT NULL,
+    payload     bytea       NOT NULL,
+    version     integer     NOT NULL,
+    modified_on timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (service_id, grain_key)
+);

@@ -1,0 +1,508 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+using NpgsqlTypes;
+using Orleans;
+using Orleans.Runtime;
+using Orleans.Storage;
+
+namespace SegmentEngine.Hosting.ConsumerState;
+
+/// <summary>
+/// Grain storage that writes states to the PostgreSQL table <c>se_consumer_state</c> in group commits: writes are
+/// queued, and background flushers write up to <see cref="GroupCommitGrainStorageOptions.MaxBatchSize"/> of them
+/// with one statement; each write completes only after the statement holding it has committed.
+/// </summary>
+/// <remarks>
+/// A row is keyed by (service id, grain key string) only: the storage holds one state per grain key, so give it
+/// to a single grain type and state name. The ETag is the row's version (1, 2, ..., wrapping to 1 after 2^31-1);
+/// a write or clear whose ETag does not match the stored version fails with
+/// <see cref="InconsistentStateException"/> for that grain only. Clear deletes the row. Reads are direct.
+/// </remarks>
+public sealed partial class GroupCommitGrainStorage : IGrainStorage, ILifecycleParticipant<ISiloLifecycle>, IAsyncDisposable
+{
+    private const string ReadSql =
+        "SELECT payload, version FROM se_consumer_state WHERE service_id = @service AND grain_key = @key";
+
+    private const string DeleteSql =
+        "DELETE FROM se_consumer_state WHERE service_id = @service AND grain_key = @key AND version = @version RETURNING version";
+
+    private const string ExistsSql =
+        "SELECT version FROM se_consumer_state WHERE service_id = @service AND grain_key = @key";
+
+    // One statement per batch. Input rows carry their position; expected version 0 means "no row yet".
+    // Updates need the stored version to equal the expected one; inserts need no row. Positions not returned
+    // are version conflicts.
+    private const string WriteBatchSql =
+        """
+        WITH input AS (
+            SELECT t.grain_key, t.payload, t.expected, t.pos
+              FROM unnest(@keys, @payloads, @expected) WITH ORDINALITY AS t(grain_key, payload, expected, pos)
+        ),
+        updated AS (
+            UPDATE se_consumer_state AS s
+               SET payload = i.payload,
+                   version = CASE WHEN i.expected = 2147483647 THEN 1 ELSE i.expected + 1 END,
+                   modified_on = now()
+              FROM input AS i
+             WHERE i.expected <> 0 AND s.service_id = @service AND s.grain_key = i.grain_key AND s.version = i.expected
+            RETURNING i.pos, s.version
+        ),
+        inserted AS (
+            INSERT INTO se_consumer_state AS s (service_id, grain_key, payload, version, modified_on)
+            SELECT @service, i.grain_key, i.payload, 1, now() FROM input AS i WHERE i.expected = 0
+            ON CONFLICT (service_id, grain_key) DO NOTHING
+            RETURNING s.grain_key, s.version
+        )
+        SELECT pos, version FROM updated
+        UNION ALL
+        SELECT i.pos, n.version FROM inserted AS n JOIN input AS i ON i.grain_key = n.grain_key AND i.expected = 0
+        """;
+
+    private const string StoredVersionsSql =
+        "SELECT grain_key, version FROM se_consumer_state WHERE service_id = @service AND grain_key = ANY(@keys)";
+
+    private readonly string _name;
+    private readonly GroupCommitGrainStorageOptions _options;
+    private readonly string _serviceId;
+    private readonly IGrainStorageSerializer _serializer;
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _timeProvider;
+    private readonly Lock _gate = new();
+    private readonly Queue<PendingWrite> _queue = new();
+    private readonly Task[] _flushers;
+    private TaskCompletionSource? _workArrived;
+    private TaskCompletionSource? _batchFull;
+    private bool _stopping;
+    private long _batches;
+    private long _rows;
+    private long _conflicts;
+
+    /// <summary>Creates the storage and starts its flushers; <paramref name="options"/> must name the service id.</summary>
+    public GroupCommitGrainStorage(
+        string name,
+        GroupCommitGrainStorageOptions options,
+        IGrainStorageSerializer serializer,
+        ILogger<GroupCommitGrainStorage>? logger = null,
+        TimeProvider? timeProvider = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(serializer);
+        options.Validate();
+        _name = name;
+        _options = options;
+        _serviceId = options.ServiceId!;
+        _serializer = serializer;
+        _logger = logger ?? (ILogger)NullLogger.Instance;
+        _timeProvider = timeProvider ?? TimeProvider.System;
+        _dataSource = NpgsqlDataSource.Create(options.ConnectionString);
+        _flushers = new Task[options.MaxConcurrentBatches];
+        for (var i = 0; i < _flushers.Length; i++)
+        {
+            _flushers[i] = Task.Run(FlushLoopAsync);
+        }
+    }
+
+    /// <summary>Name of this storage (the keyed service name).</summary>
+    public string Name => _name;
+
+    /// <summary>Number of write statements executed (one per batch, retries included).</summary>
+    public long BatchCount => Interlocked.Read(ref _batches);
+
+    /// <summary>Number of rows sent in write batches.</summary>
+    public long RowCount => Interlocked.Read(ref _rows);
+
+    /// <summary>Number of writes and clears rejected for a version conflict.</summary>
+    public long ConflictCount => Interlocked.Read(ref _conflicts);
+
+    /// <summary>Number of writes queued and not yet taken by a flusher.</summary>
+    public int QueuedCount
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _queue.Count;
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
+    {
+        ArgumentNullException.ThrowIfNull(grainState);
+        await using var command = _dataSource.CreateCommand(ReadSql);
+        command.Parameters.Add(new NpgsqlParameter<string>("service", _serviceId));
+        command.Parameters.Add(new NpgsqlParameter<string>("key", grainId.Key.ToString()));
+        await using var reader = await command.ExecuteReaderAsync().ConfigureAwait(false);
+        if (!await reader.ReadAsync().ConfigureAwait(false))
+        {
+            grainState.ETag = null;
+            grainState.RecordExists = false;
+            return;
+        }
+
+        var payload = reader.GetFieldValue<byte[]>(0);
+        var version = reader.GetInt32(1);
+        grainState.State = _serializer.Deserialize<T>(new BinaryData(payload));
+        grainState.ETag = FormatVersion(version);
+        grainState.RecordExists = true;
+    }
+
+    /// <inheritdoc />
+    public async Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
+    {
+        ArgumentNullException.ThrowIfNull(grainState);
+        var expected = ParseVersion(grainState.ETag);
+        var pending = new PendingWrite(grainId.Key.ToString(), ToArray(_serializer.Serialize(grainState.State)), expected, _timeProvider.GetTimestamp());
+        bool stopped;
+        lock (_gate)
+        {
+            stopped = _stopping;
+            if (!stopped)
+            {
+                _queue.Enqueue(pending);
+                if (_queue.Count == 1 && _workArrived is { } arrived)
+                {
+                    _workArrived = null;
+                    arrived.TrySetResult();
+                }
+
+                if (_queue.Count >= _options.MaxBatchSize && _batchFull is { } full)
+                {
+                    _batchFull = null;
+                    full.TrySetResult();
+                }
+            }
+        }
+
+        if (stopped)
+        {
+            // After shutdown started, late writes (e.g. from deactivations) are written on their own.
+            await FlushAsync([pending]).ConfigureAwait(false);
+        }
+
+        var newVersion = await pending.Completion.Task.ConfigureAwait(false);
+        if (newVersion <= 0)
+        {
+            throw Conflict(expected, -newVersion);
+        }
+
+        grainState.ETag = FormatVersion(newVersion);
+        grainState.RecordExists = true;
+    }
+
+    /// <inheritdoc />
+    public async Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
+    {
+        ArgumentNullException.ThrowIfNull(grainState);
+        var expected = ParseVersion(grainState.ETag);
+        var key = grainId.Key.ToString();
+        if (expected == 0)
+        {
+            // The caller believes there is no row: succeed only if that is still true.
+            await using var exists = _dataSource.CreateCommand(ExistsSql);
+            exists.Parameters.Add(new NpgsqlParameter<string>("service", _serviceId));
+            exists.Parameters.Add(new NpgsqlParameter<string>("key", key));
+            if (await exists.ExecuteScalarAsync().ConfigureAwait(false) is int stored)
+            {
+                Interlocked.Increment(ref _conflicts);
+                throw Conflict(expected, stored);
+            }
+        }
+        else
+        {
+            await using var command = _dataSource.CreateCommand(DeleteSql);
+            command.Parameters.Add(new NpgsqlParameter<string>("service", _serviceId));
+            command.Parameters.Add(new NpgsqlParameter<string>("key", key));
+            command.Parameters.Add(new NpgsqlParameter<int>("version", expected));
+            if (await command.ExecuteScalarAsync().ConfigureAwait(false) is not int)
+            {
+                Interlocked.Increment(ref _conflicts);
+                throw Conflict(expected, 0);
+            }
+        }
+
+        grainState.ETag = null;
+        grainState.RecordExists = false;
+    }
+
+    /// <inheritdoc />
+    public void Participate(ISiloLifecycle lifecycle)
+    {
+        ArgumentNullException.ThrowIfNull(lifecycle);
+
+        // Stops last, after grains have deactivated and written their final states.
+        lifecycle.Subscribe(
+            $"{nameof(GroupCommitGrainStorage)}-{_name}",
+            ServiceLifecycleStage.RuntimeInitialize,
+            _ => Task.CompletedTask,
+            _ => StopAsync());
+    }
+
+    /// <summary>Stops accepting queued writes, waits for every queued write to commit; later writes go direct.</summary>
+    public async Task StopAsync()
+    {
+        lock (_gate)
+        {
+            _stopping = true;
+            _workArrived?.TrySetResult();
+            _workArrived = null;
+            _batchFull?.TrySetResult();
+            _batchFull = null;
+        }
+
+        await Task.WhenAll(_flushers).ConfigureAwait(false);
+    }
+
+    /// <summary>Drains the queue and releases the connection pool.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync().ConfigureAwait(false);
+        await _dataSource.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private async Task FlushLoopAsync()
+    {
+        var batch = new List<PendingWrite>(_options.MaxBatchSize);
+        while (true)
+        {
+            Task? wait = null;
+            var lingered = false;
+            lock (_gate)
+            {
+                if (_queue.Count == 0)
+                {
+                    if (_stopping)
+                    {
+                        return;
+                    }
+
+                    _workArrived ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    wait = _workArrived.Task;
+                }
+                else if (_options.MaxDelay > TimeSpan.Zero && _queue.Count < _options.MaxBatchSize && !_stopping)
+                {
+                    // Linger until the oldest queued write is MaxDelay old, unless the batch fills first.
+                    var remaining = _options.MaxDelay - _timeProvider.GetElapsedTime(_queue.Peek().EnqueuedAt);
+                    if (remaining > TimeSpan.Zero)
+                    {
+                        _batchFull ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                        wait = Task.WhenAny(_batchFull.Task, Task.Delay(remaining, _timeProvider));
+                        lingered = true;
+                    }
+                }
+            }
+
+            if (wait is not null)
+            {
+                await wait.ConfigureAwait(false);
+                if (!lingered)
+                {
+                    continue;
+                }
+            }
+
+            if (!TakeBatch(batch))
+            {
+                continue;
+            }
+
+            await FlushAsync(batch).ConfigureAwait(false);
+            batch.Clear();
+        }
+    }
+
+    // Takes queued writes in order up to the batch size, stopping before a grain key already in the batch
+    // (one statement cannot touch a row twice; that write goes in the next batch).
+    private bool TakeBatch(List<PendingWrite> batch)
+    {
+        lock (_gate)
+        {
+            HashSet<string>? keys = null;
+            while (batch.Count < _options.MaxBatchSize && _queue.TryPeek(out var next))
+            {
+                keys ??= new HashSet<string>(Math.Min(_queue.Count, _options.MaxBatchSize), StringComparer.Ordinal);
+                if (!keys.Add(next.Key))
+                {
+                    break;
+                }
+
+                batch.Add(_queue.Dequeue());
+            }
+        }
+
+        return batch.Count > 0;
+    }
+
+    private async Task FlushAsync(IReadOnlyList<PendingWrite> batch)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                var versions = await WriteBatchAsync(batch).ConfigureAwait(false);
+                List<int>? conflicted = null;
+                for (var i = 0; i < batch.Count; i++)
+                {
+                    if (versions[i] == 0)
+                    {
+                        (conflicted ??= []).Add(i);
+                    }
+                }
+
+                if (conflicted is not null)
+                {
+                    await ResolveConflictsAsync(batch, conflicted).ConfigureAwait(false);
+                }
+
+                for (var i = 0; i < batch.Count; i++)
+                {
+                    if (versions[i] != 0)
+                    {
+                        batch[i].Completion.TrySetResult(versions[i]);
+                    }
+                }
+
+                return;
+            }
+            catch (PostgresException e) when (attempt < 3 && e.SqlState is PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.SerializationFailure)
+            {
+                LogRetry(e.SqlState, batch.Count);
+            }
+            catch (Exception e)
+            {
+                LogBatchFailed(e, batch.Count);
+                foreach (var pending in batch)
+                {
+                    pending.Completion.TrySetException(e);
+                }
+
+                return;
+            }
+        }
+    }
+
+    private async Task<int[]> WriteBatchAsync(IReadOnlyList<PendingWrite> batch)
+    {
+        var keys = new string[batch.Count];
+        var payloads = new byte[batch.Count][];
+        var expected = new int[batch.Count];
+        for (var i = 0; i < batch.Count; i++)
+        {
+            keys[i] = batch[i].Key;
+            payloads[i] = batch[i].Payload;
+            expected[i] = batch[i].ExpectedVersion;
+        }
+
+        var versions = new int[batch.Count];
+        await using var command = _dataSource.CreateCommand(WriteBatchSql);
+        command.Parameters.Add(new NpgsqlParameter<string>("service", _serviceId));
+        command.Parameters.Add(new NpgsqlParameter<string[]>("keys", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = keys });
+        command.Parameters.Add(new NpgsqlParameter<byte[][]>("payloads", NpgsqlDbType.Array | NpgsqlDbType.Bytea) { TypedValue = payloads });
+        command.Parameters.Add(new NpgsqlParameter<int[]>("expected", NpgsqlDbType.Array | NpgsqlDbType.Integer) { TypedValue = expected });
+        Interlocked.Increment(ref _batches);
+        Interlocked.Add(ref _rows, batch.Count);
+
+        // Autocommit: the statement's implicit transaction commits before the server reports ready, which the
+        // reader's disposal waits for; callers are completed only after that.
+        await using (var reader = await command.ExecuteReaderAsync().ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync().ConfigureAwait(false))
+            {
+                versions[reader.GetInt64(0) - 1] = reader.GetInt32(1);
+            }
+        }
+
+        return versions;
+    }
+
+    // Completes conflicted writes with minus the stored version (0 when there is no row), for the exception text.
+    private async Task ResolveConflictsAsync(IReadOnlyList<PendingWrite> batch, List<int> conflicted)
+    {
+        Interlocked.Add(ref _conflicts, conflicted.Count);
+        var stored = new Dictionary<string, int>(conflicted.Count, StringComparer.Ordinal);
+        try
+        {
+            var keys = new string[conflicted.Count];
+            for (var i = 0; i < keys.Length; i++)
+            {
+                keys[i] = batch[conflicted[i]].Key;
+            }
+
+            await using var command = _dataSource.CreateCommand(StoredVersionsSql);
+            command.Parameters.Add(new NpgsqlParameter<string>("service", _serviceId));
+            command.Parameters.Add(new NpgsqlParameter<string[]>("keys", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = keys });
+            await using var reader = await command.ExecuteReaderAsync().ConfigureAwait(false);
+            while (await reader.ReadAsync().ConfigureAwait(false))
+            {
+                stored[reader.GetString(0)] = reader.GetInt32(1);
+            }
+        }
+        catch (NpgsqlException e)
+        {
+            LogConflictLookupFailed(e);
+        }
+
+        foreach (var index in conflicted)
+        {
+            var pending = batch[index];
+            pending.Completion.TrySetResult(stored.TryGetValue(pending.Key, out var version) ? -version : 0);
+        }
+    }
+
+    private static InconsistentStateException Conflict(int expected, int stored) =>
+        new("Version conflict on grain state in se_consumer_state.", stored == 0 ? "none" : FormatVersion(stored), expected == 0 ? "none" : FormatVersion(expected));
+
+    private static string FormatVersion(int version) => version.ToString(CultureInfo.InvariantCulture);
+
+    private static int ParseVersion(string? etag)
+    {
+        if (etag is null)
+        {
+            return 0;
+        }
+
+        if (int.TryParse(etag, NumberStyles.None, CultureInfo.InvariantCulture, out var version) && version > 0)
+        {
+            return version;
+        }
+
+        throw new InconsistentStateException("Malformed ETag for se_consumer_state.", "unknown", etag);
+    }
+
+    private static byte[] ToArray(BinaryData data)
+    {
+        var memory = data.ToMemory();
+        return MemoryMarshal.TryGetArray(memory, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length
+            ? segment.Array
+            : memory.ToArray();
+    }
+
+    [LoggerMessage(1, LogLevel.Warning, "Grain state batch of {Count} rows failed")]
+    private partial void LogBatchFailed(Exception exception, int count);
+
+    [LoggerMessage(2, LogLevel.Information, "Grain state batch of {Count} rows hit {SqlState}; retrying")]
+    private partial void LogRetry(string sqlState, int count);
+
+    [LoggerMessage(3, LogLevel.Warning, "Could not read stored versions after a grain state conflict")]
+    private partial void LogConflictLookupFailed(Exception exception);
+
+    private sealed class PendingWrite(string key, byte[] payload, int expectedVersion, long enqueuedAt)
+    {
+        public long EnqueuedAt { get; } = enqueuedAt;
+
+        public string Key { get; } = key;
+
+        public byte[] Payload { get; } = payload;
+
+        public int ExpectedVersion { get; } = expectedVersion;
+
+        // The new version on success, minus the stored version (0 when no row) on a conflict.
+        public TaskCompletionSource<int> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}
