@@ -82,7 +82,7 @@ internal static class LoadRun
         using var producer = new LoadProducer(options, generator, bootstrap);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var samples = new List<ProgressSample>();
-        long lag = 0;
+        long committedLatest = 0;
         var clock = Stopwatch.StartNew();
         var monitor = Task.Run(async () =>
         {
@@ -97,7 +97,7 @@ internal static class LoadRun
                     samples.Add(sample);
                 }
 
-                Volatile.Write(ref lag, producer.Enqueued - committed);
+                Volatile.Write(ref committedLatest, committed);
                 if (samples.Count % 10 == 0)
                 {
                     Console.WriteLine($"[load] t={sample.Seconds,6:0.0}s produced={producer.Enqueued,10} committed={committed,10} accepted={accepted,10} lag={producer.Enqueued - committed,8}");
@@ -127,7 +127,7 @@ internal static class LoadRun
             (options.Events > 0 ? $"{options.Events} events" : "unbounded count") + $", at most {options.Duration.TotalSeconds:0} s, " +
             (options.Rate > 0 ? $"{options.Rate:0} events/s" : "as fast as possible") + (options.MaxLag > 0 ? $", lag guard {options.MaxLag}" : string.Empty));
         var produceStart = clock.Elapsed.TotalSeconds;
-        await Task.Factory.StartNew(() => producer.Run(() => Volatile.Read(ref lag), cancellationToken), TaskCreationOptions.LongRunning);
+        await Task.Factory.StartNew(() => producer.Run(() => producer.Enqueued - Volatile.Read(ref committedLatest), cancellationToken), TaskCreationOptions.LongRunning);
         var produceEnd = clock.Elapsed.TotalSeconds;
         await probeStop.CancelAsync();
         await probes;
