@@ -96,4 +96,37 @@ public interface ISegmentCatalogGrain : IGrainWithStringKey
 
     /// <summary>Checks a rule against the brand's segments without saving anything.</summary>
     Task<ImmutableArray<RuleError>> ValidateAsync(string rule, string? segmentId);
+
+    /// <summary>Counts and samples the members of a rule now, without saving it.</summary>
+    Task<PreviewResult> PreviewAsync(string rule, int sampleSize);
+
+    /// <summary>Why a consumer is in or out of a saved segment: each clause with its value.</summary>
+    Task<ExplainResult> ExplainAsync(string segmentId, string consumerId);
 }
+
+/// <summary>Members of an unsaved rule: count and a sample of consumer ids.</summary>
+[GenerateSerializer, Immutable]
+public sealed record PreviewResult(
+    [property: Id(0)] OutcomeStatus Status,
+    [property: Id(1)] long MemberCount,
+    [property: Id(2)] ImmutableArray<string> Sample,
+    [property: Id(3)] ImmutableArray<RuleError> Errors,
+    [property: Id(4)] string Message);
+
+/// <summary>One clause of a rule, what it read and whether it held, for one consumer.</summary>
+[GenerateSerializer, Immutable]
+public sealed record ClauseExplanation(
+    [property: Id(0)] string Clause,
+    [property: Id(1)] string Value,
+    [property: Id(2)] bool ValueMissing,
+    [property: Id(3)] bool Result,
+    [property: Id(4)] int Depth);
+
+/// <summary>The explanation of one consumer's membership in one segment.</summary>
+[GenerateSerializer, Immutable]
+public sealed record ExplainResult(
+    [property: Id(0)] OutcomeStatus Status,
+    [property: Id(1)] bool Member,
+    [property: Id(2)] long SegmentVersion,
+    [property: Id(3)] ImmutableArray<ClauseExplanation> Clauses,
+    [property: Id(4)] string Message);

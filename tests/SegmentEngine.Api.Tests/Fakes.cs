@@ -94,6 +94,16 @@ public sealed class FakeCatalogGrain(string brandId) : ISegmentCatalogGrain
     public Task<ImmutableArray<SegmentDefinition>> ListAsync() => Task.FromResult(Segments.Values.ToImmutableArray());
 
     public Task<ImmutableArray<RuleError>> ValidateAsync(string rule, string? segmentId) => Task.FromResult(ValidationErrors);
+
+    public Task<PreviewResult> PreviewAsync(string rule, int sampleSize)
+        => Task.FromResult(ValidationErrors.IsEmpty
+            ? new PreviewResult(OutcomeStatus.Ok, 3, ["c-1", "c-2", "c-3"], [], "")
+            : new PreviewResult(OutcomeStatus.InvalidArgument, 0, [], ValidationErrors, "The rule is invalid"));
+
+    public Task<ExplainResult> ExplainAsync(string segmentId, string consumerId)
+        => Task.FromResult(Segments.TryGetValue(segmentId, out var segment)
+            ? new ExplainResult(OutcomeStatus.Ok, true, segment.Version, [new ClauseExplanation(segment.Rule, "", false, true, 0)], "")
+            : new ExplainResult(OutcomeStatus.NotFound, false, 0, [], "not found"));
 }
 
 /// <summary>An audience grain serving one snapshot of n recipients.</summary>

@@ -100,6 +100,7 @@ public sealed class EngineEndToEndTests : IAsyncLifetime
             Assert.NotEmpty(expectedSms);
             Assert.Equal(expectedSms, smsPull);
 
+            await AssertPreviewAndExplainAsync(channel, scenario, now);
             await AssertBrandIsolationAsync(channel, scenario);
             await AssertConsentWithdrawalAppliesToNextSnapshotAsync(channel, scenario, now);
         }
@@ -396,6 +397,30 @@ public sealed class EngineEndToEndTests : IAsyncLifetime
         }
 
         Assert.Fail("the expected membership changes did not arrive within 60 s");
+    }
+
+    private async Task AssertPreviewAndExplainAsync(GrpcChannel channel, Scenario scenario, DateTimeOffset now)
+    {
+        var segments = new SegmentService.SegmentServiceClient(channel);
+        var preview = await segments.PreviewSegmentAsync(new PreviewSegmentRequest { Rule = "profile.country in (\"US\", \"CA\")", SampleSize = 5 }, Auth(_acmeKey));
+        var northAmericans = scenario.Consumers.Where(c => c.Brand == Scenario.Acme && Scenario.IsNorthAmerican(c)).Select(c => c.Id).ToHashSet();
+        Assert.Equal(northAmericans.Count, preview.MemberCount);
+        Assert.Equal(5, preview.SampleConsumerIds.Count);
+        Assert.All(preview.SampleConsumerIds, id => Assert.Contains(id, northAmericans));
+
+        var buyer = scenario.Consumers.First(c => c.Brand == Scenario.Acme && scenario.IsBuyer(c, now));
+        var explained = await segments.ExplainMembershipAsync(new ExplainMembershipRequest { SegmentId = "buyers", ConsumerId = buyer.Id }, Auth(_acmeKey));
+        Assert.True(explained.Member);
+        Assert.Equal(1, explained.SegmentVersion);
+        var sum = explained.Clauses.Single(c => c.Clause.Contains("purchase.sum", StringComparison.Ordinal) && !c.Clause.Contains(" and ", StringComparison.Ordinal));
+        Assert.True(sum.Result);
+        var expectedSum = buyer.Purchases.Where(p => p.At >= now.AddDays(-90)).Sum(p => p.Amount);
+        Assert.Contains(((double)expectedSum).ToString("R", System.Globalization.CultureInfo.InvariantCulture), sum.Value, StringComparison.Ordinal);
+
+        var outsider = scenario.Consumers.First(c => c.Brand == Scenario.Acme && c.Purchases.Count == 0);
+        var notMember = await segments.ExplainMembershipAsync(new ExplainMembershipRequest { SegmentId = "buyers", ConsumerId = outsider.Id }, Auth(_acmeKey));
+        Assert.False(notMember.Member);
+        Assert.Contains(notMember.Clauses, c => !c.Result && c.Clause.Contains("purchase.count", StringComparison.Ordinal));
     }
 
     private async Task AssertBrandIsolationAsync(GrpcChannel channel, Scenario scenario)

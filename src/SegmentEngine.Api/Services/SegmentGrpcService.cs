@@ -16,7 +16,7 @@ public sealed class SegmentGrpcService(IGrainFactory grains) : V1.SegmentService
     /// <summary>Largest page size of ListSegments.</summary>
     public const int MaxPageSize = 1000;
 
-    private const string ReportsIssue = "segment preview, explain and reports";
+    private const string ReportsIssue = "segment reports";
 
     private static readonly string[] s_maskPaths = ["display_name", "description", "rule"];
 
@@ -157,12 +157,48 @@ public sealed class SegmentGrpcService(IGrainFactory grains) : V1.SegmentService
     }
 
     /// <inheritdoc />
-    public override Task<V1.PreviewSegmentResponse> PreviewSegment(V1.PreviewSegmentRequest request, ServerCallContext context)
-        => throw ApiStatus.Unimplemented("SegmentService.PreviewSegment", ReportsIssue);
+    public override async Task<V1.PreviewSegmentResponse> PreviewSegment(V1.PreviewSegmentRequest request, ServerCallContext context)
+    {
+        var rule = RuleSource.Resolve(request.Rule, request.RuleTree,
+            request.RuleSourceCase == V1.PreviewSegmentRequest.RuleSourceOneofCase.Rule,
+            request.RuleSourceCase == V1.PreviewSegmentRequest.RuleSourceOneofCase.RuleTree);
+        if (request.SampleSize is < 0 or > 100)
+        {
+            throw ApiStatus.InvalidArgument("sample_size must be between 0 and 100.");
+        }
+
+        var result = await Catalog(context).PreviewAsync(rule, request.SampleSize == 0 ? 10 : request.SampleSize);
+        if (result.Status != OutcomeStatus.Ok)
+        {
+            throw ApiStatus.ToException(result.Status, result.Message, result.Errors);
+        }
+
+        var response = new V1.PreviewSegmentResponse { MemberCount = result.MemberCount };
+        response.SampleConsumerIds.AddRange(result.Sample);
+        return response;
+    }
 
     /// <inheritdoc />
-    public override Task<V1.ExplainMembershipResponse> ExplainMembership(V1.ExplainMembershipRequest request, ServerCallContext context)
-        => throw ApiStatus.Unimplemented("SegmentService.ExplainMembership", ReportsIssue);
+    public override async Task<V1.ExplainMembershipResponse> ExplainMembership(V1.ExplainMembershipRequest request, ServerCallContext context)
+    {
+        var segmentId = Ids.Require(request.SegmentId, "segment_id");
+        var consumerId = Ids.Require(request.ConsumerId, "consumer_id");
+        var result = await Catalog(context).ExplainAsync(segmentId, consumerId);
+        if (result.Status != OutcomeStatus.Ok)
+        {
+            throw ApiStatus.ToException(result.Status, result.Message, []);
+        }
+
+        var response = new V1.ExplainMembershipResponse { Member = result.Member, SegmentVersion = result.SegmentVersion };
+        response.Clauses.AddRange(result.Clauses.Select(c => new V1.ClauseExplanation
+        {
+            Clause = new string(' ', 2 * c.Depth) + c.Clause,
+            Value = c.Value,
+            ValueMissing = c.ValueMissing,
+            Result = c.Result,
+        }));
+        return response;
+    }
 
     /// <inheritdoc />
     public override Task<V1.SegmentReport> GetSegmentReport(V1.GetSegmentReportRequest request, ServerCallContext context)

@@ -119,6 +119,33 @@ public sealed class SegmentCatalogGrain(
     public Task<ImmutableArray<RuleError>> ValidateAsync(string rule, string? segmentId)
         => Task.FromResult(Compile(segmentId, rule).Errors);
 
+    /// <inheritdoc />
+    public async Task<PreviewResult> PreviewAsync(string rule, int sampleSize)
+    {
+        var compiled = Compile(null, rule);
+        if (!compiled.Errors.IsEmpty)
+        {
+            return new PreviewResult(OutcomeStatus.InvalidArgument, 0, [], compiled.Errors, "the rule is invalid");
+        }
+
+        var (count, sample) = await GrainFactory.GetGrain<IShardGrain>(GrainKeys.Brand(BrandId)).PreviewAsync(compiled.Canonical, Math.Clamp(sampleSize, 0, 100));
+        return new PreviewResult(OutcomeStatus.Ok, count, sample, [], "");
+    }
+
+    /// <inheritdoc />
+    public async Task<ExplainResult> ExplainAsync(string segmentId, string consumerId)
+    {
+        if (!state.State.Segments.TryGetValue(segmentId, out var segment))
+        {
+            return new ExplainResult(OutcomeStatus.NotFound, false, 0, [], $"segment '{segmentId}' does not exist");
+        }
+
+        var explanation = await GrainFactory.GetGrain<IShardGrain>(GrainKeys.Brand(BrandId)).ExplainAsync(segmentId, consumerId);
+        return explanation is null
+            ? new ExplainResult(OutcomeStatus.NotFound, false, segment.Version, [], $"consumer '{consumerId}' does not exist")
+            : explanation with { SegmentVersion = segment.Version };
+    }
+
     private async Task<SegmentResult> SaveAsync(SegmentDefinition definition)
     {
         state.State.Segments[definition.SegmentId] = definition;

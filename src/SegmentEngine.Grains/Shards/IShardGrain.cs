@@ -26,6 +26,12 @@ public interface IShardGrain : IGrainWithStringKey
     /// <summary>Ids of the segments a consumer is a member of now.</summary>
     Task<ImmutableArray<string>> MembershipsAsync(string consumerId);
 
+    /// <summary>Members of an unsaved, already validated rule now: count and up to sampleSize ids.</summary>
+    Task<(long Count, ImmutableArray<string> Sample)> PreviewAsync(string canonicalRule, int sampleSize);
+
+    /// <summary>Each clause of a segment's rule for one consumer, or null when the consumer is not held.</summary>
+    Task<ExplainResult?> ExplainAsync(string segmentId, string consumerId);
+
     /// <summary>The consent-filtered recipients of a segment on a channel now, ordered by consumer id; null when the segment is unknown.</summary>
     Task<Immutable<ImmutableArray<Recipient>>?> AudienceAsync(string segmentId, MarketingChannel channel);
 }

@@ -178,6 +178,71 @@ public sealed partial class ShardGrain(
         return Task.FromResult<Immutable<ImmutableArray<Recipient>>?>(recipients.AsImmutable());
     }
 
+    /// <inheritdoc />
+    public Task<(long Count, ImmutableArray<string> Sample)> PreviewAsync(string canonicalRule, int sampleSize)
+    {
+        var compilation = RuleCompiler.Compile(canonicalRule, RuleEnvironment.AnySegment);
+        if (compilation.Rule is null)
+        {
+            return Task.FromResult((0L, ImmutableArray<string>.Empty));
+        }
+
+        // A preview is compiled under a key no saved segment can have and removed right after.
+        const string previewId = "\u0000preview";
+        var segment = Compiler.Compile(previewId, compilation.Rule);
+        try
+        {
+            var bits = segment.Evaluate(time.GetUtcNow());
+            var sample = Bitmaps.SetBits(bits)
+                .Take(sampleSize)
+                .Select(row => _table.ConsumerIdAt(row))
+                .OfType<string>()
+                .ToImmutableArray();
+            return Task.FromResult((Bitmaps.PopCount(bits), sample));
+        }
+        finally
+        {
+            Compiler.Remove(previewId);
+        }
+    }
+
+    /// <inheritdoc />
+    public Task<ExplainResult?> ExplainAsync(string segmentId, string consumerId)
+    {
+        if (!Compiler.Segments.TryGetValue(segmentId, out var segment) || !_table.TryGetRow(consumerId, out var row))
+        {
+            return Task.FromResult<ExplainResult?>(null);
+        }
+
+        var now = time.GetUtcNow();
+        var tree = segment.Explain(consumerId, now);
+        var clauses = ImmutableArray.CreateBuilder<ClauseExplanation>();
+        Flatten(tree, 0, clauses);
+        var member = (segment.EvaluateRows([row], now)[0] & 1UL) != 0;
+        return Task.FromResult<ExplainResult?>(new ExplainResult(OutcomeStatus.Ok, member, 0, clauses.ToImmutable(), ""));
+    }
+
+    private static void Flatten(ExplainNode node, int depth, ImmutableArray<ClauseExplanation>.Builder clauses)
+    {
+        var value = node.Values.Count == 0 ? null : string.Join("; ", node.Values.Select(v => $"{v.Expression} = {Render(v.Value)}"));
+        var missing = node.Values.Count > 0 && node.Values.All(v => v.Value is null);
+        clauses.Add(new ClauseExplanation(node.Clause, value ?? "", missing, node.Truth, depth));
+        foreach (var child in node.Children)
+        {
+            Flatten(child, depth + 1, clauses);
+        }
+    }
+
+    private static string Render(object? value) => value switch
+    {
+        null => "missing",
+        double d => d.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+        DateTimeOffset t => t.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture),
+        bool b => b ? "true" : "false",
+        IFormattable f => f.ToString(null, System.Globalization.CultureInfo.InvariantCulture),
+        _ => value.ToString() ?? "",
+    };
+
     /// <summary>Re-evaluates every segment at the current time and publishes what time alone changed.</summary>
     internal Task RefreshForTimeAsync()
     {
