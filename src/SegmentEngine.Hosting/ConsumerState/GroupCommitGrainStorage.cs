@@ -19,7 +19,8 @@ namespace SegmentEngine.Hosting.ConsumerState;
 /// A row is keyed by (service id, grain key string) only: the storage holds one state per grain key, so give it
 /// to a single grain type and state name. The ETag is the row's version (1, 2, ..., wrapping to 1 after 2^31-1);
 /// a write or clear whose ETag does not match the stored version fails with
-/// <see cref="InconsistentStateException"/> for that grain only. Clear deletes the row. Reads are direct.
+/// <see cref="InconsistentStateException"/> for that grain only. Clear deletes the row (a clear without ETag
+/// deletes whatever is stored). Reads are direct.
 /// </remarks>
 public sealed partial class GroupCommitGrainStorage : IGrainStorage, ILifecycleParticipant<ISiloLifecycle>, IAsyncDisposable
 {
@@ -29,8 +30,8 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ILifecycleP
     private const string DeleteSql =
         "DELETE FROM se_consumer_state WHERE service_id = @service AND grain_key = @key AND version = @version RETURNING version";
 
-    private const string ExistsSql =
-        "SELECT version FROM se_consumer_state WHERE service_id = @service AND grain_key = @key";
+    private const string DeleteAnySql =
+        "DELETE FROM se_consumer_state WHERE service_id = @service AND grain_key = @key";
 
     // One statement per batch. Input rows carry their position; expected version 0 means "no row yet".
     // Updates need the stored version to equal the expected one; inserts need no row. Positions not returned
@@ -60,6 +61,9 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ILifecycleP
         UNION ALL
         SELECT i.pos, n.version FROM inserted AS n JOIN input AS i ON i.grain_key = n.grain_key AND i.expected = 0
         """;
+
+    private const string ReadVersionSql =
+        "SELECT version FROM se_consumer_state WHERE service_id = @service AND grain_key = @key";
 
     private const string StoredVersionsSql =
         "SELECT grain_key, version FROM se_consumer_state WHERE service_id = @service AND grain_key = ANY(@keys)";
@@ -99,7 +103,13 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ILifecycleP
         _serializer = serializer;
         _logger = logger ?? (ILogger)NullLogger.Instance;
         _timeProvider = timeProvider ?? TimeProvider.System;
-        _dataSource = NpgsqlDataSource.Create(options.ConnectionString);
+        var connection = new NpgsqlConnectionStringBuilder(options.ConnectionString) { MaxPoolSize = options.MaxConnections };
+        if (connection.MinPoolSize > connection.MaxPoolSize)
+        {
+            connection.MinPoolSize = connection.MaxPoolSize;
+        }
+
+        _dataSource = NpgsqlDataSource.Create(connection.ConnectionString);
         _flushers = new Task[options.MaxConcurrentBatches];
         for (var i = 0; i < _flushers.Length; i++)
         {
@@ -141,6 +151,7 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ILifecycleP
         await using var reader = await command.ExecuteReaderAsync().ConfigureAwait(false);
         if (!await reader.ReadAsync().ConfigureAwait(false))
         {
+            grainState.State = NewState<T>();
             grainState.ETag = null;
             grainState.RecordExists = false;
             return;
@@ -202,31 +213,25 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ILifecycleP
         ArgumentNullException.ThrowIfNull(grainState);
         var expected = ParseVersion(grainState.ETag);
         var key = grainId.Key.ToString();
-        if (expected == 0)
+        await using var command = _dataSource.CreateCommand(expected == 0 ? DeleteAnySql : DeleteSql);
+        command.Parameters.Add(new NpgsqlParameter<string>("service", _serviceId));
+        command.Parameters.Add(new NpgsqlParameter<string>("key", key));
+        if (expected != 0)
         {
-            // The caller believes there is no row: succeed only if that is still true.
-            await using var exists = _dataSource.CreateCommand(ExistsSql);
-            exists.Parameters.Add(new NpgsqlParameter<string>("service", _serviceId));
-            exists.Parameters.Add(new NpgsqlParameter<string>("key", key));
-            if (await exists.ExecuteScalarAsync().ConfigureAwait(false) is int stored)
-            {
-                Interlocked.Increment(ref _conflicts);
-                throw Conflict(expected, stored);
-            }
-        }
-        else
-        {
-            await using var command = _dataSource.CreateCommand(DeleteSql);
-            command.Parameters.Add(new NpgsqlParameter<string>("service", _serviceId));
-            command.Parameters.Add(new NpgsqlParameter<string>("key", key));
             command.Parameters.Add(new NpgsqlParameter<int>("version", expected));
             if (await command.ExecuteScalarAsync().ConfigureAwait(false) is not int)
             {
                 Interlocked.Increment(ref _conflicts);
-                throw Conflict(expected, 0);
+                throw Conflict(expected, await StoredVersionAsync(key).ConfigureAwait(false));
             }
         }
+        else
+        {
+            // No ETag means "delete whatever is stored" (the Orleans contract for clear).
+            await command.ExecuteNonQueryAsync().ConfigureAwait(false);
+        }
 
+        grainState.State = NewState<T>();
         grainState.ETag = null;
         grainState.RecordExists = false;
     }
@@ -454,6 +459,18 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ILifecycleP
             pending.Completion.TrySetResult(stored.TryGetValue(pending.Key, out var version) ? -version : 0);
         }
     }
+
+    private async Task<int> StoredVersionAsync(string key)
+    {
+        await using var command = _dataSource.CreateCommand(ReadVersionSql);
+        command.Parameters.Add(new NpgsqlParameter<string>("service", _serviceId));
+        command.Parameters.Add(new NpgsqlParameter<string>("key", key));
+        return await command.ExecuteScalarAsync().ConfigureAwait(false) is int version ? version : 0;
+    }
+
+    // A fresh state the way the ADO.NET provider resets it: a new instance when T has a public parameterless constructor.
+    private static T NewState<T>() =>
+        typeof(T).IsValueType || typeof(T).GetConstructor(Type.EmptyTypes) is not null ? Activator.CreateInstance<T>() : default!;
 
     private static InconsistentStateException Conflict(int expected, int stored) =>
         new("Version conflict on grain state in se_consumer_state.", stored == 0 ? "none" : FormatVersion(stored), expected == 0 ? "none" : FormatVersion(expected));

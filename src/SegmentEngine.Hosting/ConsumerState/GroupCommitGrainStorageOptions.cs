@@ -24,6 +24,12 @@ public sealed class GroupCommitGrainStorageOptions
     /// <summary>How many batches may be committing at the same time (1-64).</summary>
     public int MaxConcurrentBatches { get; set; } = 2;
 
+    /// <summary>
+    /// Most connections the storage opens (1-1,000); overrides the connection string's pool size so that a burst
+    /// of activations queues for a connection instead of exhausting the server's connection slots.
+    /// </summary>
+    public int MaxConnections { get; set; } = 16;
+
     /// <summary>Throws an <see cref="ArgumentException"/> naming the first invalid setting.</summary>
     public void Validate()
     {
@@ -45,6 +51,11 @@ public sealed class GroupCommitGrainStorageOptions
         if (MaxDelay < TimeSpan.Zero || MaxDelay > TimeSpan.FromSeconds(1))
         {
             throw new ArgumentException($"{nameof(GroupCommitGrainStorageOptions)}.{nameof(MaxDelay)} must be between 0 and 1 second.");
+        }
+
+        if (MaxConnections is < 1 or > 1_000)
+        {
+            throw new ArgumentException($"{nameof(GroupCommitGrainStorageOptions)}.{nameof(MaxConnections)} must be between 1 and 1000.");
         }
 
         if (MaxConcurrentBatches is < 1 or > 64)

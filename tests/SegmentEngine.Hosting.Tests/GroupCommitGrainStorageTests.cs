@@ -1,0 +1,332 @@
+using System.Net;
+using System.Text;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using Orleans.Configuration;
+using Orleans.Runtime;
+using Orleans.Storage;
+using SegmentEngine.Hosting.ConsumerState;
+using Xunit;
+
+namespace SegmentEngine.Hosting.Tests;
+
+/// <summary>Grain whose state lives in the group-commit storage.</summary>
+public interface IGroupCommitCounterGrain : IGrainWithStringKey
+{
+    Task<int> AddAsync(int amount);
+
+    Task<int> GetAsync();
+
+    Task ClearAsync();
+}
+
+/// <summary>Counter on the fast group-commit storage (short linger).</summary>
+public sealed class GroupCommitCounterGrain(
+    [PersistentState("x", GroupCommitGrainStorageTests.FastStorage)] IPersistentState<CounterState> state)
+    : Grain, IGroupCommitCounterGrain
+{
+    public async Task<int> AddAsync(int amount)
+    {
+        state.State.Total += amount;
+        await state.WriteStateAsync();
+        return state.State!.Total;
+    }
+
+    public Task<int> GetAsync() => Task.FromResult(state.State.Total);
+
+    public Task ClearAsync() => state.ClearStateAsync();
+}
+
+/// <summary>Counter on the grouped storage (small batches, long linger), to count batches through a silo.</summary>
+public interface IGroupedCounterGrain : IGrainWithStringKey
+{
+    Task<int> AddAsync(int amount);
+}
+
+/// <summary>Counter on <see cref="GroupCommitGrainStorageTests.GroupedStorage"/>.</summary>
+public sealed class GroupedCounterGrain(
+    [PersistentState("x", GroupCommitGrainStorageTests.GroupedStorage)] IPersistentState<CounterState> state)
+    : Grain, IGroupedCounterGrain
+{
+    public async Task<int> AddAsync(int amount)
+    {
+        state.State.Total += amount;
+        await state.WriteStateAsync();
+        return state.State!.Total;
+    }
+}
+
+[Collection(PostgresCollection.Name)]
+public sealed class GroupCommitGrainStorageTests(PostgresFixture fixture)
+{
+    public const string FastStorage = "gc-fast";
+    public const string GroupedStorage = "gc-grouped";
+    private const string StateName = "x";
+
+    [Fact]
+    public async Task Grain_state_round_trips_through_a_silo_and_survives_a_restart()
+    {
+        var serviceId = NewId("svc");
+        var key = "acme/" + NewId("c");
+
+        using (var host = await StartSiloAsync(serviceId))
+        {
+            var grain = host.Services.GetRequiredService<IGrainFactory>().GetGrain<IGroupCommitCounterGrain>(key);
+            Assert.Equal(5, await grain.AddAsync(5));
+            Assert.Equal(12, await grain.AddAsync(7));
+            await host.StopAsync();
+        }
+
+        // One row keyed by the grain's string key, plain JSON, version bumped per write.
+        var payload = (byte[])(await ScalarAsync("SELECT payload FROM se_consumer_state WHERE service_id = @s AND grain_key = @k", serviceId, key))!;
+        var json = Encoding.UTF8.GetString(payload);
+        Assert.Contains("\"total\":12", json, StringComparison.Ordinal);
+        Assert.DoesNotContain("$type", json, StringComparison.Ordinal);
+        Assert.Equal(2, await ScalarAsync("SELECT version FROM se_consumer_state WHERE service_id = @s AND grain_key = @k", serviceId, key));
+
+        using (var host = await StartSiloAsync(serviceId))
+        {
+            var grain = host.Services.GetRequiredService<IGrainFactory>().GetGrain<IGroupCommitCounterGrain>(key);
+            Assert.Equal(12, await grain.GetAsync());
+            Assert.Equal(13, await grain.AddAsync(1));
+            await grain.ClearAsync();
+            Assert.Equal(0L, await ScalarAsync("SELECT count(*) FROM se_consumer_state WHERE service_id = @s AND grain_key = @k", serviceId, key));
+            Assert.Equal(0, await grain.GetAsync());
+            Assert.Equal(4, await grain.AddAsync(4));
+            await host.StopAsync();
+        }
+
+        Assert.Equal(1, await ScalarAsync("SELECT version FROM se_consumer_state WHERE service_id = @s AND grain_key = @k", serviceId, key));
+    }
+
+    [Fact]
+    public async Task Concurrent_grain_writes_through_a_silo_share_statements()
+    {
+        var serviceId = NewId("svc");
+        using var host = await StartSiloAsync(serviceId);
+        var storage = (GroupCommitGrainStorage)host.Services.GetRequiredKeyedService<IGrainStorage>(GroupedStorage);
+        var factory = host.Services.GetRequiredService<IGrainFactory>();
+        const int grains = 100;
+        var before = storage.BatchCount;
+
+        var results = await Task.WhenAll(Enumerable.Range(0, grains).Select(i => factory.GetGrain<IGroupedCounterGrain>("b/" + i).AddAsync(i)));
+
+        Assert.Equal(Enumerable.Range(0, grains), results);
+        var batches = storage.BatchCount - before;
+        // Batches hold at most 25 rows; a partial batch waits up to 1 s for more, so 100 writes take 4 to a few.
+        Assert.InRange(batches, 4, 10);
+        Assert.Equal((long)grains, await ScalarAsync("SELECT count(*) FROM se_consumer_state WHERE service_id = @s", serviceId, string.Empty));
+        await host.StopAsync();
+    }
+
+    [Fact]
+    public async Task Writes_queued_together_are_committed_in_full_batches()
+    {
+        await using var storage = CreateStorage(NewId("svc"), maxBatchSize: 100, maxDelay: TimeSpan.FromSeconds(1), concurrentBatches: 1);
+        var states = Enumerable.Range(0, 300).Select(i => new GrainState<CounterState>(new CounterState { Total = i })).ToArray();
+
+        // Each call queues synchronously; full batches flush without waiting for the linger.
+        var writes = states.Select((state, i) => storage.WriteStateAsync(StateName, Id("k/" + i), state)).ToArray();
+        await Task.WhenAll(writes);
+
+        Assert.Equal(3, storage.BatchCount);
+        Assert.Equal(300, storage.RowCount);
+        Assert.All(states, state => Assert.Equal("1", state.ETag));
+        Assert.All(states, state => Assert.True(state.RecordExists));
+
+        var read = new GrainState<CounterState>(new CounterState());
+        await storage.ReadStateAsync(StateName, Id("k/299"), read);
+        Assert.Equal(299, read.State!.Total);
+        Assert.Equal("1", read.ETag);
+    }
+
+    [Fact]
+    public async Task A_stale_etag_fails_only_that_grain_and_the_rest_of_the_batch_commits()
+    {
+        var serviceId = NewId("svc");
+        await using var storage = CreateStorage(serviceId, maxBatchSize: 4, maxDelay: TimeSpan.FromSeconds(1), concurrentBatches: 1);
+        var a = new GrainState<CounterState>(new CounterState { Total = 1 });
+        var b = new GrainState<CounterState>(new CounterState { Total = 1 });
+        var c = new GrainState<CounterState>(new CounterState { Total = 1 });
+        await Task.WhenAll(
+            storage.WriteStateAsync(StateName, Id("a"), a),
+            storage.WriteStateAsync(StateName, Id("b"), b),
+            storage.WriteStateAsync(StateName, Id("c"), c),
+            storage.WriteStateAsync(StateName, Id("d"), new GrainState<CounterState>(new CounterState())));
+        Assert.Equal(1, storage.BatchCount);
+
+        // a moves on to version 2; a copy still holding version 1 is stale.
+        var staleA = new GrainState<CounterState>(new CounterState { Total = 99 }) { ETag = a.ETag };
+        a.State!.Total = 2;
+        await storage.WriteStateAsync(StateName, Id("a"), a);
+        Assert.Equal("2", a.ETag);
+        var batchesBefore = storage.BatchCount;
+
+        b.State!.Total = 20;
+        c.State!.Total = 30;
+        var blindD = new GrainState<CounterState>(new CounterState { Total = 40 });
+        var staleWrite = storage.WriteStateAsync(StateName, Id("a"), staleA);
+        var writeB = storage.WriteStateAsync(StateName, Id("b"), b);
+        var writeC = storage.WriteStateAsync(StateName, Id("c"), c);
+        var blindWrite = storage.WriteStateAsync(StateName, Id("d"), blindD);
+
+        var stale = await Assert.ThrowsAsync<InconsistentStateException>(() => staleWrite);
+        Assert.Equal("2", stale.StoredEtag);
+        Assert.Equal("1", stale.CurrentEtag);
+        var blind = await Assert.ThrowsAsync<InconsistentStateException>(() => blindWrite);
+        Assert.Equal("1", blind.StoredEtag);
+        await writeB;
+        await writeC;
+        Assert.Equal(batchesBefore + 1, storage.BatchCount);
+        Assert.Equal("2", b.ETag);
+        Assert.Equal("2", c.ETag);
+        Assert.Equal("1", staleA.ETag);
+        Assert.Equal(2, storage.ConflictCount);
+
+        Assert.Equal(2, await ReadTotalAsync(storage, "a"));
+        Assert.Equal(20, await ReadTotalAsync(storage, "b"));
+        Assert.Equal(30, await ReadTotalAsync(storage, "c"));
+        Assert.Equal(0, await ReadTotalAsync(storage, "d"));
+    }
+
+    [Fact]
+    public async Task Clear_deletes_the_row_and_checks_the_etag()
+    {
+        var serviceId = NewId("svc");
+        await using var storage = CreateStorage(serviceId);
+        var state = new GrainState<CounterState>(new CounterState { Total = 7 });
+        await storage.WriteStateAsync(StateName, Id("acme/c-1"), state);
+        var stale = new GrainState<CounterState>(new CounterState()) { ETag = state.ETag };
+        await storage.WriteStateAsync(StateName, Id("acme/c-1"), state);
+
+        var conflict = await Assert.ThrowsAsync<InconsistentStateException>(() => storage.ClearStateAsync(StateName, Id("acme/c-1"), stale));
+        Assert.Equal("2", conflict.StoredEtag);
+        Assert.Equal(1L, await ScalarAsync("SELECT count(*) FROM se_consumer_state WHERE service_id = @s AND grain_key = @k", serviceId, "acme/c-1"));
+
+        await storage.ClearStateAsync(StateName, Id("acme/c-1"), state);
+        Assert.Null(state.ETag);
+        Assert.False(state.RecordExists);
+        Assert.Equal(0L, await ScalarAsync("SELECT count(*) FROM se_consumer_state WHERE service_id = @s AND grain_key = @k", serviceId, "acme/c-1"));
+
+        var afterClear = new GrainState<CounterState>(new CounterState());
+        await storage.ReadStateAsync(StateName, Id("acme/c-1"), afterClear);
+        Assert.False(afterClear.RecordExists);
+        Assert.Null(afterClear.ETag);
+
+        // A write after the clear starts again at version 1; a clear without ETag deletes whatever is stored.
+        afterClear.State!.Total = 3;
+        await storage.WriteStateAsync(StateName, Id("acme/c-1"), afterClear);
+        Assert.Equal("1", afterClear.ETag);
+        var blind = new GrainState<CounterState>(new CounterState { Total = 8 });
+        await storage.ClearStateAsync(StateName, Id("acme/c-1"), blind);
+        Assert.Equal(0, blind.State!.Total);
+        Assert.Equal(0L, await ScalarAsync("SELECT count(*) FROM se_consumer_state WHERE service_id = @s AND grain_key = @k", serviceId, "acme/c-1"));
+    }
+
+    [Fact]
+    public async Task Stopping_commits_every_queued_write_without_waiting_for_the_linger()
+    {
+        var serviceId = NewId("svc");
+        var storage = CreateStorage(serviceId, maxBatchSize: 1000, maxDelay: TimeSpan.FromSeconds(1), concurrentBatches: 2);
+        var writes = Enumerable.Range(0, 10)
+            .Select(i => storage.WriteStateAsync(StateName, Id("s/" + i), new GrainState<CounterState>(new CounterState { Total = i })))
+            .ToArray();
+
+        await storage.StopAsync();
+
+        // Stop returns after the flushers have committed everything that was queued.
+        Assert.Equal(0, storage.QueuedCount);
+        Assert.Equal(10, storage.RowCount);
+        Assert.Equal(10L, await ScalarAsync("SELECT count(*) FROM se_consumer_state WHERE service_id = @s", serviceId, string.Empty));
+        await Task.WhenAll(writes);
+
+        // Writes after the stop go straight to the database.
+        var late = new GrainState<CounterState>(new CounterState { Total = 5 });
+        await storage.WriteStateAsync(StateName, Id("s/late"), late);
+        Assert.Equal("1", late.ETag);
+        await storage.DisposeAsync();
+        Assert.Equal(11L, await ScalarAsync("SELECT count(*) FROM se_consumer_state WHERE service_id = @s", serviceId, string.Empty));
+    }
+
+    [Fact]
+    public void Options_are_validated()
+    {
+        static GroupCommitGrainStorageOptions Valid() => new() { ConnectionString = "Host=localhost", ServiceId = "s" };
+        Valid().Validate();
+        var noConnection = Valid();
+        noConnection.ConnectionString = string.Empty;
+        Assert.Throws<ArgumentException>(noConnection.Validate);
+        var noService = Valid();
+        noService.ServiceId = " ";
+        Assert.Throws<ArgumentException>(noService.Validate);
+        var noBatch = Valid();
+        noBatch.MaxBatchSize = 0;
+        Assert.Throws<ArgumentException>(noBatch.Validate);
+        var negativeDelay = Valid();
+        negativeDelay.MaxDelay = TimeSpan.FromMilliseconds(-1);
+        Assert.Throws<ArgumentException>(negativeDelay.Validate);
+        var noConnections = Valid();
+        noConnections.MaxConnections = 0;
+        Assert.Throws<ArgumentException>(noConnections.Validate);
+        var noFlushers = Valid();
+        noFlushers.MaxConcurrentBatches = 0;
+        Assert.Throws<ArgumentException>(noFlushers.Validate);
+        Assert.Throws<ArgumentException>(() => new GroupCommitGrainStorage("n", new GroupCommitGrainStorageOptions(), new Orleans.SystemTextJsonGrainStorageSerializer()));
+    }
+
+    private GroupCommitGrainStorage CreateStorage(string serviceId, int maxBatchSize = 2000, TimeSpan? maxDelay = null, int concurrentBatches = 2) =>
+        new("test", new GroupCommitGrainStorageOptions
+        {
+            ConnectionString = fixture.ConnectionString,
+            ServiceId = serviceId,
+            MaxBatchSize = maxBatchSize,
+            MaxDelay = maxDelay ?? TimeSpan.FromMilliseconds(2),
+            MaxConcurrentBatches = concurrentBatches,
+        }, new Orleans.SystemTextJsonGrainStorageSerializer());
+
+    private static async Task<int> ReadTotalAsync(GroupCommitGrainStorage storage, string key)
+    {
+        var state = new GrainState<CounterState>(new CounterState());
+        await storage.ReadStateAsync(StateName, Id(key), state);
+        return state.State!.Total;
+    }
+
+    private static GrainId Id(string key) => GrainId.Create("gc", key);
+
+    private static string NewId(string prefix) => prefix + "-" + Guid.NewGuid().ToString("N")[..8];
+
+    private async Task<IHost> StartSiloAsync(string serviceId)
+    {
+        var siloPort = PostgresFixture.FreePort();
+        var gatewayPort = PostgresFixture.FreePort();
+        var host = Host.CreateDefaultBuilder()
+            .ConfigureLogging(logging => logging.ClearProviders())
+            .UseOrleans(silo =>
+            {
+                silo.UseLocalhostClustering(siloPort, gatewayPort, serviceId: serviceId, clusterId: serviceId);
+                silo.AddGroupCommitGrainStorage(FastStorage, fixture.ConnectionString);
+                silo.AddGroupCommitGrainStorage(GroupedStorage, options =>
+                {
+                    options.ConnectionString = fixture.ConnectionString;
+                    options.MaxBatchSize = 25;
+                    options.MaxDelay = TimeSpan.FromSeconds(1);
+                    options.MaxConcurrentBatches = 1;
+                });
+            })
+            .Build();
+        await host.StartAsync();
+        return host;
+    }
+
+    private async Task<object?> ScalarAsync(string sql, string serviceId, string key)
+    {
+        await using var connection = new NpgsqlConnection(fixture.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        command.Parameters.AddWithValue("s", serviceId);
+        command.Parameters.AddWithValue("k", key);
+        return await command.ExecuteScalarAsync();
+    }
+}
