@@ -167,6 +167,12 @@ public sealed class Scenario
         Bad($"{brand}:someone-else", $"{{\"event_id\":\"bad-{eventNo}-k\",\"brand_id\":\"{brand}\",\"consumer_id\":\"{consumer}\",\"type\":\"check_in\",\"occurred_at\":\"{at}\",\"check_in\":{{\"location_id\":\"x\"}}}}", "key_mismatch");
         Bad($"nobody:{consumer}", $"{{\"event_id\":\"bad-{eventNo}-b\",\"brand_id\":\"nobody\",\"consumer_id\":\"{consumer}\",\"type\":\"check_in\",\"occurred_at\":\"{at}\",\"check_in\":{{\"location_id\":\"x\"}}}}", "unknown_brand");
         Bad(key, $"{{\"event_id\":\"bad-{eventNo}-c\",\"brand_id\":\"{brand}\",\"consumer_id\":\"{consumer}\",\"type\":\"purchase\",\"occurred_at\":\"{at}\",\"purchase\":{{\"order_id\":\"o\",\"amount\":5,\"currency\":\"JPY\"}}}}", "wrong_currency");
+        Bad(key, "[1, 2, 3]", "not_an_object");
+        Bad(key, $"{{\"event_id\":\"bad-{eventNo}-p\",\"brand_id\":\"{brand}\",\"consumer_id\":\"{consumer}\",\"type\":\"profile_update\",\"occurred_at\":\"{at}\",\"profile_update\":{{\"phone\":\"12345\"}}}}", "invalid_field");
+        Bad(key, $"{{\"event_id\":\"bad-{eventNo}-o\",\"brand_id\":\"{brand}\",\"consumer_id\":\"{consumer}\",\"type\":\"check_in\",\"occurred_at\":\"2026-11-20T18:03:11\",\"check_in\":{{\"location_id\":\"x\"}}}}", "invalid_field");
+        Bad(key, $"{{\"event_id\":\"bad-{eventNo}-d\",\"event_id\":\"again\",\"brand_id\":\"{brand}\",\"consumer_id\":\"{consumer}\",\"type\":\"check_in\",\"occurred_at\":\"{at}\",\"check_in\":{{\"location_id\":\"x\"}}}}", "duplicate_field");
+        Bad(key, $"{{\"event_id\":\"bad-{eventNo}-l\",\"brand_id\":\"{brand}\",\"consumer_id\":\"{consumer}\",\"type\":\"custom\",\"occurred_at\":\"{at}\",\"custom\":{{\"name\":\"{new string('x', 70_000)}\",\"properties\":{{}}}}}}", "too_large");
+        Bad(key, $"{{\"event_id\":\"bad-{eventNo}-n\",\"brand_id\":\"{brand}\",\"consumer_id\":\"{consumer}\",\"type\":\"custom\",\"occurred_at\":\"{at}\",\"custom\":{new string('[', 40)}{new string(']', 40)}}}", "too_deep");
         Bad(key, $"{{\"event_id\":\"bad-{eventNo}-m\",\"brand_id\":\"{brand}\",\"consumer_id\":\"{consumer}\",\"type\":\"check_in\",\"occurred_at\":\"{at}\"}}", "missing_field");
     }
 

@@ -13,6 +13,7 @@ public sealed class IngestMetrics : IDisposable
     private readonly Counter<long> _deadLetters;
     private readonly Histogram<double> _batchSeconds;
     private readonly Counter<long> _commits;
+    private long _lag;
 
     /// <summary>Creates the instruments on a meter from the factory.</summary>
     public IngestMetrics(IMeterFactory meterFactory)
@@ -22,7 +23,11 @@ public sealed class IngestMetrics : IDisposable
         _deadLetters = _meter.CreateCounter<long>("segengine.ingest.dead_letters", "{event}", "Events sent to the dead-letter topic, by reason.");
         _batchSeconds = _meter.CreateHistogram<double>("segengine.ingest.checkpoint.duration", "s", "Time from a batch's first record to its durable offset commit.");
         _commits = _meter.CreateCounter<long>("segengine.ingest.checkpoints", "{checkpoint}", "Offset commits after durable state.");
+        _meter.CreateObservableGauge("segengine.ingest.consumer_lag", () => Volatile.Read(ref _lag), "{record}", "Records on the assigned partitions not yet consumed (high watermark - position).");
     }
+
+    /// <summary>Records the consumer lag summed over the assigned partitions.</summary>
+    public void Lag(long records) => Volatile.Write(ref _lag, records);
 
     /// <summary>Counts one accepted event of a type.</summary>
     public void EventAccepted(string type) => _events.Add(1, new KeyValuePair<string, object?>("type", type));

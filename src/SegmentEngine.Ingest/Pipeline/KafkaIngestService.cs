@@ -85,6 +85,7 @@ public sealed partial class KafkaIngestService(
                 await ProcessBatchAsync(batch, producer, stoppingToken).ConfigureAwait(false);
                 Commit(consumer, batch);
                 metrics.Checkpointed(Stopwatch.GetElapsedTime(started));
+                metrics.Lag(Lag(consumer));
                 Checkpointed?.Invoke(batch.Count);
             }
         }
@@ -209,6 +210,23 @@ public sealed partial class KafkaIngestService(
         }
 
         await producer.ProduceAsync(_options.DeadLetterTopic, new Message<byte[], byte[]> { Key = key!, Value = value!, Headers = headers }).ConfigureAwait(false);
+    }
+
+    private static long Lag(IConsumer<byte[], byte[]> consumer)
+    {
+        long lag = 0;
+        foreach (var partition in consumer.Assignment)
+        {
+            // Both come from the client's cached fetch state: no broker round trip.
+            var high = consumer.GetWatermarkOffsets(partition).High;
+            var position = consumer.Position(partition);
+            if (high.Value >= 0 && position.Value >= 0)
+            {
+                lag += Math.Max(0, high.Value - position.Value);
+            }
+        }
+
+        return lag;
     }
 
     private static void Commit(IConsumer<byte[], byte[]> consumer, List<ConsumeResult<byte[], byte[]>> batch)
