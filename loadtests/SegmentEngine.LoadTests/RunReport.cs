@@ -84,7 +84,8 @@ internal sealed class RunReport
             o.WriteLine($"caught up             {(CaughtUp ? "yes" : "NO (drain timeout)")}; engine lag before the run {StartLag}");
             o.WriteLine($"applied (committed)   {Committed} records in {WholeSeconds:0.0} s (first produce to caught up) = {Fmt(AppliedPerSecond)} events/s");
             o.WriteLine($"applied, steady       {Fmt(SteadyAppliedPerSecond)} events/s committed, {Fmt(SteadyAcceptedPerSecond)} events/s accepted (counter), over t={SteadyFrom:0.0}..{SteadyTo:0.0} s");
-            o.WriteLine($"accepted (counter)    {Accepted:0} events (segengine_ingest_events)");
+            var expected = Produced + ProbesSent;
+            o.WriteLine($"accepted (counter)    {Accepted:0} events (segengine_ingest_events) of {expected} produced with probes: {(CaughtUp ? $"{expected - Accepted:0} missing" : "not caught up, missing unknown")}");
             PrintLatency(o);
             o.WriteLine($"errors                produce failures {ProduceFailures}{(LastProduceError is null ? string.Empty : $" (last: {LastProduceError})")}, gRPC errors {GrpcErrors}, dead letters on {opt.DeadLetterTopic} {DeadLettersObserved} (metric {DeadLetterMetric:0})");
             var wall = SteadyTo > 0 ? WholeSeconds : double.NaN;
