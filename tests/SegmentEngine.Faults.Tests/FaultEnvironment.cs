@@ -26,6 +26,7 @@ public sealed class FaultEnvironment : IAsyncDisposable
 
     private readonly List<SiloProcess> _silos = [];
     private readonly ConcurrentDictionary<int, long> _endOffsets = new();
+    private readonly ConcurrentDictionary<(int Partition, long Offset), string?> _eventIds = new();
     private EmbeddedPostgres? _postgres;
     private EmbeddedKafkaBroker? _broker;
     private IProducer<string, string>? _producer;
@@ -91,11 +92,14 @@ public sealed class FaultEnvironment : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts a silo process on this environment and waits until it is ready.</summary>
-    public async Task<SiloProcess> StartSiloAsync(string name, int maxBatchSize = 100)
+    /// <summary>
+    /// Starts a silo process on this environment and waits until it is ready. Passing the Orleans ports of a
+    /// dead silo makes it a restart of that silo on the same host (a newer generation of the same endpoint).
+    /// </summary>
+    public async Task<SiloProcess> StartSiloAsync(string name, int maxBatchSize = 100, int siloPort = 0, int gatewayPort = 0)
     {
         var silo = SiloProcess.Start(
-            new SiloSettings(name, PostgresConnectionString, Bootstrap, Path.Combine(Root, "data-" + name), ErasureKey, ApiKey.Key, maxBatchSize),
+            new SiloSettings(name, PostgresConnectionString, Bootstrap, Path.Combine(Root, "data-" + name), ErasureKey, ApiKey.Key, maxBatchSize, siloPort, gatewayPort),
             Path.Combine(Root, "logs"));
         lock (_silos)
         {
@@ -121,6 +125,7 @@ public sealed class FaultEnvironment : IAsyncDisposable
                 }
 
                 _endOffsets.AddOrUpdate(report.Partition.Value, report.Offset.Value + 1, (_, current) => Math.Max(current, report.Offset.Value + 1));
+                _eventIds[(report.Partition.Value, report.Offset.Value)] = DurableState.EventIdOf(report.Message.Value);
             });
         }
 
@@ -130,6 +135,10 @@ public sealed class FaultEnvironment : IAsyncDisposable
 
     /// <summary>End offset (next offset to be written) of each partition, from the producer's acknowledgements.</summary>
     public long[] EndOffsets() => Enumerable.Range(0, Partitions).Select(p => _endOffsets.GetValueOrDefault(p)).ToArray();
+
+    /// <summary>Event ids of the well-formed records below the given committed offsets: what the ingest claims is durable.</summary>
+    public HashSet<string> CommittedEventIds(long[] committed)
+        => _eventIds.Where(r => r.Value is not null && r.Key.Offset < committed[r.Key.Partition]).Select(r => r.Value!).ToHashSet(StringComparer.Ordinal);
 
     /// <summary>Offsets committed by the ingest's consumer group per partition (0 when none), read with ListConsumerGroupOffsets.</summary>
     public async Task<long[]> CommittedOffsetsAsync()

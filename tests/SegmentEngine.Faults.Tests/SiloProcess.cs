@@ -14,7 +14,9 @@ public sealed record SiloSettings(
     string DataDirectory,
     string ErasureKey,
     string ApiKey,
-    int MaxBatchSize);
+    int MaxBatchSize,
+    int SiloPort = 0,
+    int GatewayPort = 0);
 
 /// <summary>
 /// A SegmentEngine silo running as a child process (<c>dotnet SegmentEngine.Silo.dll</c>), with its
@@ -27,8 +29,10 @@ public sealed partial class SiloProcess : IDisposable
     private readonly List<string> _lines = [];
     private readonly Lock _gate = new();
 
-    private SiloProcess(Process process, StreamWriter log, string logPath, string name, int grpcPort, int httpPort)
+    private SiloProcess(Process process, StreamWriter log, string logPath, string name, int grpcPort, int httpPort, int siloPort, int gatewayPort)
     {
+        SiloPort = siloPort;
+        GatewayPort = gatewayPort;
         _process = process;
         _log = log;
         LogPath = logPath;
@@ -49,6 +53,12 @@ public sealed partial class SiloProcess : IDisposable
     /// <summary>Health and metrics address (HTTP/1.1).</summary>
     public string HttpAddress { get; }
 
+    /// <summary>Orleans silo-to-silo port.</summary>
+    public int SiloPort { get; }
+
+    /// <summary>Orleans gateway port.</summary>
+    public int GatewayPort { get; }
+
     /// <summary>True once the process has ended.</summary>
     public bool HasExited => _process.HasExited;
 
@@ -56,7 +66,9 @@ public sealed partial class SiloProcess : IDisposable
     public static SiloProcess Start(SiloSettings settings, string logDirectory)
     {
         var dll = FindSiloDll();
-        int grpcPort = FreePort(), httpPort = FreePort(), siloPort = FreePort(), gatewayPort = FreePort();
+        int grpcPort = FreePort(), httpPort = FreePort();
+        var siloPort = settings.SiloPort > 0 ? settings.SiloPort : FreePort();
+        var gatewayPort = settings.GatewayPort > 0 ? settings.GatewayPort : FreePort();
         string Port(int port) => port.ToString(CultureInfo.InvariantCulture);
         var info = new ProcessStartInfo("dotnet")
         {
@@ -95,7 +107,7 @@ public sealed partial class SiloProcess : IDisposable
         var logPath = Path.Combine(logDirectory, settings.Name + ".log");
         var log = new StreamWriter(logPath, append: true) { AutoFlush = true };
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
-        var silo = new SiloProcess(process, log, logPath, settings.Name, grpcPort, httpPort);
+        var silo = new SiloProcess(process, log, logPath, settings.Name, grpcPort, httpPort, siloPort, gatewayPort);
         process.OutputDataReceived += (_, e) => silo.Append(e.Data);
         process.ErrorDataReceived += (_, e) => silo.Append(e.Data is null ? null : "stderr: " + e.Data);
         process.Exited += (_, _) => silo.Append($"[test] process exited (code {SafeExitCode(process)})");

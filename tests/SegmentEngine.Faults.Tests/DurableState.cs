@@ -1,0 +1,83 @@
+using System.Text.Json;
+using Npgsql;
+
+namespace SegmentEngine.Faults.Tests;
+
+/// <summary>Reads, straight from PostgreSQL, which event ids the consumer grains have made durable.</summary>
+public static class DurableState
+{
+    /// <summary>Every event id held in a persisted consumer state (its dedup set), across all consumers.</summary>
+    public static async Task<HashSet<string>> EventIdsAsync(string connectionString)
+    {
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT PayloadBinary FROM se_grain_state WHERE PayloadBinary IS NOT NULL", connection);
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            using var document = JsonDocument.Parse((byte[])reader[0]);
+            if (document.RootElement.ValueKind == JsonValueKind.Object
+                && document.RootElement.TryGetProperty("seenEventIds", out var seen)
+                && seen.ValueKind == JsonValueKind.Object)
+            {
+                foreach (var property in seen.EnumerateObject())
+                {
+                    ids.Add(property.Name);
+                }
+            }
+        }
+
+        return ids;
+    }
+
+    /// <summary>
+    /// Takes a row lock (SELECT ... FOR UPDATE in an open transaction) on the persisted state of one consumer grain,
+    /// so that the grain's next state write waits: a slow database write, held until the returned lock is disposed.
+    /// Returns null when the consumer has no state row yet.
+    /// </summary>
+    public static async Task<IAsyncDisposable?> LockConsumerRowAsync(string connectionString, string brandId, string consumerId)
+    {
+        var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        var transaction = await connection.BeginTransactionAsync();
+        await using (var command = new NpgsqlCommand("SELECT 1 FROM se_grain_state WHERE GrainIdExtensionString = @key FOR UPDATE", connection, transaction))
+        {
+            command.Parameters.AddWithValue("key", $"{brandId}/{consumerId}");
+            if (await command.ExecuteScalarAsync() is not null)
+            {
+                return new RowLock(connection, transaction);
+            }
+        }
+
+        await transaction.DisposeAsync();
+        await connection.DisposeAsync();
+        return null;
+    }
+
+    /// <summary>The event_id of a record value, or null when the value is not a JSON object with one (malformed records).</summary>
+    public static string? EventIdOf(string value)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(value);
+            return document.RootElement.ValueKind == JsonValueKind.Object && document.RootElement.TryGetProperty("event_id", out var id)
+                ? id.GetString()
+                : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private sealed class RowLock(NpgsqlConnection connection, NpgsqlTransaction transaction) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await transaction.RollbackAsync();
+            await transaction.DisposeAsync();
+            await connection.DisposeAsync();
+        }
+    }
+}
