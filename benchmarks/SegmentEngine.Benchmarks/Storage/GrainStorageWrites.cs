@@ -88,6 +88,7 @@ public static class GrainStorageWrites
             })
             .Build();
         await host.StartAsync();
+        var run = Guid.NewGuid().ToString("N")[..8];
         var adoNet = host.Services.GetRequiredKeyedService<IGrainStorage>(AdoNetName);
         var group = (GroupCommitGrainStorage)host.Services.GetRequiredKeyedService<IGrainStorage>(GroupName);
 
@@ -104,7 +105,7 @@ public static class GrainStorageWrites
                 foreach (var (name, storage) in sides)
                 {
                     var states = NewStates(grains);
-                    var prefix = $"{name}-{concurrency}-{round}/";
+                    var prefix = $"{run}-{name}-{concurrency}-{round}/";
                     foreach (var pass in new[] { "insert", "update" })
                     {
                         var batches = group.BatchCount;

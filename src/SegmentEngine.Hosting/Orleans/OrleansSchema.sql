@@ -338,13 +338,14 @@ ON CONFLICT (QueryKey) DO UPDATE SET QueryText = EXCLUDED.QueryText;
 -- ---------------------------------------------------------------------------------------------------
 -- Consumer state written in group commits by SegmentEngine.Hosting.ConsumerState.GroupCommitGrainStorage
 -- (not an ADO.NET provider table). One row per (service, grain key string); version is the etag (1, 2, ...,
--- wrapping to 1). Clearing a state deletes its row.
+-- wrapping to 1). Clearing a state deletes its row. grain_key is "brand/consumer" in byte order (COLLATE "C"),
+-- so a brand's rows are one primary-key range: grain_key LIKE 'brand/%' uses the index.
 -- ---------------------------------------------------------------------------------------------------
 
 CREATE TABLE IF NOT EXISTS se_consumer_state
 (
     service_id  text        NOT NULL,
-    grain_key   text        NOT NULL,
+    grain_key   text        COLLATE "C" NOT NULL,
     payload     bytea       NOT NULL,
     version     integer     NOT NULL,
     modified_on timestamptz NOT NULL DEFAULT now(),
