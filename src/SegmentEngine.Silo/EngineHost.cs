@@ -242,6 +242,8 @@ public sealed partial class EngineHost : IAsyncDisposable
         });
         services.AddSingleton<IKafkaEndpoint>(new KafkaEndpoint(bootstrap));
         services.AddSingleton(new ShardOptions { TimeRefreshPeriod = options.Memberships.TimeRefreshPeriod });
+        services.AddSingleton(new ShardFeedOptions());
+        services.AddSingleton<ShardFeed>();
         services.AddSingleton<KafkaMembershipPublisher>(sp => new KafkaMembershipPublisher(
             bootstrap,
             options.Kafka.MembershipsTopic,

@@ -281,6 +281,9 @@ public sealed class EngineEndToEndTests : IAsyncLifetime
         producer.Flush(TimeSpan.FromSeconds(30));
         await all.Task.WaitAsync(IngestTimeout);
         Assert.Equal(expected, Volatile.Read(ref seen));
+
+        // Durable state is in; the shard (derived state) receives it in batches: wait until it has everything.
+        await host.App.Services.GetRequiredService<SegmentEngine.Grains.Shards.ShardFeed>().DrainAsync().WaitAsync(IngestTimeout);
     }
 
     private static async Task AssertDeadLettersAsync(EngineHost host, Scenario scenario)

@@ -20,6 +20,7 @@ public sealed partial class ConsumerGrain(
     [PersistentState("consumer", "consumers")] IPersistentState<ConsumerState> state,
     IBrandSource brands,
     ErasureKey erasureKey,
+    ShardFeed shardFeed,
     TimeProvider time,
     ILogger<ConsumerGrain> logger) : Grain, IConsumerGrain, IConsumerIngestGrain
 {
@@ -82,7 +83,7 @@ public sealed partial class ConsumerGrain(
         if (applied > 0)
         {
             await state.WriteStateAsync();
-            await PublishAsync();
+            await PublishAsync(waitForApply: false);
         }
 
         return new IngestReport(applied, duplicates, dropped, false);
@@ -125,15 +126,14 @@ public sealed partial class ConsumerGrain(
         if (result.IsApplied)
         {
             await state.WriteStateAsync();
-            await PublishAsync();
+            await PublishAsync(waitForApply: true);
         }
 
         return await GetAsync();
     }
 
-    private Task PublishAsync()
-        => GrainFactory.GetGrain<IShardGrain>(GrainKeys.Brand(BrandId))
-            .UpsertAsync(ImmutableArray.Create(ConsumerFactsMapper.ToFacts(state.State)).AsImmutable());
+    private Task PublishAsync(bool waitForApply)
+        => shardFeed.EnqueueAsync(BrandId, ConsumerFactsMapper.ToFacts(state.State), waitForApply);
 
     private async Task<bool> IsErasedAsync()
     {
@@ -150,7 +150,7 @@ public sealed partial class ConsumerGrain(
     private async Task EraseAsync()
     {
         await GrainFactory.GetGrain<IErasureRegistryGrain>(GrainKeys.Brand(BrandId)).AddAsync(erasureKey.HashOf(BrandId, ConsumerId));
-        await GrainFactory.GetGrain<IShardGrain>(GrainKeys.Brand(BrandId)).RemoveAsync(ConsumerId);
+        await shardFeed.RemoveAsync(BrandId, ConsumerId);
         await state.ClearStateAsync();
         state.State = new ConsumerState();
         _erasedElsewhere = true;

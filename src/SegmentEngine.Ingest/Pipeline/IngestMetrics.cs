@@ -21,7 +21,12 @@ public sealed class IngestMetrics : IDisposable
         _meter = meterFactory.Create(MeterName);
         _events = _meter.CreateCounter<long>("segengine.ingest.events", "{event}", "Events applied, by type.");
         _deadLetters = _meter.CreateCounter<long>("segengine.ingest.dead_letters", "{event}", "Events sent to the dead-letter topic, by reason.");
-        _batchSeconds = _meter.CreateHistogram<double>("segengine.ingest.checkpoint.duration", "s", "Time from a batch's first record to its durable offset commit.");
+        _batchSeconds = _meter.CreateHistogram<double>(
+            "segengine.ingest.checkpoint.duration",
+            "s",
+            "Time from a batch's first record to its durable offset commit.",
+            tags: null,
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] });
         _commits = _meter.CreateCounter<long>("segengine.ingest.checkpoints", "{checkpoint}", "Offset commits after durable state.");
         _meter.CreateObservableGauge("segengine.ingest.consumer_lag", () => Volatile.Read(ref _lag), "{record}", "Records on the assigned partitions not yet consumed (high watermark - position).");
     }

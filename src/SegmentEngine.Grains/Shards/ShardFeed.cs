@@ -1,0 +1,210 @@
+using System.Collections.Immutable;
+using Microsoft.Extensions.Logging;
+using SegmentEngine.Columnar.Facts;
+using SegmentEngine.Grains.Abstractions;
+
+namespace SegmentEngine.Grains.Shards;
+
+/// <summary>Batching of consumer updates on their way to a brand's shard.</summary>
+public sealed class ShardFeedOptions
+{
+    /// <summary>Longest time an update waits to be batched with others.</summary>
+    public TimeSpan MaxDelay { get; set; } = TimeSpan.FromMilliseconds(10);
+
+    /// <summary>Most consumers sent to a shard in one call.</summary>
+    public int MaxBatch { get; set; } = 4096;
+
+    /// <summary>Updates queued per brand beyond which writers wait for the shard (back-pressure).</summary>
+    public int MaxPending { get; set; } = 100_000;
+}
+
+/// <summary>
+/// Carries consumer facts from consumer grains to their brand's shard in batches (one shard call
+/// per batch instead of one per consumer), keeping each consumer's updates in order. The shard is
+/// derived state — it is rebuilt from durable consumer state on activation — so ingest does not wait
+/// for it; API changes wait for theirs to be applied (read-your-writes), and everyone waits when a
+/// brand's queue is full.
+/// </summary>
+public sealed partial class ShardFeed(IGrainFactory grains, ShardFeedOptions options, ILogger<ShardFeed> logger)
+{
+    private readonly Dictionary<string, BrandQueue> _queues = new(StringComparer.Ordinal);
+
+    /// <summary>Queues an update; the task completes at once, or once applied when <paramref name="waitForApply"/> or the queue is full.</summary>
+    public Task EnqueueAsync(string brandId, ConsumerFacts facts, bool waitForApply)
+        => Enqueue(brandId, facts.ConsumerId, facts, waitForApply);
+
+    /// <summary>Queues the removal of an erased consumer behind its earlier updates; completes once applied.</summary>
+    public Task RemoveAsync(string brandId, string consumerId) => Enqueue(brandId, consumerId, null, waitForApply: true);
+
+    private Task Enqueue(string brandId, string consumerId, ConsumerFacts? facts, bool waitForApply)
+    {
+        BrandQueue queue;
+        lock (_queues)
+        {
+            if (!_queues.TryGetValue(brandId, out queue!))
+            {
+                queue = new BrandQueue(brandId);
+                _queues.Add(brandId, queue);
+            }
+        }
+
+        TaskCompletionSource? applied = null;
+        var startFlusher = false;
+        lock (queue)
+        {
+            if (waitForApply || queue.Pending.Count >= options.MaxPending)
+            {
+                applied = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+
+            queue.Pending.Add((consumerId, facts, applied));
+            if (!queue.Flushing)
+            {
+                queue.Flushing = true;
+                queue.Idle = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                startFlusher = true;
+            }
+        }
+
+        if (startFlusher)
+        {
+            _ = Task.Run(() => FlushAsync(queue));
+        }
+
+        return applied?.Task ?? Task.CompletedTask;
+    }
+
+    /// <summary>Completes when every update queued before the call has been applied (a barrier for tests and shutdown).</summary>
+    public Task DrainAsync()
+    {
+        List<Task> idle;
+        lock (_queues)
+        {
+            idle = [];
+            foreach (var queue in _queues.Values)
+            {
+                lock (queue)
+                {
+                    idle.Add(queue.Idle.Task);
+                }
+            }
+        }
+
+        return Task.WhenAll(idle);
+    }
+
+    private async Task FlushAsync(BrandQueue queue)
+    {
+        while (true)
+        {
+            bool full;
+            lock (queue)
+            {
+                full = queue.Pending.Count >= options.MaxBatch;
+            }
+
+            if (!full)
+            {
+                await Task.Delay(options.MaxDelay).ConfigureAwait(false);
+            }
+
+            List<(string ConsumerId, ConsumerFacts? Facts, TaskCompletionSource? Applied)> batch;
+            lock (queue)
+            {
+                if (queue.Pending.Count == 0)
+                {
+                    queue.Flushing = false;
+                    queue.Idle.TrySetResult();
+                    return;
+                }
+
+                var take = Math.Min(queue.Pending.Count, options.MaxBatch);
+                batch = queue.Pending.GetRange(0, take);
+                queue.Pending.RemoveRange(0, take);
+            }
+
+            await SendAsync(queue.BrandId, batch).ConfigureAwait(false);
+        }
+    }
+
+    private async Task SendAsync(string brandId, List<(string ConsumerId, ConsumerFacts? Facts, TaskCompletionSource? Applied)> batch)
+    {
+        // Only the newest operation of a consumer matters within one batch (facts, or null for a removal);
+        // order between consumers is irrelevant.
+        var latest = new Dictionary<string, ConsumerFacts?>(StringComparer.Ordinal);
+        foreach (var (consumerId, facts, _) in batch)
+        {
+            latest[consumerId] = facts;
+        }
+
+        var payload = latest.Values.OfType<ConsumerFacts>().ToImmutableArray();
+        var removals = latest.Where(pair => pair.Value is null).Select(pair => pair.Key).ToList();
+        Exception? failure = null;
+        for (var attempt = 1; attempt <= 5; attempt++)
+        {
+            try
+            {
+                var shard = grains.GetGrain<IShardGrain>(GrainKeys.Brand(brandId));
+                if (payload.Length > 0)
+                {
+                    await shard.UpsertAsync(payload.AsImmutable()).ConfigureAwait(false);
+                }
+
+                foreach (var consumerId in removals)
+                {
+                    await shard.RemoveAsync(consumerId).ConfigureAwait(false);
+                }
+
+                failure = null;
+                break;
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                failure = ex;
+                LogRetry(attempt, ex.GetType().Name);
+                await Task.Delay(TimeSpan.FromMilliseconds(50 * attempt)).ConfigureAwait(false);
+            }
+        }
+
+        if (failure is not null)
+        {
+            LogLost(payload.Length, failure.GetType().Name);
+        }
+
+        foreach (var (_, _, applied) in batch)
+        {
+            if (failure is null)
+            {
+                applied?.TrySetResult();
+            }
+            else
+            {
+                applied?.TrySetException(failure);
+            }
+        }
+    }
+
+    [LoggerMessage(1, LogLevel.Warning, "Shard update failed (attempt {Attempt}): {ErrorType}")]
+    private partial void LogRetry(int attempt, string errorType);
+
+    [LoggerMessage(2, LogLevel.Error, "{Count} consumer updates could not reach their shard ({ErrorType}); the shard catches up when it is rebuilt")]
+    private partial void LogLost(int count, string errorType);
+
+    private sealed class BrandQueue(string brandId)
+    {
+        public string BrandId { get; } = brandId;
+
+        public List<(string ConsumerId, ConsumerFacts? Facts, TaskCompletionSource? Applied)> Pending { get; } = [];
+
+        public bool Flushing { get; set; }
+
+        public TaskCompletionSource Idle { get; set; } = CompletedIdle();
+
+        private static TaskCompletionSource CompletedIdle()
+        {
+            var idle = new TaskCompletionSource();
+            idle.SetResult();
+            return idle;
+        }
+    }
+}
