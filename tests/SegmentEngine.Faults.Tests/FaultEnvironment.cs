@@ -164,6 +164,13 @@ public sealed class FaultEnvironment : IAsyncDisposable
         string? lastError = null;
         while (DateTime.UtcNow < deadline)
         {
+            bool allExited;
+            lock (_silos)
+            {
+                allExited = _silos.Count > 0 && _silos.TrueForAll(s => s.HasExited);
+            }
+
+            Assert.False(allExited, $"Every silo has exited while waiting for {what}.\n" + LogTails());
             try
             {
                 committed = await CommittedOffsetsAsync();

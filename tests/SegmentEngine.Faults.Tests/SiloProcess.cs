@@ -249,9 +249,15 @@ public sealed partial class SiloProcess : IDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    /// <summary>The silo built next to this test project: src/SegmentEngine.Silo/bin/&lt;Configuration&gt;/net10.0/SegmentEngine.Silo.dll.</summary>
+    /// <summary>The silo built next to this test project (src/SegmentEngine.Silo/bin/&lt;Configuration&gt;/net10.0/SegmentEngine.Silo.dll), or the file named by SEGMENTENGINE_SILO_DLL.</summary>
     public static string FindSiloDll()
     {
+        var overridden = Environment.GetEnvironmentVariable("SEGMENTENGINE_SILO_DLL");
+        if (!string.IsNullOrWhiteSpace(overridden))
+        {
+            return File.Exists(overridden) ? overridden : throw new FileNotFoundException("SEGMENTENGINE_SILO_DLL names a missing file: " + overridden);
+        }
+
         var baseDirectory = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
         var configuration = baseDirectory.Parent?.Name ?? "Debug";
         for (var dir = baseDirectory; dir is not null; dir = dir.Parent)
