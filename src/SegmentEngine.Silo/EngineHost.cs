@@ -10,6 +10,8 @@ using SegmentEngine.Api.Auth;
 using SegmentEngine.Api.Hosting;
 using SegmentEngine.Domain.Brands;
 using SegmentEngine.Grains.Abstractions;
+using SegmentEngine.Grains.Consumers;
+using SegmentEngine.Hosting.ConsumerState;
 using SegmentEngine.Grains.Privacy;
 using SegmentEngine.Grains.Shards;
 using SegmentEngine.Hosting.Orleans;
@@ -201,12 +203,27 @@ public sealed partial class EngineHost : IAsyncDisposable
                 var advertised = AdvertisedAddress(options.Cluster.AdvertisedAddress);
                 silo.ConfigureEndpoints(advertised, options.Cluster.SiloPort, options.Cluster.GatewayPort, listenOnAnyHostAddress: !IPAddress.IsLoopback(advertised));
                 silo.UseSegmentEnginePostgres(connectionString);
-                silo.Services.PostConfigure<Orleans.Configuration.AdoNetGrainStorageOptions>(SegmentEngineOrleansExtensions.ConsumersStorageName, o => o.DeleteStateOnClear = true);
+                if (options.Postgres.ConsumerStateStore == "GroupCommit")
+                {
+                    silo.AddGroupCommitGrainStorage(ConsumerGrain.StorageName, connectionString);
+                }
+                else
+                {
+                    // Erasure must leave no row behind: clearing consumer state deletes it.
+                    silo.AddAdoNetGrainStorage(ConsumerGrain.StorageName, o =>
+                    {
+                        o.Invariant = SegmentEngineOrleansExtensions.Invariant;
+                        o.ConnectionString = connectionString;
+                        o.GrainStorageSerializer = new SystemTextJsonGrainStorageSerializer();
+                        o.DeleteStateOnClear = true;
+                    });
+                }
             }
             else
             {
                 silo.UseLocalhostClustering(options.Cluster.SiloPort, options.Cluster.GatewayPort);
                 silo.AddMemoryGrainStorage(SegmentEngineOrleansExtensions.ConsumersStorageName);
+                silo.AddMemoryGrainStorage(ConsumerGrain.StorageName);
                 silo.AddMemoryGrainStorageAsDefault();
                 silo.UseInMemoryReminderService();
             }
@@ -221,7 +238,7 @@ public sealed partial class EngineHost : IAsyncDisposable
         services.AddSingleton(new ErasureKey(erasureKey));
         if (connectionString is not null)
         {
-            services.AddSingleton<IConsumerFactsSource>(sp => new PostgresConsumerFactsSource(connectionString, options.Cluster.ServiceId, sp.GetRequiredService<ILogger<PostgresConsumerFactsSource>>()));
+            services.AddSingleton<IConsumerFactsSource>(sp => new PostgresConsumerFactsSource(connectionString, options.Cluster.ServiceId, options.Postgres.ConsumerStateStore == "GroupCommit", sp.GetRequiredService<ILogger<PostgresConsumerFactsSource>>()));
         }
         else
         {

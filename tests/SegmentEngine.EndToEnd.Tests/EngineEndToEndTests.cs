@@ -28,6 +28,7 @@ public sealed class EngineEndToEndTests : IAsyncLifetime
     private readonly GeneratedApiKey _acmeKey = ApiKeyFormat.Generate();
     private readonly GeneratedApiKey _acmeSenderOnly = ApiKeyFormat.Generate();
     private readonly GeneratedApiKey _globexKey = ApiKeyFormat.Generate();
+    private string _consumerStateStore = "AdoNet";
 
     public Task InitializeAsync()
     {
@@ -52,9 +53,12 @@ public sealed class EngineEndToEndTests : IAsyncLifetime
         return Task.CompletedTask;
     }
 
-    [Fact]
-    public async Task Events_become_consent_filtered_audiences_that_survive_a_restart_and_stay_within_their_brand()
+    [Theory]
+    [InlineData("AdoNet")]
+    [InlineData("GroupCommit")]
+    public async Task Events_become_consent_filtered_audiences_that_survive_a_restart_and_stay_within_their_brand(string consumerStateStore)
     {
+        _consumerStateStore = consumerStateStore;
         var now = DateTimeOffset.UtcNow;
         var scenario = Scenario.Generate(consumersPerBrand: 120, seed: 20261123, now);
         string[] firstPull;
@@ -248,6 +252,7 @@ public sealed class EngineEndToEndTests : IAsyncLifetime
             ["SegmentEngine:Brands:1:ApiKeys:0:Key"] = _globexKey.Key,
             ["SegmentEngine:Brands:1:ApiKeys:0:Roles"] = "marketer,sender,privacy",
             ["SegmentEngine:Memberships:TimeRefreshPeriod"] = "00:00:01",
+            ["SegmentEngine:Postgres:ConsumerStateStore"] = _consumerStateStore,
             ["Logging:LogLevel:Default"] = "Warning",
         };
         return await EngineHost.StartAsync([], configuration => configuration.AddInMemoryCollection(settings), time);

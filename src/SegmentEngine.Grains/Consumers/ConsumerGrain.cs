@@ -17,13 +17,16 @@ namespace SegmentEngine.Grains.Consumers;
 /// the resulting facts to the brand's shard. Erasure deletes the state row and keeps only a keyed hash.
 /// </summary>
 public sealed partial class ConsumerGrain(
-    [PersistentState("consumer", "consumers")] IPersistentState<ConsumerState> state,
+    [PersistentState("consumer", ConsumerGrain.StorageName)] IPersistentState<ConsumerState> state,
     IBrandSource brands,
     ErasureKey erasureKey,
     ShardFeed shardFeed,
     TimeProvider time,
     ILogger<ConsumerGrain> logger) : Grain, IConsumerGrain, IConsumerIngestGrain
 {
+    /// <summary>Name of the grain storage holding consumer state (ADO.NET or group commit, chosen by the silo).</summary>
+    public const string StorageName = "consumer-state";
+
     private bool? _erasedElsewhere;
 
     private string BrandId => SplitKey().Brand;

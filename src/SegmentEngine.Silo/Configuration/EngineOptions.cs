@@ -49,6 +49,13 @@ public sealed class PostgresOptions
 
     /// <summary>When PostgreSQL cannot be had, run with in-memory storage instead of failing (single node only).</summary>
     public bool AllowInMemoryFallback { get; set; } = true;
+
+    /// <summary>
+    /// How consumer state is written: <c>AdoNet</c> (Orleans' ADO.NET provider, one transaction per grain write) or
+    /// <c>GroupCommit</c> (the project's storage batching many grains' writes into one statement; see benchmarks/RESULTS.md).
+    /// </summary>
+    [RegularExpression("^(AdoNet|GroupCommit)$")]
+    public string ConsumerStateStore { get; set; } = "AdoNet";
 }
 
 /// <summary>How memberships move with time.</summary>

@@ -12,7 +12,7 @@ namespace SegmentEngine.Silo.Storage;
 /// Reads a brand's consumer states straight from the grain state table, to rebuild a shard after a
 /// restart without activating a grain per consumer.
 /// </summary>
-public sealed partial class PostgresConsumerFactsSource(string connectionString, string serviceId, ILogger<PostgresConsumerFactsSource> logger) : IConsumerFactsSource
+public sealed partial class PostgresConsumerFactsSource(string connectionString, string serviceId, bool groupCommitTable, ILogger<PostgresConsumerFactsSource> logger) : IConsumerFactsSource
 {
     /// <summary>Orleans' grain state name of consumer grains (the PersistentState name).</summary>
     public const string ConsumerStateName = "consumer";
@@ -25,11 +25,16 @@ public sealed partial class PostgresConsumerFactsSource(string connectionString,
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = new NpgsqlCommand(
-            """
-            SELECT PayloadBinary FROM se_grain_state
-             WHERE ServiceId = @service AND GrainTypeString = @type
-               AND GrainIdExtensionString LIKE @prefix AND PayloadBinary IS NOT NULL
-            """, connection);
+            groupCommitTable
+                ? """
+                  SELECT payload FROM se_consumer_state
+                   WHERE service_id = @service AND grain_key LIKE @prefix
+                  """
+                : """
+                  SELECT PayloadBinary FROM se_grain_state
+                   WHERE ServiceId = @service AND GrainTypeString = @type
+                     AND GrainIdExtensionString LIKE @prefix AND PayloadBinary IS NOT NULL
+                  """, connection);
         command.Parameters.AddWithValue("service", serviceId);
         command.Parameters.AddWithValue("type", ConsumerStateName);
         command.Parameters.AddWithValue("prefix", EscapeLike(brandId) + "/%");
