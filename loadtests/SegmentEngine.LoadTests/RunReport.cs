@@ -90,7 +90,7 @@ internal sealed class RunReport
             o.WriteLine($"errors                produce failures {ProduceFailures}{(LastProduceError is null ? string.Empty : $" (last: {LastProduceError})")}, gRPC errors {GrpcErrors}, dead letters on {opt.DeadLetterTopic} {DeadLettersObserved} (metric {DeadLetterMetric:0})");
             var wall = SteadyTo > 0 ? WholeSeconds : double.NaN;
             o.WriteLine($"CPU                   engine pid {EnginePid}: {EngineCpuSeconds:0.0} s = {EngineCpuSeconds / wall:0.00} cores; load test: {OwnCpuSeconds:0.0} s = {OwnCpuSeconds / wall:0.00} cores; machine busy {MachineBusySeconds / MachineTotalSeconds:P0} of {Environment.ProcessorCount} cores");
-            o.WriteLine($"PostgreSQL            {PgCommits:0} commits during the run = {Fmt(PgCommits / wall)} commits/s; {PgCommits / Math.Max(1, Committed):0.000} commits per applied event; server processes CPU {PgCpuSeconds:0.0} s = {PgCpuSeconds / wall:0.00} cores, {PgWrittenBytes / 1048576:0} MiB written");
+            o.WriteLine($"PostgreSQL            {PgCommits:0} commits during the run = {Fmt(PgCommits / wall)} commits/s; {PgCommits / Math.Max(1, Committed):0.000} commits per applied event; server processes {PgProcessText(wall)}");
         }
 
         o.WriteLine($"baseline pgbench      {Fmt(PgbenchTps)} upserts/s  ({PgbenchNote ?? "not run"})");
@@ -105,6 +105,14 @@ internal sealed class RunReport
         {
             o.WriteLine("note                  " + note);
         }
+    }
+
+    private string PgProcessText(double wall)
+    {
+        // Sums over live processes only: a backend that exited during the run takes its CPU and bytes with it.
+        var cpu = PgCpuSeconds >= 0 ? $"CPU {PgCpuSeconds:0.0} s = {PgCpuSeconds / wall:0.00} cores" : "CPU n/a (server processes exited during the run)";
+        var written = PgWrittenBytes >= 0 ? $"{PgWrittenBytes / 1048576:0} MiB written = {PgWrittenBytes / Math.Max(1, Committed) / 1024:0.0} KiB per applied event" : "bytes written n/a";
+        return cpu + ", " + written;
     }
 
     private void PrintLatency(TextWriter o)
