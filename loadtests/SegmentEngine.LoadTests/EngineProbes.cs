@@ -21,6 +21,12 @@ internal sealed class MetricsScraper(string address) : IDisposable
             return null;
         }
 
+        return Parse(text);
+    }
+
+    /// <summary>Metric name → sum of its samples over all label sets, from Prometheus text exposition.</summary>
+    public static Dictionary<string, double> Parse(string text)
+    {
         var sums = new Dictionary<string, double>(StringComparer.Ordinal);
         foreach (var raw in text.AsSpan().EnumerateLines())
         {

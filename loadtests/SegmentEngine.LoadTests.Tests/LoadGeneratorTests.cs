@@ -1,0 +1,145 @@
+using System.Text;
+using SegmentEngine.Domain.Brands;
+using SegmentEngine.Domain.Events;
+using Xunit;
+
+namespace SegmentEngine.LoadTests.Tests;
+
+public sealed class LoadGeneratorTests
+{
+    private static readonly DateTimeOffset Now = new(2026, 11, 23, 18, 0, 0, TimeSpan.Zero);
+    private static readonly BrandSettings Demo = new() { BrandId = "demo", Currency = "USD" };
+
+    private static BrandSettings? Brands(string id) => id == "demo" ? Demo : null;
+
+    [Fact]
+    public void Every_generated_event_is_valid_for_the_engine_parser_with_a_matching_key()
+    {
+        var generator = new EventGenerator(new ZipfSampler(1000, 1.0), seed: 7, "demo", "USD", "run1");
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < 5000; i++)
+        {
+            var (key, value) = generator.Next(Now.AddMilliseconds(i * 3));
+            var result = EventParser.Parse(key, value, Brands, Now.AddMinutes(1));
+            Assert.True(result.IsSuccess, $"event {i} rejected: {result.DeadLetter?.Code} {result.DeadLetter?.Field} {Encoding.UTF8.GetString(value)}");
+            var ev = result.Event!;
+            Assert.Equal("demo:" + ev.ConsumerId, Encoding.UTF8.GetString(key));
+            Assert.Equal("demo", ev.BrandId);
+            Assert.True(ids.Add(ev.EventId), "duplicate event id " + ev.EventId);
+            Assert.Contains(ev.Type, new[] { EventType.Purchase, EventType.CheckIn, EventType.SurveyAnswer });
+            if (ev.Payload is PurchasePayload purchase)
+            {
+                Assert.Equal("USD", purchase.Currency);
+                Assert.Equal(purchase.Amount, purchase.Items.Sum(item => item.Quantity * item.UnitPrice));
+            }
+        }
+    }
+
+    [Fact]
+    public void The_mix_is_60_30_10_and_matches_the_type_counts()
+    {
+        var generator = new EventGenerator(new ZipfSampler(1000, 1.0), seed: 11, "demo", "USD", "mix");
+        var byType = new Dictionary<EventType, int>();
+        const int n = 20_000;
+        for (var i = 0; i < n; i++)
+        {
+            var (key, value) = generator.Next(Now);
+            var type = EventParser.Parse(key, value, Brands, Now).Event!.Type;
+            byType[type] = byType.GetValueOrDefault(type) + 1;
+        }
+
+        Assert.InRange(byType[EventType.Purchase] / (double)n, 0.58, 0.62);
+        Assert.InRange(byType[EventType.CheckIn] / (double)n, 0.28, 0.32);
+        Assert.InRange(byType[EventType.SurveyAnswer] / (double)n, 0.09, 0.11);
+        Assert.Equal([byType[EventType.Purchase], byType[EventType.CheckIn], byType[EventType.SurveyAnswer]], generator.TypeCounts.Select(c => (int)c).ToArray());
+    }
+
+    [Fact]
+    public void The_same_seed_gives_the_same_events_and_another_seed_does_not()
+    {
+        var zipf = new ZipfSampler(10_000, 1.0);
+        var a = new EventGenerator(zipf, 42, "demo", "USD", "r");
+        var b = new EventGenerator(zipf, 42, "demo", "USD", "r");
+        var c = new EventGenerator(zipf, 43, "demo", "USD", "r");
+        var differs = false;
+        for (var i = 0; i < 200; i++)
+        {
+            var x = a.Next(Now);
+            var y = b.Next(Now);
+            var z = c.Next(Now);
+            Assert.Equal(x.Key, y.Key);
+            Assert.Equal(x.Value, y.Value);
+            differs |= !x.Value.AsSpan().SequenceEqual(z.Value);
+        }
+
+        Assert.True(differs);
+    }
+
+    [Fact]
+    public void Zipf_puts_rank_one_near_its_harmonic_share_and_is_skewed()
+    {
+        const int count = 1000;
+        var zipf = new ZipfSampler(count, 1.0);
+        var random = new Random(3);
+        var hits = new int[count];
+        const int draws = 200_000;
+        for (var i = 0; i < draws; i++)
+        {
+            hits[zipf.Sample(random.NextDouble())]++;
+        }
+
+        var harmonic = Enumerable.Range(1, count).Sum(k => 1.0 / k);
+        Assert.InRange(hits[0] / (double)draws, 0.95 / harmonic, 1.05 / harmonic);
+        Assert.True(hits[0] > hits[1] && hits[1] > hits[9] && hits[9] > hits[99]);
+        Assert.Equal(1.0, zipf.HeadShare(count), 9);
+        Assert.Equal(count - 1, zipf.Sample(0.999_999_999));
+    }
+
+    [Fact]
+    public void A_probe_is_a_check_in_at_location_probe_for_its_consumer()
+    {
+        var (key, value) = EventGenerator.Probe("demo", "probe-r-1", "lt-probe-r-1", Now);
+        var result = EventParser.Parse(key, value, Brands, Now);
+        Assert.True(result.IsSuccess);
+        Assert.Equal("probe-r-1", result.Event!.ConsumerId);
+        Assert.Equal("probe", Assert.IsType<CheckInPayload>(result.Event.Payload).LocationId);
+    }
+
+    [Fact]
+    public void Prometheus_text_is_summed_by_metric_name_over_labels()
+    {
+        const string text = """
+            # TYPE segengine_ingest_events_total counter
+            segengine_ingest_events_total{otel_scope_name="SegmentEngine.Ingest",type="check_in"} 6013
+            segengine_ingest_events_total{otel_scope_name="SegmentEngine.Ingest",type="purchase"} 12001 1700000000000
+            segengine_ingest_checkpoints_total 11
+            weird_label{a="x}y"} 2.5e3
+            """;
+        var sums = MetricsScraper.Parse(text);
+        Assert.Equal(18014, sums["segengine_ingest_events_total"]);
+        Assert.Equal(11, sums["segengine_ingest_checkpoints_total"]);
+        Assert.Equal(2500, sums["weird_label"]);
+        Assert.Equal(18014, MetricsScraper.Find(sums, "segengine_ingest_events", "_total"));
+        Assert.Equal(0, MetricsScraper.Find(sums, "segengine_ingest_dead_letters", string.Empty));
+    }
+
+    [Fact]
+    public void Options_have_the_reference_defaults_and_refuse_unknown_or_bad_values()
+    {
+        var defaults = LoadOptions.Parse([]);
+        Assert.Equal(1_000_000, defaults.Consumers);
+        Assert.Equal(0, defaults.Rate);
+        Assert.Contains("pgbench", defaults.Baselines);
+
+        var quick = LoadOptions.Parse(["--consumers", "10000", "--events", "200000", "--baselines", "none", "--rate", "5000"]);
+        Assert.Equal(10_000, quick.Consumers);
+        Assert.Equal(200_000, quick.Events);
+        Assert.Empty(quick.Baselines);
+        Assert.Equal(5000, quick.Rate);
+
+        Assert.Throws<ArgumentException>(() => LoadOptions.Parse(["--nope"]));
+        Assert.Throws<ArgumentException>(() => LoadOptions.Parse(["--consumers", "0"]));
+        Assert.Throws<ArgumentException>(() => LoadOptions.Parse(["--baselines", "duckdb"]));
+        Assert.Throws<ArgumentException>(() => LoadOptions.Parse(["--rate"]));
+    }
+}
