@@ -77,7 +77,7 @@ if [[ ${#selection[@]} -gt 0 ]]; then
         fi
     done
 else
-    for f in tests/*/*.csproj; do [[ -f "$f" ]] && projects+=("$f"); done
+    for f in tests/*/*.csproj loadtests/*.Tests/*.csproj; do [[ -f "$f" ]] && projects+=("$f"); done
 fi
 if [[ ${#projects[@]} -eq 0 ]]; then
     log "no test projects found"

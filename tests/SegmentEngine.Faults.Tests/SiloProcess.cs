@@ -84,6 +84,7 @@ public sealed partial class SiloProcess : IDisposable
             "--SegmentEngine:Postgres:AllowInMemoryFallback=false",
             "--SegmentEngine:Kafka:BootstrapServers=" + settings.KafkaBootstrapServers,
             "--SegmentEngine:Kafka:MaxBatchSize=" + Port(settings.MaxBatchSize),
+            "--SegmentEngine:Kafka:SessionTimeoutMs=6000",
             "--SegmentEngine:Development=false",
             "--SegmentEngine:DataDirectory=" + settings.DataDirectory,
             "--SegmentEngine:ErasureKey=" + settings.ErasureKey,

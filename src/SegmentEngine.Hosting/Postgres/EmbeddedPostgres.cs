@@ -82,7 +82,7 @@ public sealed class EmbeddedPostgres : IAsyncDisposable, IDisposable
 
         var serverOptions = string.Create(
             CultureInfo.InvariantCulture,
-            $"-p {options.Port} -k '{socketDirectory}' -c listen_addresses=127.0.0.1 -c timezone=UTC");
+            $"-p {options.Port} -k '{socketDirectory}' -c listen_addresses=127.0.0.1 -c timezone=UTC -c max_connections=300");
         if (!options.Durable)
         {
             serverOptions += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off";
@@ -197,6 +197,10 @@ public sealed class EmbeddedPostgres : IAsyncDisposable, IDisposable
             Username = SuperUser,
             Database = database,
             Timeout = 15,
+
+            // Bounded so that a silo, a restarted silo whose predecessor's backends are still closing, and
+            // tools (psql, pgbench) fit in the server's max_connections (300) together.
+            MaxPoolSize = 40,
         }.ConnectionString;
 
     private static string DefaultSocketDirectory(string dataDirectory, int port)

@@ -36,6 +36,10 @@ public sealed class KafkaIngestOptions
     [Range(1, 10_000)]
     public int MaxBatchWaitMs { get; set; } = 50;
 
+    /// <summary>Consumer-group session timeout in milliseconds: how long the group waits for a vanished member before its partitions move.</summary>
+    [Range(1_000, 300_000)]
+    public int SessionTimeoutMs { get; set; } = 45_000;
+
     /// <summary>Whether the ingest runs on this silo.</summary>
     public bool Enabled { get; set; } = true;
 }

@@ -49,6 +49,8 @@ public sealed partial class KafkaIngestService(
             EnableAutoOffsetStore = false,
             AutoOffsetReset = AutoOffsetReset.Earliest,
             EnablePartitionEof = false,
+            SessionTimeoutMs = _options.SessionTimeoutMs,
+            HeartbeatIntervalMs = Math.Max(100, _options.SessionTimeoutMs / 10),
             ClientId = "segment-engine-ingest",
         };
         var producerConfig = new ProducerConfig
@@ -83,7 +85,11 @@ public sealed partial class KafkaIngestService(
 
                 var started = Stopwatch.GetTimestamp();
                 await ProcessBatchAsync(batch, producer, stoppingToken).ConfigureAwait(false);
-                Commit(consumer, batch);
+                if (!TryCommit(consumer, batch))
+                {
+                    continue;
+                }
+
                 metrics.Checkpointed(Stopwatch.GetElapsedTime(started));
                 metrics.Lag(Lag(consumer));
                 Checkpointed?.Invoke(batch.Count);
@@ -229,6 +235,26 @@ public sealed partial class KafkaIngestService(
         return lag;
     }
 
+    /// <summary>
+    /// Commits the batch's offsets. A rebalance that took the partitions away while the batch was being applied
+    /// makes the commit fail (rebalance in progress, illegal generation, unknown member...): the state is durable and
+    /// the next owner replays the batch, which grains apply once, so the ingest goes on instead of stopping the silo.
+    /// Skipping a commit is always safe: a later commit of the same partition covers these records too.
+    /// </summary>
+    private bool TryCommit(IConsumer<byte[], byte[]> consumer, List<ConsumeResult<byte[], byte[]>> batch)
+    {
+        try
+        {
+            Commit(consumer, batch);
+            return true;
+        }
+        catch (KafkaException ex) when (!ex.Error.IsFatal)
+        {
+            LogCommitSkipped(ex.Error.Code.ToString());
+            return false;
+        }
+    }
+
     private static void Commit(IConsumer<byte[], byte[]> consumer, List<ConsumeResult<byte[], byte[]>> batch)
     {
         var next = new Dictionary<TopicPartition, long>();
@@ -258,6 +284,9 @@ public sealed partial class KafkaIngestService(
 
     [LoggerMessage(5, LogLevel.Warning, "Consumer grain call failed (attempt {Attempt}): {ErrorType}")]
     private partial void LogGrainRetry(int attempt, string errorType);
+
+    [LoggerMessage(7, LogLevel.Warning, "Offset commit skipped ({Code}); the batch is durable and its next owner replays it")]
+    private partial void LogCommitSkipped(string code);
 
     [LoggerMessage(6, LogLevel.Error, "Consumer grain failed {Attempts} times ({ErrorType}); its events went to the dead-letter topic")]
     private partial void LogGrainGaveUp(int attempts, string errorType);
