@@ -30,11 +30,11 @@ public sealed class KafkaIngestOptions
 
     /// <summary>Largest number of records handled in one ingest batch.</summary>
     [Range(1, 100_000)]
-    public int MaxBatchSize { get; set; } = 2_000;
+    public int MaxBatchSize { get; set; } = 20_000;
 
     /// <summary>Longest wait, in milliseconds, to fill an ingest batch.</summary>
     [Range(1, 10_000)]
-    public int MaxBatchWaitMs { get; set; } = 50;
+    public int MaxBatchWaitMs { get; set; } = 100;
 
     /// <summary>Consumer-group session timeout in milliseconds: how long the group waits for a vanished member before its partitions move.</summary>
     [Range(1_000, 300_000)]
