@@ -12,7 +12,9 @@ public static class DurableState
         var ids = new HashSet<string>(StringComparer.Ordinal);
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync();
-        await using var command = new NpgsqlCommand("SELECT PayloadBinary FROM se_grain_state WHERE PayloadBinary IS NOT NULL", connection);
+        // Consumer state lives in se_grain_state (ADO.NET store) or se_consumer_state (group-commit store).
+        await using var command = new NpgsqlCommand(
+            "SELECT PayloadBinary FROM se_grain_state WHERE PayloadBinary IS NOT NULL UNION ALL SELECT payload FROM se_consumer_state", connection);
         await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync())
         {
@@ -41,8 +43,13 @@ public static class DurableState
         var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync();
         var transaction = await connection.BeginTransactionAsync();
-        await using (var command = new NpgsqlCommand("SELECT 1 FROM se_grain_state WHERE GrainIdExtensionString = @key FOR UPDATE", connection, transaction))
+        foreach (var sql in new[]
         {
+            "SELECT 1 FROM se_grain_state WHERE GrainIdExtensionString = @key FOR UPDATE",
+            "SELECT 1 FROM se_consumer_state WHERE grain_key = @key FOR UPDATE",
+        })
+        {
+            await using var command = new NpgsqlCommand(sql, connection, transaction);
             command.Parameters.AddWithValue("key", $"{brandId}/{consumerId}");
             if (await command.ExecuteScalarAsync() is not null)
             {

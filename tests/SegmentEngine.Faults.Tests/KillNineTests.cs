@@ -9,14 +9,16 @@ namespace SegmentEngine.Faults.Tests;
 /// </summary>
 public sealed class KillNineTests(ITestOutputHelper output)
 {
-    [Fact]
-    public async Task A_silo_killed_mid_batch_is_restarted_without_losing_or_doubling_any_event()
+    [Theory]
+    [InlineData("AdoNet")]
+    [InlineData("GroupCommit")]
+    public async Task A_silo_killed_mid_batch_is_restarted_without_losing_or_doubling_any_event(string consumerStateStore)
     {
         var now = DateTimeOffset.UtcNow;
         var load = FaultLoad.Generate(consumers: 300, seed: 20261124, now);
-        await using var environment = await FaultEnvironment.StartAsync("kill9", partitions: 6);
+        await using var environment = await FaultEnvironment.StartAsync("kill9-" + consumerStateStore.ToLowerInvariant(), partitions: 6);
 
-        var first = await environment.StartSiloAsync("kill9-first");
+        var first = await environment.StartSiloAsync("kill9-first", consumerStateStore: consumerStateStore);
         await environment.CreateSegmentAsync(first);
 
         // A first part, fully ingested, so that consumers have durable state rows.
@@ -91,7 +93,7 @@ public sealed class KillNineTests(ITestOutputHelper output)
         // The replacement is a restart on the same host: same Orleans ports, a newer generation of the same silo
         // address, which Orleans lets take over at once (a silo on another address would first wait until the
         // dead entry's I-am-alive goes stale, about 90 s with the membership defaults the engine uses).
-        var second = await environment.StartSiloAsync("kill9-second", siloPort: first.SiloPort, gatewayPort: first.GatewayPort);
+        var second = await environment.StartSiloAsync("kill9-second", siloPort: first.SiloPort, gatewayPort: first.GatewayPort, consumerStateStore: consumerStateStore);
         var end = environment.EndOffsets();
         await environment.WaitForCommittedAsync(
             committed => committed.SequenceEqual(end),

@@ -16,7 +16,8 @@ public sealed record SiloSettings(
     string ApiKey,
     int MaxBatchSize,
     int SiloPort = 0,
-    int GatewayPort = 0);
+    int GatewayPort = 0,
+    string ConsumerStateStore = "AdoNet");
 
 /// <summary>
 /// A SegmentEngine silo running as a child process (<c>dotnet SegmentEngine.Silo.dll</c>), with its
@@ -85,6 +86,7 @@ public sealed partial class SiloProcess : IDisposable
             "--SegmentEngine:Kafka:BootstrapServers=" + settings.KafkaBootstrapServers,
             "--SegmentEngine:Kafka:MaxBatchSize=" + Port(settings.MaxBatchSize),
             "--SegmentEngine:Kafka:SessionTimeoutMs=6000",
+            "--SegmentEngine:Postgres:ConsumerStateStore=" + settings.ConsumerStateStore,
             "--SegmentEngine:Development=false",
             "--SegmentEngine:DataDirectory=" + settings.DataDirectory,
             "--SegmentEngine:ErasureKey=" + settings.ErasureKey,
