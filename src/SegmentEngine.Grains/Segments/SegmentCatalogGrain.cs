@@ -22,6 +22,10 @@ public sealed class SegmentCatalogGrain(
 {
     private const int MaxSegmentsPerBrand = 10_000;
 
+    // Segment references of saved rules, by segment id and version, so that a create, update or delete does not
+    // re-parse every saved rule of the brand to check for cycles and dependents.
+    private readonly Dictionary<string, (long Version, ImmutableArray<string> References)> _references = new(StringComparer.Ordinal);
+
     private string BrandId => this.GetPrimaryKeyString();
 
     /// <inheritdoc />
@@ -92,7 +96,7 @@ public sealed class SegmentCatalogGrain(
         }
 
         var dependents = state.State.Segments.Values
-            .Where(s => s.SegmentId != segmentId && References(s.Rule).Contains(segmentId))
+            .Where(s => s.SegmentId != segmentId && References(s).Contains(segmentId))
             .Select(s => s.SegmentId)
             .Order(StringComparer.Ordinal)
             .ToList();
@@ -102,6 +106,7 @@ public sealed class SegmentCatalogGrain(
         }
 
         state.State.Segments.Remove(segmentId);
+        _references.Remove(segmentId);
         await state.WriteStateAsync();
         await PublishAsync();
         return SegmentResult.Ok(existing);
@@ -149,6 +154,7 @@ public sealed class SegmentCatalogGrain(
     private async Task<SegmentResult> SaveAsync(SegmentDefinition definition)
     {
         state.State.Segments[definition.SegmentId] = definition;
+        _references.Remove(definition.SegmentId);
         await state.WriteStateAsync();
         await PublishAsync();
         return SegmentResult.Ok(definition);
@@ -177,7 +183,7 @@ public sealed class SegmentCatalogGrain(
         {
             var graph = segments.Values
                 .Where(s => s.SegmentId != segmentId)
-                .ToDictionary(s => s.SegmentId, s => (IEnumerable<string>)References(s.Rule), StringComparer.Ordinal);
+                .ToDictionary(s => s.SegmentId, s => (IEnumerable<string>)References(s), StringComparer.Ordinal);
             graph[segmentId] = compilation.ReferencedSegments;
             var analysis = SegmentGraph.Analyze(graph);
             if (analysis.HasCycle)
@@ -189,8 +195,17 @@ public sealed class SegmentCatalogGrain(
         return (compilation.CanonicalText, []);
     }
 
-    private static ImmutableArray<string> References(string rule)
-        => RuleCompiler.Compile(rule, RuleEnvironment.AnySegment).ReferencedSegments;
+    private ImmutableArray<string> References(SegmentDefinition segment)
+    {
+        if (_references.TryGetValue(segment.SegmentId, out var cached) && cached.Version == segment.Version)
+        {
+            return cached.References;
+        }
+
+        var references = RuleCompiler.Compile(segment.Rule, RuleEnvironment.AnySegment).ReferencedSegments;
+        _references[segment.SegmentId] = (segment.Version, references);
+        return references;
+    }
 }
 
 /// <summary>Rules for segment ids.</summary>

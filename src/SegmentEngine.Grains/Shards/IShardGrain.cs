@@ -20,9 +20,6 @@ public interface IShardGrain : IGrainWithStringKey
     /// <summary>Replaces the set of segments (compiled and backfilled at once).</summary>
     Task SetSegmentsAsync(ImmutableArray<SegmentDefinition> segments);
 
-    /// <summary>Members of a segment now, or null when the segment is unknown.</summary>
-    Task<long?> CountAsync(string segmentId);
-
     /// <summary>Ids of the segments a consumer is a member of now.</summary>
     Task<ImmutableArray<string>> MembershipsAsync(string consumerId);
 

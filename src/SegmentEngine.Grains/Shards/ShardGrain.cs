@@ -125,17 +125,6 @@ public sealed partial class ShardGrain(
     }
 
     /// <inheritdoc />
-    public Task<long?> CountAsync(string segmentId)
-    {
-        if (!Compiler.Segments.TryGetValue(segmentId, out var segment))
-        {
-            return Task.FromResult<long?>(null);
-        }
-
-        return Task.FromResult<long?>(Bitmaps.PopCount(segment.Evaluate(time.GetUtcNow())));
-    }
-
-    /// <inheritdoc />
     public Task<ImmutableArray<string>> MembershipsAsync(string consumerId)
     {
         if (!_table.TryGetRow(consumerId, out var row) || Compiler.Segments.Count == 0)
