@@ -351,3 +351,24 @@ CREATE TABLE IF NOT EXISTS se_consumer_state
     modified_on timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (service_id, grain_key)
 );
+
+-- ---------------------------------------------------------------------------------------------------
+-- Append-only event streams written in group commits by SegmentEngine.Hosting.EventLog.PostgresEventLogStore
+-- (not an ADO.NET provider table). A stream is (service_id, stream_key); stream_hash is the client-side FNV-1a 64
+-- hash of both (EventStreamHash) and leads the only index, so a stream's entries are one index range in append
+-- (seq) order. No unique constraint: a retried append may leave duplicate rows; readers skip repeated event ids.
+-- Prefix scans (brand rebuilds, retention) filter stream_key LIKE 'brand/%' over the whole table.
+-- ---------------------------------------------------------------------------------------------------
+
+CREATE TABLE IF NOT EXISTS se_event_log
+(
+    service_id  text        NOT NULL,
+    stream_hash bigint      NOT NULL,
+    stream_key  text        COLLATE "C" NOT NULL,
+    seq         bigint      GENERATED ALWAYS AS IDENTITY,
+    event_id    text        NOT NULL,
+    occurred_at timestamptz NOT NULL,
+    payload     bytea       NOT NULL
+);
+
+CREATE INDEX IF NOT EXISTS se_event_log_stream ON se_event_log (stream_hash, seq);

@@ -1,0 +1,421 @@
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace SegmentEngine.Hosting.EventLog;
+
+/// <summary>
+/// Append-only event streams in the PostgreSQL table <c>se_event_log</c>, written and read in groups: appends of
+/// many callers are queued and written by one binary COPY per batch, in one transaction, and concurrent reads of
+/// many streams are answered by one SELECT per group. Byte-level: entries are opaque to it.
+/// </summary>
+/// <remarks>
+/// <para>A stream is identified by (service id, stream key); keys are compared ordinally (byte order). An append
+/// completes only after the transaction holding it has committed; when a batch fails, every append in it fails
+/// with the same exception and none of its entries is stored. A failed or canceled append may have been stored
+/// (or may still be) and may be retried: entries are not deduplicated, so readers skip repeated event ids.</para>
+/// <para>Entries of one stream are returned in append order. Appends to one stream that overlap in time (neither
+/// awaited before the other started) are stored in an unspecified relative order: await one before the next.</para>
+/// <para>Stream keys, event ids and service ids must not contain NUL characters or lone surrogates (PostgreSQL
+/// text cannot hold them); such calls are rejected before they are queued, so they cannot fail a batch.</para>
+/// </remarks>
+public sealed partial class PostgresEventLogStore : IAsyncDisposable
+{
+    private const string CopySql =
+        "COPY se_event_log (service_id, stream_hash, stream_key, event_id, occurred_at, payload) FROM STDIN (FORMAT BINARY)";
+
+    // The hash selects the index range; the key filter removes hash collisions. Sequence order is append order.
+    private const string ReadSql =
+        """
+        SELECT stream_key, event_id, occurred_at, payload
+          FROM se_event_log
+         WHERE service_id = @service AND stream_hash = ANY(@hashes) AND stream_key = ANY(@keys)
+         ORDER BY seq
+        """;
+
+    private const string DeleteSql =
+        "DELETE FROM se_event_log WHERE service_id = @service AND stream_hash = @hash AND stream_key = @key";
+
+    private const string ReadPrefixSql =
+        """
+        SELECT stream_key, event_id, occurred_at, payload
+          FROM se_event_log
+         WHERE service_id = @service AND stream_key LIKE @pattern ESCAPE '\'
+         ORDER BY stream_key, seq
+        """;
+
+    private const string PurgeSql =
+        "DELETE FROM se_event_log WHERE service_id = @service AND stream_key LIKE @pattern ESCAPE '\\' AND occurred_at < @cutoff";
+
+    private readonly string _serviceId;
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _timeProvider = TimeProvider.System;
+    private readonly StatementBatcher<PendingAppend> _appends;
+    private readonly StatementBatcher<PendingRead> _reads;
+    private long _appendBatches;
+    private long _appendedEntries;
+    private long _readBatches;
+    private int _disposed;
+
+    /// <summary>Creates the store with its own connection pool and starts its append and read workers.</summary>
+    /// <exception cref="ArgumentException">An option is invalid.</exception>
+    public PostgresEventLogStore(PostgresEventLogOptions options, ILogger<PostgresEventLogStore>? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _serviceId = options.ServiceId;
+        _logger = logger ?? (ILogger)NullLogger.Instance;
+        var connection = new NpgsqlConnectionStringBuilder(options.ConnectionString) { MaxPoolSize = options.MaxConnections };
+        if (connection.MinPoolSize > connection.MaxPoolSize)
+        {
+            connection.MinPoolSize = connection.MaxPoolSize;
+        }
+
+        _dataSource = NpgsqlDataSource.Create(connection.ConnectionString);
+        _appends = new StatementBatcher<PendingAppend>(
+            _dataSource, options.MaxBatchSize, options.Linger, options.MaxConcurrentBatches, WriteAppendsAsync, LogAppendBatchFailed, _timeProvider);
+        _reads = new StatementBatcher<PendingRead>(
+            _dataSource, options.MaxReadBatch, options.ReadLinger, options.MaxConcurrentReadBatches, ReadStreamsAsync, LogReadBatchFailed, _timeProvider);
+    }
+
+    /// <summary>Number of append statements executed (one per batch, failed ones included).</summary>
+    public long AppendBatchCount => Interlocked.Read(ref _appendBatches);
+
+    /// <summary>Number of entries in committed append batches.</summary>
+    public long AppendedEntryCount => Interlocked.Read(ref _appendedEntries);
+
+    /// <summary>Number of grouped read statements executed (failed ones included).</summary>
+    public long ReadBatchCount => Interlocked.Read(ref _readBatches);
+
+    /// <summary>Number of appends queued and not yet taken into a batch.</summary>
+    public int QueuedAppendCount => _appends.QueuedCount;
+
+    /// <summary>
+    /// Durably appends <paramref name="entries"/> (in order) to stream <paramref name="streamKey"/>; completes after
+    /// the transaction holding them has committed. An empty list completes at once.
+    /// </summary>
+    /// <exception cref="ArgumentException">The key or an entry is invalid (nothing was queued).</exception>
+    /// <exception cref="OperationCanceledException">The caller stopped waiting; the entries may still be stored.</exception>
+    public async Task AppendAsync(string streamKey, IReadOnlyList<EventLogEntry> entries, CancellationToken cancellationToken = default)
+    {
+        var hash = StreamHash(streamKey);
+        ArgumentNullException.ThrowIfNull(entries);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (entries.Count == 0)
+        {
+            return;
+        }
+
+        // A snapshot, validated, so that a caller's later change or a bad value cannot fail the batch.
+        var snapshot = new EventLogEntry[entries.Count];
+        for (var i = 0; i < snapshot.Length; i++)
+        {
+            var entry = entries[i] ?? throw new ArgumentException("Entries must not be null.", nameof(entries));
+            CheckText(entry.EventId, nameof(entries), "Event ids");
+            if (entry.Payload is null)
+            {
+                throw new ArgumentException("Entry payloads must not be null.", nameof(entries));
+            }
+
+            snapshot[i] = entry;
+        }
+
+        var pending = new PendingAppend(streamKey, hash, snapshot, _timeProvider.GetTimestamp());
+        if (!_appends.TryEnqueue(pending))
+        {
+            // After stopping started, appends are written on their own.
+            await _appends.ExecuteAloneAsync(pending).ConfigureAwait(false);
+        }
+
+        await WaitAsync(pending.Completion, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Returns every entry of stream <paramref name="streamKey"/> in append order (empty when the stream is unknown),
+    /// including duplicates left by retried appends. Concurrent reads are answered by shared statements.
+    /// </summary>
+    public async Task<IReadOnlyList<EventLogEntry>> ReadAsync(string streamKey, CancellationToken cancellationToken = default)
+    {
+        var hash = StreamHash(streamKey);
+        cancellationToken.ThrowIfCancellationRequested();
+        var pending = new PendingRead(streamKey, hash, _timeProvider.GetTimestamp());
+        if (!_reads.TryEnqueue(pending))
+        {
+            await _reads.ExecuteAloneAsync(pending).ConfigureAwait(false);
+        }
+
+        return await WaitAsync(pending.Completion, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Deletes every entry of stream <paramref name="streamKey"/> (erasure); await its appends first.</summary>
+    public async Task DeleteAsync(string streamKey, CancellationToken cancellationToken = default)
+    {
+        var hash = StreamHash(streamKey);
+        await using var command = _dataSource.CreateCommand(DeleteSql);
+        command.Parameters.Add(new NpgsqlParameter<string>("service", _serviceId));
+        command.Parameters.Add(new NpgsqlParameter<long>("hash", hash));
+        command.Parameters.Add(new NpgsqlParameter<string>("key", streamKey));
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Streams every stream whose key starts with <paramref name="prefix"/> (taken literally, e.g. <c>"acme/"</c>),
+    /// ordered by key in byte order, each with its entries in append order; one stream is in memory at a time.
+    /// </summary>
+    public async IAsyncEnumerable<(string StreamKey, IReadOnlyList<EventLogEntry> Entries)> ReadPrefixAsync(
+        string prefix,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var pattern = PrefixPattern(prefix);
+        var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            await using var command = new NpgsqlCommand(ReadPrefixSql, connection);
+            command.Parameters.Add(new NpgsqlParameter<string>("service", _serviceId));
+            command.Parameters.Add(new NpgsqlParameter<string>("pattern", pattern));
+            var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using (reader.ConfigureAwait(false))
+            {
+                string? current = null;
+                var entries = new List<EventLogEntry>();
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    var key = reader.GetString(0);
+                    if (current is not null && !string.Equals(key, current, StringComparison.Ordinal))
+                    {
+                        yield return (current, entries);
+                        entries = [];
+                    }
+
+                    current = key;
+                    entries.Add(ReadEntry(reader));
+                }
+
+                if (current is not null)
+                {
+                    yield return (current, entries);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Retention: deletes the entries that occurred before <paramref name="cutoff"/> in every stream whose key starts
+    /// with <paramref name="prefix"/> (taken literally); returns the number of entries deleted.
+    /// </summary>
+    public async Task<long> PurgeBeforeAsync(string prefix, DateTimeOffset cutoff, CancellationToken cancellationToken = default)
+    {
+        var pattern = PrefixPattern(prefix);
+        await using var command = _dataSource.CreateCommand(PurgeSql);
+        command.Parameters.Add(new NpgsqlParameter<string>("service", _serviceId));
+        command.Parameters.Add(new NpgsqlParameter<string>("pattern", pattern));
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset>("cutoff", cutoff.ToUniversalTime()));
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Stops queueing and returns once every queued append and read has completed; later calls run alone.</summary>
+    public Task StopAsync() => Task.WhenAll(_appends.StopAsync(), _reads.StopAsync());
+
+    /// <summary>Flushes the queues (<see cref="StopAsync"/>) and releases the connection pool.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        await StopAsync().ConfigureAwait(false);
+        await _dataSource.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private async Task WriteAppendsAsync(NpgsqlConnection connection, IReadOnlyList<PendingAppend> batch)
+    {
+        var entryCount = 0;
+        Interlocked.Increment(ref _appendBatches);
+        var transaction = await connection.BeginTransactionAsync().ConfigureAwait(false);
+        await using (transaction.ConfigureAwait(false))
+        {
+            var importer = await connection.BeginBinaryImportAsync(CopySql).ConfigureAwait(false);
+            await using (importer.ConfigureAwait(false))
+            {
+                foreach (var append in batch)
+                {
+                    foreach (var entry in append.Entries)
+                    {
+                        await importer.StartRowAsync().ConfigureAwait(false);
+                        await importer.WriteAsync(_serviceId, NpgsqlDbType.Text).ConfigureAwait(false);
+                        await importer.WriteAsync(append.Hash, NpgsqlDbType.Bigint).ConfigureAwait(false);
+                        await importer.WriteAsync(append.StreamKey, NpgsqlDbType.Text).ConfigureAwait(false);
+                        await importer.WriteAsync(entry.EventId, NpgsqlDbType.Text).ConfigureAwait(false);
+                        await importer.WriteAsync(entry.OccurredAt.ToUniversalTime(), NpgsqlDbType.TimestampTz).ConfigureAwait(false);
+                        await importer.WriteAsync(entry.Payload, NpgsqlDbType.Bytea).ConfigureAwait(false);
+                    }
+
+                    entryCount += append.Entries.Length;
+                }
+
+                await importer.CompleteAsync().ConfigureAwait(false);
+            }
+
+            await transaction.CommitAsync().ConfigureAwait(false);
+        }
+
+        Interlocked.Add(ref _appendedEntries, entryCount);
+        foreach (var append in batch)
+        {
+            append.Completion.TrySetResult();
+        }
+    }
+
+    private async Task ReadStreamsAsync(NpgsqlConnection connection, IReadOnlyList<PendingRead> batch)
+    {
+        var streams = new Dictionary<string, List<EventLogEntry>?>(batch.Count, StringComparer.Ordinal);
+        var hashes = new List<long>(batch.Count);
+        foreach (var read in batch)
+        {
+            if (streams.TryAdd(read.StreamKey, null))
+            {
+                hashes.Add(read.Hash);
+            }
+        }
+
+        await using var command = new NpgsqlCommand(ReadSql, connection);
+        command.Parameters.Add(new NpgsqlParameter<string>("service", _serviceId));
+        command.Parameters.Add(new NpgsqlParameter<long[]>("hashes", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = [.. hashes] });
+        command.Parameters.Add(new NpgsqlParameter<string[]>("keys", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = [.. streams.Keys] });
+        Interlocked.Increment(ref _readBatches);
+        var reader = await command.ExecuteReaderAsync().ConfigureAwait(false);
+        await using (reader.ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync().ConfigureAwait(false))
+            {
+                var key = reader.GetString(0);
+                var entries = streams[key] ??= [];
+                entries.Add(ReadEntry(reader));
+            }
+        }
+
+        foreach (var read in batch)
+        {
+            read.Completion.TrySetResult(streams[read.StreamKey] is { } found ? found.ToArray() : []);
+        }
+    }
+
+    private static EventLogEntry ReadEntry(NpgsqlDataReader reader) =>
+        new(reader.GetString(1), reader.GetFieldValue<DateTimeOffset>(2), reader.GetFieldValue<byte[]>(3));
+
+    private static async Task WaitAsync(TaskCompletionSource completion, CancellationToken cancellationToken)
+    {
+        if (!cancellationToken.CanBeCanceled)
+        {
+            await completion.Task.ConfigureAwait(false);
+            return;
+        }
+
+        // Canceling completes the operation, so a worker that has not taken it yet drops it.
+        using var registration = cancellationToken.Register(() => completion.TrySetCanceled(cancellationToken));
+        await completion.Task.ConfigureAwait(false);
+    }
+
+    private static async Task<TResult> WaitAsync<TResult>(TaskCompletionSource<TResult> completion, CancellationToken cancellationToken)
+    {
+        if (!cancellationToken.CanBeCanceled)
+        {
+            return await completion.Task.ConfigureAwait(false);
+        }
+
+        using var registration = cancellationToken.Register(() => completion.TrySetCanceled(cancellationToken));
+        return await completion.Task.ConfigureAwait(false);
+    }
+
+    private long StreamHash(string streamKey)
+    {
+        CheckText(streamKey, nameof(streamKey), "Stream keys");
+        if (streamKey.Length == 0)
+        {
+            throw new ArgumentException("Stream keys must not be empty.", nameof(streamKey));
+        }
+
+        return EventStreamHash.Compute(_serviceId, streamKey);
+    }
+
+    // Rejects what PostgreSQL text cannot hold, without echoing the value (keys hold consumer ids).
+    private static void CheckText(string? value, string parameterName, string what)
+    {
+        if (value is null)
+        {
+            throw new ArgumentNullException(parameterName, $"{what} must not be null.");
+        }
+
+        if (value.Contains('\0', StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"{what} must not contain NUL characters.", parameterName);
+        }
+
+        for (var i = 0; i < value.Length; i++)
+        {
+            if (char.IsHighSurrogate(value[i]) && i + 1 < value.Length && char.IsLowSurrogate(value[i + 1]))
+            {
+                i++;
+            }
+            else if (char.IsSurrogate(value[i]))
+            {
+                throw new ArgumentException($"{what} must be valid UTF-16 text (no lone surrogates).", parameterName);
+            }
+        }
+    }
+
+    // A LIKE pattern matching every key that starts with the prefix, its metacharacters taken literally.
+    private static string PrefixPattern(string prefix)
+    {
+        CheckText(prefix, nameof(prefix), "Prefixes");
+        return prefix.Replace("\\", "\\\\", StringComparison.Ordinal)
+            .Replace("%", "\\%", StringComparison.Ordinal)
+            .Replace("_", "\\_", StringComparison.Ordinal) + "%";
+    }
+
+    [LoggerMessage(1, LogLevel.Warning, "Event log append batch of {Count} appends failed")]
+    private partial void LogAppendBatchFailed(Exception exception, int count);
+
+    [LoggerMessage(2, LogLevel.Warning, "Event log read group of {Count} reads failed")]
+    private partial void LogReadBatchFailed(Exception exception, int count);
+
+    private sealed class PendingAppend(string streamKey, long hash, EventLogEntry[] entries, long enqueuedAt) : IBatchedOperation
+    {
+        public string StreamKey { get; } = streamKey;
+
+        public long Hash { get; } = hash;
+
+        public EventLogEntry[] Entries { get; } = entries;
+
+        public long EnqueuedAt { get; } = enqueuedAt;
+
+        public int Weight => Entries.Length;
+
+        public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public bool IsAbandoned => Completion.Task.IsCompleted;
+
+        public void Fail(Exception exception) => Completion.TrySetException(exception);
+    }
+
+    private sealed class PendingRead(string streamKey, long hash, long enqueuedAt) : IBatchedOperation
+    {
+        public string StreamKey { get; } = streamKey;
+
+        public long Hash { get; } = hash;
+
+        public long EnqueuedAt { get; } = enqueuedAt;
+
+        public int Weight => 1;
+
+        public TaskCompletionSource<IReadOnlyList<EventLogEntry>> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public bool IsAbandoned => Completion.Task.IsCompleted;
+
+        public void Fail(Exception exception) => Completion.TrySetException(exception);
+    }
+}
