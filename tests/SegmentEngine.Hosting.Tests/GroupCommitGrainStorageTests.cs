@@ -9,6 +9,7 @@ using Orleans.Runtime;
 using Orleans.Storage;
 using SegmentEngine.Hosting.ConsumerState;
 using Xunit;
+using Xunit.Abstractions;
 
 namespace SegmentEngine.Hosting.Tests;
 
@@ -59,7 +60,7 @@ public sealed class GroupedCounterGrain(
 }
 
 [Collection(PostgresCollection.Name)]
-public sealed class GroupCommitGrainStorageTests(PostgresFixture fixture)
+public sealed class GroupCommitGrainStorageTests(PostgresFixture fixture, ITestOutputHelper output)
 {
     public const string FastStorage = "gc-fast";
     public const string GroupedStorage = "gc-grouped";
@@ -246,8 +247,130 @@ public sealed class GroupCommitGrainStorageTests(PostgresFixture fixture)
         var late = new GrainState<CounterState>(new CounterState { Total = 5 });
         await storage.WriteStateAsync(StateName, Id("s/late"), late);
         Assert.Equal("1", late.ETag);
+        Assert.Equal(5, await ReadTotalAsync(storage, "s/late"));
         await storage.DisposeAsync();
         Assert.Equal(11L, await ScalarAsync("SELECT count(*) FROM se_consumer_state WHERE service_id = @s", serviceId, string.Empty));
+    }
+
+    [Fact]
+    public async Task Reads_queued_together_share_statements_and_each_gets_its_own_state()
+    {
+        var serviceId = NewId("svc");
+        await using (var writer = CreateStorage(serviceId))
+        {
+            var states = Enumerable.Range(0, 300).Select(i => new GrainState<CounterState>(new CounterState { Total = i })).ToArray();
+            await Task.WhenAll(states.Select((state, i) => writer.WriteStateAsync(StateName, Id("r/" + i), state)));
+            states[7].State!.Total = 1007;
+            await writer.WriteStateAsync(StateName, Id("r/7"), states[7]);
+        }
+
+        await using var storage = CreateStorage(serviceId, configure: options =>
+        {
+            options.MaxReadBatch = 100;
+            options.ReadLinger = TimeSpan.FromSeconds(1);
+            options.MaxConcurrentReads = 1;
+        });
+
+        // 300 stored states, 40 missing ones and 10 repeated keys, queued at once: full groups of 100 go at once,
+        // the last 50 when the oldest of them has lingered.
+        var keys = Enumerable.Range(0, 340).Select(i => "r/" + i).Concat(Enumerable.Range(0, 10).Select(i => "r/" + i)).ToArray();
+        var reads = keys.Select(_ => new GrainState<CounterState>(new CounterState { Total = -1 })).ToArray();
+        await Task.WhenAll(reads.Select((state, i) => storage.ReadStateAsync(StateName, Id(keys[i]), state)));
+
+        Assert.Equal(4, storage.ReadBatchCount);
+        for (var i = 0; i < reads.Length; i++)
+        {
+            var n = i < 340 ? i : i - 340;
+            if (n < 300)
+            {
+                Assert.True(reads[i].RecordExists);
+                Assert.Equal(n == 7 ? 1007 : n, reads[i].State!.Total);
+                Assert.Equal(n == 7 ? "2" : "1", reads[i].ETag);
+            }
+            else
+            {
+                Assert.False(reads[i].RecordExists);
+                Assert.Null(reads[i].ETag);
+                Assert.Equal(0, reads[i].State!.Total);
+            }
+        }
+
+        // The ETag read in a group works for the next write.
+        reads[7].State!.Total = 8;
+        await storage.WriteStateAsync(StateName, Id("r/7"), reads[7]);
+        Assert.Equal("3", reads[7].ETag);
+    }
+
+    [Fact]
+    public async Task Many_concurrent_reads_without_linger_share_statements()
+    {
+        var serviceId = NewId("svc");
+        await using var storage = CreateStorage(serviceId);
+        const int grains = 2_000;
+        await Task.WhenAll(Enumerable.Range(0, grains)
+            .Select(i => storage.WriteStateAsync(StateName, Id("m/" + i), new GrainState<CounterState>(new CounterState { Total = i }))));
+
+        var reads = Enumerable.Range(0, grains).Select(_ => new GrainState<CounterState>(new CounterState())).ToArray();
+        await Task.WhenAll(reads.Select((state, i) => Task.Run(() => storage.ReadStateAsync(StateName, Id("m/" + i), state))));
+
+        output.WriteLine($"{grains} writes in {storage.BatchCount} statements; {grains} reads in {storage.ReadBatchCount} statements");
+        Assert.InRange(storage.ReadBatchCount, 1, grains / 2);
+        for (var i = 0; i < grains; i++)
+        {
+            Assert.Equal(i, reads[i].State!.Total);
+            Assert.Equal("1", reads[i].ETag);
+        }
+    }
+
+    [Fact]
+    public async Task A_failed_read_statement_fails_only_the_reads_it_held()
+    {
+        var serviceId = NewId("svc");
+        await using (var writer = CreateStorage(serviceId))
+        {
+            await Task.WhenAll(Enumerable.Range(0, 6).Select(i =>
+                writer.WriteStateAsync(StateName, Id(i == 1 ? "f/poison" : "f/" + i), new GrainState<CounterState>(new CounterState { Total = i }))));
+        }
+
+        // A view in another schema that raises when it returns the poisoned row.
+        var schema = NewId("gc").Replace('-', '_');
+        await ExecuteAsync(
+            $"CREATE SCHEMA {schema};" +
+            $"CREATE FUNCTION {schema}.boom() RETURNS bytea LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'poisoned row'; END $$;" +
+            $"CREATE VIEW {schema}.se_consumer_state AS SELECT service_id, grain_key, " +
+            $"CASE WHEN grain_key = 'f/poison' THEN {schema}.boom() ELSE payload END AS payload, version, modified_on FROM public.se_consumer_state;");
+        try
+        {
+            await using var storage = CreateStorage(serviceId, configure: options =>
+            {
+                options.ConnectionString = new NpgsqlConnectionStringBuilder(fixture.ConnectionString) { SearchPath = schema }.ConnectionString;
+                options.MaxReadBatch = 3;
+                options.ReadLinger = TimeSpan.FromSeconds(1);
+                options.MaxConcurrentReads = 1;
+            });
+
+            var states = Enumerable.Range(0, 6).Select(_ => new GrainState<CounterState>(new CounterState())).ToArray();
+            var reads = states.Select((state, i) => storage.ReadStateAsync(StateName, Id(i == 1 ? "f/poison" : "f/" + i), state)).ToArray();
+
+            for (var i = 0; i < 3; i++)
+            {
+                var failure = await Assert.ThrowsAsync<PostgresException>(() => reads[i]);
+                Assert.Equal(PostgresErrorCodes.RaiseException, failure.SqlState);
+            }
+
+            for (var i = 3; i < 6; i++)
+            {
+                await reads[i];
+                Assert.Equal(i, states[i].State!.Total);
+                Assert.True(states[i].RecordExists);
+            }
+
+            Assert.Equal(2, storage.ReadBatchCount);
+        }
+        finally
+        {
+            await ExecuteAsync($"DROP SCHEMA {schema} CASCADE");
+        }
     }
 
     [Fact]
@@ -273,18 +396,36 @@ public sealed class GroupCommitGrainStorageTests(PostgresFixture fixture)
         var noFlushers = Valid();
         noFlushers.MaxConcurrentBatches = 0;
         Assert.Throws<ArgumentException>(noFlushers.Validate);
+        var noReadBatch = Valid();
+        noReadBatch.MaxReadBatch = 0;
+        Assert.Contains(nameof(GroupCommitGrainStorageOptions.MaxReadBatch), Assert.Throws<ArgumentException>(noReadBatch.Validate).Message, StringComparison.Ordinal);
+        var longReadLinger = Valid();
+        longReadLinger.ReadLinger = TimeSpan.FromSeconds(2);
+        Assert.Contains(nameof(GroupCommitGrainStorageOptions.ReadLinger), Assert.Throws<ArgumentException>(longReadLinger.Validate).Message, StringComparison.Ordinal);
+        var noReaders = Valid();
+        noReaders.MaxConcurrentReads = 0;
+        Assert.Contains(nameof(GroupCommitGrainStorageOptions.MaxConcurrentReads), Assert.Throws<ArgumentException>(noReaders.Validate).Message, StringComparison.Ordinal);
         Assert.Throws<ArgumentException>(() => new GroupCommitGrainStorage("n", new GroupCommitGrainStorageOptions(), new Orleans.SystemTextJsonGrainStorageSerializer()));
     }
 
-    private GroupCommitGrainStorage CreateStorage(string serviceId, int maxBatchSize = 2000, TimeSpan? maxDelay = null, int concurrentBatches = 2) =>
-        new("test", new GroupCommitGrainStorageOptions
+    private GroupCommitGrainStorage CreateStorage(
+        string serviceId,
+        int maxBatchSize = 2000,
+        TimeSpan? maxDelay = null,
+        int concurrentBatches = 2,
+        Action<GroupCommitGrainStorageOptions>? configure = null)
+    {
+        var options = new GroupCommitGrainStorageOptions
         {
             ConnectionString = fixture.ConnectionString,
             ServiceId = serviceId,
             MaxBatchSize = maxBatchSize,
             MaxDelay = maxDelay ?? TimeSpan.FromMilliseconds(2),
             MaxConcurrentBatches = concurrentBatches,
-        }, new Orleans.SystemTextJsonGrainStorageSerializer());
+        };
+        configure?.Invoke(options);
+        return new("test", options, new Orleans.SystemTextJsonGrainStorageSerializer());
+    }
 
     private static async Task<int> ReadTotalAsync(GroupCommitGrainStorage storage, string key)
     {
@@ -318,6 +459,14 @@ public sealed class GroupCommitGrainStorageTests(PostgresFixture fixture)
             .Build();
         await host.StartAsync();
         return host;
+    }
+
+    private async Task ExecuteAsync(string sql)
+    {
+        await using var connection = new NpgsqlConnection(fixture.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
     }
 
     private async Task<object?> ScalarAsync(string sql, string serviceId, string key)

@@ -7,6 +7,7 @@ using NpgsqlTypes;
 using Orleans;
 using Orleans.Runtime;
 using Orleans.Storage;
+using SegmentEngine.Hosting.EventLog;
 
 namespace SegmentEngine.Hosting.ConsumerState;
 
@@ -20,12 +21,14 @@ namespace SegmentEngine.Hosting.ConsumerState;
 /// to a single grain type and state name. The ETag is the row's version (1, 2, ..., wrapping to 1 after 2^31-1);
 /// a write or clear whose ETag does not match the stored version fails with
 /// <see cref="InconsistentStateException"/> for that grain only. Clear deletes the row (a clear without ETag
-/// deletes whatever is stored). Reads are direct.
+/// deletes whatever is stored). Concurrent reads are grouped too: up to
+/// <see cref="GroupCommitGrainStorageOptions.MaxReadBatch"/> grain keys per <c>SELECT ... WHERE grain_key = ANY(...)</c>,
+/// each caller deserializing its own row; when a read statement fails, the reads it held fail.
 /// </remarks>
 public sealed partial class GroupCommitGrainStorage : IGrainStorage, ILifecycleParticipant<ISiloLifecycle>, IAsyncDisposable
 {
-    private const string ReadSql =
-        "SELECT payload, version FROM se_consumer_state WHERE service_id = @service AND grain_key = @key";
+    private const string ReadBatchSql =
+        "SELECT grain_key, payload, version FROM se_consumer_state WHERE service_id = @service AND grain_key = ANY(@keys)";
 
     private const string DeleteSql =
         "DELETE FROM se_consumer_state WHERE service_id = @service AND grain_key = @key AND version = @version RETURNING version";
@@ -78,12 +81,14 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ILifecycleP
     private readonly Lock _gate = new();
     private readonly Queue<PendingWrite> _queue = new();
     private readonly Task[] _flushers;
+    private readonly StatementBatcher<PendingRead> _reads;
     private TaskCompletionSource? _workArrived;
     private TaskCompletionSource? _batchFull;
     private bool _stopping;
     private long _batches;
     private long _rows;
     private long _conflicts;
+    private long _readBatches;
 
     /// <summary>Creates the storage and starts its flushers; <paramref name="options"/> must name the service id.</summary>
     public GroupCommitGrainStorage(
@@ -115,6 +120,9 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ILifecycleP
         {
             _flushers[i] = Task.Run(FlushLoopAsync);
         }
+
+        _reads = new StatementBatcher<PendingRead>(
+            _dataSource, options.MaxReadBatch, options.ReadLinger, options.MaxConcurrentReads, ReadBatchAsync, LogReadBatchFailed, _timeProvider);
     }
 
     /// <summary>Name of this storage (the keyed service name).</summary>
@@ -128,6 +136,9 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ILifecycleP
 
     /// <summary>Number of writes and clears rejected for a version conflict.</summary>
     public long ConflictCount => Interlocked.Read(ref _conflicts);
+
+    /// <summary>Number of read statements executed (one per group of concurrent reads, failed ones included).</summary>
+    public long ReadBatchCount => Interlocked.Read(ref _readBatches);
 
     /// <summary>Number of writes queued and not yet taken by a flusher.</summary>
     public int QueuedCount
@@ -145,11 +156,14 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ILifecycleP
     public async Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
         ArgumentNullException.ThrowIfNull(grainState);
-        await using var command = _dataSource.CreateCommand(ReadSql);
-        command.Parameters.Add(new NpgsqlParameter<string>("service", _serviceId));
-        command.Parameters.Add(new NpgsqlParameter<string>("key", grainId.Key.ToString()));
-        await using var reader = await command.ExecuteReaderAsync().ConfigureAwait(false);
-        if (!await reader.ReadAsync().ConfigureAwait(false))
+        var pending = new PendingRead(grainId.Key.ToString(), _timeProvider.GetTimestamp());
+        if (!_reads.TryEnqueue(pending))
+        {
+            // After shutdown started, late reads are executed on their own.
+            await _reads.ExecuteAloneAsync(pending).ConfigureAwait(false);
+        }
+
+        if (await pending.Completion.Task.ConfigureAwait(false) is not { } row)
         {
             grainState.State = NewState<T>();
             grainState.ETag = null;
@@ -157,10 +171,9 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ILifecycleP
             return;
         }
 
-        var payload = reader.GetFieldValue<byte[]>(0);
-        var version = reader.GetInt32(1);
-        grainState.State = _serializer.Deserialize<T>(new BinaryData(payload));
-        grainState.ETag = FormatVersion(version);
+        // Deserialized by its own caller: only this grain fails if its payload does not fit T.
+        grainState.State = _serializer.Deserialize<T>(new BinaryData(row.Payload));
+        grainState.ETag = FormatVersion(row.Version);
         grainState.RecordExists = true;
     }
 
@@ -249,7 +262,10 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ILifecycleP
             _ => StopAsync());
     }
 
-    /// <summary>Stops accepting queued writes, waits for every queued write to commit; later writes go direct.</summary>
+    /// <summary>
+    /// Stops accepting queued writes and reads, waits for every queued write to commit and every queued read to
+    /// complete; later writes and reads go direct.
+    /// </summary>
     public async Task StopAsync()
     {
         lock (_gate)
@@ -261,7 +277,7 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ILifecycleP
             _batchFull = null;
         }
 
-        await Task.WhenAll(_flushers).ConfigureAwait(false);
+        await Task.WhenAll(Task.WhenAll(_flushers), _reads.StopAsync()).ConfigureAwait(false);
     }
 
     /// <summary>Drains the queue and releases the connection pool.</summary>
@@ -426,6 +442,33 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ILifecycleP
         return versions;
     }
 
+    // One statement for a group of reads; every read gets its own row or null (no record).
+    private async Task ReadBatchAsync(NpgsqlConnection connection, IReadOnlyList<PendingRead> batch)
+    {
+        var rows = new Dictionary<string, StoredRow?>(batch.Count, StringComparer.Ordinal);
+        foreach (var read in batch)
+        {
+            rows.TryAdd(read.Key, null);
+        }
+
+        await using var command = new NpgsqlCommand(ReadBatchSql, connection);
+        command.Parameters.Add(new NpgsqlParameter<string>("service", _serviceId));
+        command.Parameters.Add(new NpgsqlParameter<string[]>("keys", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = [.. rows.Keys] });
+        Interlocked.Increment(ref _readBatches);
+        await using (var reader = await command.ExecuteReaderAsync().ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync().ConfigureAwait(false))
+            {
+                rows[reader.GetString(0)] = new StoredRow(reader.GetFieldValue<byte[]>(1), reader.GetInt32(2));
+            }
+        }
+
+        foreach (var read in batch)
+        {
+            read.Completion.TrySetResult(rows[read.Key]);
+        }
+    }
+
     // Completes conflicted writes with minus the stored version (0 when there is no row), for the exception text.
     private async Task ResolveConflictsAsync(IReadOnlyList<PendingWrite> batch, List<int> conflicted)
     {
@@ -508,6 +551,27 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ILifecycleP
 
     [LoggerMessage(3, LogLevel.Warning, "Could not read stored versions after a grain state conflict")]
     private partial void LogConflictLookupFailed(Exception exception);
+
+    [LoggerMessage(4, LogLevel.Warning, "Grain state read of {Count} rows failed")]
+    private partial void LogReadBatchFailed(Exception exception, int count);
+
+    private readonly record struct StoredRow(byte[] Payload, int Version);
+
+    private sealed class PendingRead(string key, long enqueuedAt) : IBatchedOperation
+    {
+        public string Key { get; } = key;
+
+        public long EnqueuedAt { get; } = enqueuedAt;
+
+        public int Weight => 1;
+
+        // The stored row, or null when there is none.
+        public TaskCompletionSource<StoredRow?> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public bool IsAbandoned => Completion.Task.IsCompleted;
+
+        public void Fail(Exception exception) => Completion.TrySetException(exception);
+    }
 
     private sealed class PendingWrite(string key, byte[] payload, int expectedVersion, long enqueuedAt)
     {

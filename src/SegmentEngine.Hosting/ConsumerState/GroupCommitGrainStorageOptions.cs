@@ -24,6 +24,18 @@ public sealed class GroupCommitGrainStorageOptions
     /// <summary>How many batches may be committing at the same time (1-64).</summary>
     public int MaxConcurrentBatches { get; set; } = 2;
 
+    /// <summary>Most grain states read by one statement (1-10,000).</summary>
+    public int MaxReadBatch { get; set; } = 512;
+
+    /// <summary>
+    /// How long a read waits for more reads to share its statement (0 to 1 s). The default zero reads whatever is
+    /// queued as soon as a reader and a connection are free, so reads group only while earlier ones are running.
+    /// </summary>
+    public TimeSpan ReadLinger { get; set; } = TimeSpan.Zero;
+
+    /// <summary>How many read statements may run at the same time (1-64).</summary>
+    public int MaxConcurrentReads { get; set; } = 2;
+
     /// <summary>
     /// Most connections the storage opens (1-1,000); overrides the connection string's pool size so that a burst
     /// of activations queues for a connection instead of exhausting the server's connection slots.
@@ -61,6 +73,21 @@ public sealed class GroupCommitGrainStorageOptions
         if (MaxConcurrentBatches is < 1 or > 64)
         {
             throw new ArgumentException($"{nameof(GroupCommitGrainStorageOptions)}.{nameof(MaxConcurrentBatches)} must be between 1 and 64.");
+        }
+
+        if (MaxReadBatch is < 1 or > 10_000)
+        {
+            throw new ArgumentException($"{nameof(GroupCommitGrainStorageOptions)}.{nameof(MaxReadBatch)} must be between 1 and 10000.");
+        }
+
+        if (ReadLinger < TimeSpan.Zero || ReadLinger > TimeSpan.FromSeconds(1))
+        {
+            throw new ArgumentException($"{nameof(GroupCommitGrainStorageOptions)}.{nameof(ReadLinger)} must be between 0 and 1 second.");
+        }
+
+        if (MaxConcurrentReads is < 1 or > 64)
+        {
+            throw new ArgumentException($"{nameof(GroupCommitGrainStorageOptions)}.{nameof(MaxConcurrentReads)} must be between 1 and 64.");
         }
     }
 }
