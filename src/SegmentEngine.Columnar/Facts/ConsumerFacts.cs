@@ -122,8 +122,41 @@ public sealed record ConsumerFacts
     /// <summary>Latest answer per (survey, question).</summary>
     public ImmutableArray<SurveyAnswerFact> SurveyAnswers { get; init; } = [];
 
-    /// <summary>Events held (within retention), any order.</summary>
+    /// <summary>Events held (within retention), any order; from <see cref="EventsFrom"/> on when that is set.</summary>
     public ImmutableArray<EventFact> Events { get; init; } = [];
+
+    /// <summary>
+    /// Null: <see cref="Events"/> are all the consumer's events (a full replace). Set: a delta —
+    /// <see cref="Events"/> are the consumer's events from this position (0-based, in the order the consumer
+    /// holds them) on; the table appends those it does not hold yet, so a delta applied twice changes nothing.
+    /// </summary>
+    public int? EventsFrom { get; init; }
+
+    /// <summary>
+    /// One consumer's two successive updates as one: the later one's fields with the events of both. Positions only
+    /// grow, so a later delta ends at or after the earlier update; a later full replace stands alone, and so does a
+    /// later delta that does not connect to the earlier update (the table then refuses it if it must).
+    /// </summary>
+    public static ConsumerFacts Join(ConsumerFacts earlier, ConsumerFacts later)
+    {
+        ArgumentNullException.ThrowIfNull(earlier);
+        ArgumentNullException.ThrowIfNull(later);
+        if (later.EventsFrom is not { } from)
+        {
+            return later;
+        }
+
+        var earlierFrom = earlier.EventsFrom ?? 0;
+        var earlierEnd = earlierFrom + earlier.Events.Length;
+        if (from < earlierFrom || from > earlierEnd)
+        {
+            return later;
+        }
+
+        var skip = earlierEnd - from;
+        var events = skip >= later.Events.Length ? earlier.Events : earlier.Events.AddRange(later.Events[skip..]);
+        return later with { Events = events, EventsFrom = earlier.EventsFrom };
+    }
 }
 
 /// <summary>Writes a <see cref="FactValue"/> as the JSON number, string or bool it holds (used when facts cross silos).</summary>

@@ -136,10 +136,39 @@ public sealed partial class ConsumerTable
     public string? ConsumerIdAt(int row) => (uint)row < (uint)RowCount ? _ids[row] : null;
 
     /// <summary>Inserts or replaces everything held about a consumer; returns its row.</summary>
+    /// <exception cref="InvalidOperationException">A delta (<see cref="ConsumerFacts.EventsFrom"/>) that does not connect to the events held.</exception>
     public int Upsert(ConsumerFacts facts)
+        => TryUpsert(facts, out var row) ? row : throw new InvalidOperationException("The delta starts after the events held for this consumer.");
+
+    /// <summary>
+    /// Inserts or replaces everything held about a consumer, or applies a delta (<see cref="ConsumerFacts.EventsFrom"/>):
+    /// the row's other fields are replaced and the events it does not hold yet are appended. Returns false, and
+    /// changes nothing, when a delta starts after the events held (some update was lost): the caller must then
+    /// send the consumer's full facts.
+    /// </summary>
+    public bool TryUpsert(ConsumerFacts facts, out int row)
     {
         ArgumentNullException.ThrowIfNull(facts);
-        if (!_rowById.TryGetValue(facts.ConsumerId, out var row))
+        var exists = _rowById.TryGetValue(facts.ConsumerId, out row);
+        LogRecord[]? log;
+        if (facts.EventsFrom is { } from)
+        {
+            var existing = exists ? _events[row] : null;
+            var held = EventLog.CountEvents(existing);
+            if (from < 0 || from > held)
+            {
+                row = -1;
+                return false;
+            }
+
+            log = EventLog.Append(existing, facts.Events, held - from, Names, EventStrings);
+        }
+        else
+        {
+            log = EventLog.Build(facts.Events, Names, EventStrings);
+        }
+
+        if (!exists)
         {
             row = AllocateRow(facts.ConsumerId);
         }
@@ -176,9 +205,9 @@ public sealed partial class ConsumerTable
         }
 
         SetSlot(ref _surveys, row, BuildSurveys(facts.SurveyAnswers));
-        _events[row] = EventLog.Build(facts.Events, Names, EventStrings);
+        _events[row] = log;
         RecomputeDerived(row);
-        return row;
+        return true;
     }
 
     /// <summary>Erases a consumer: clears every column of its row and frees the row. Returns false when not held.</summary>

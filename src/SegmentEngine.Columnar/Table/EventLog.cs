@@ -60,16 +60,25 @@ internal static class EventLog
     public static long Bytes(LogRecord[]? log) => log is null ? 0 : 24 + log.Length * 16L;
 
     public static LogRecord[]? Build(IReadOnlyList<EventFact> events, StringDictionary names, StringDictionary strings)
+        => Append(null, events, 0, names, strings);
+
+    /// <summary>
+    /// A log holding <paramref name="existing"/> followed by <paramref name="events"/> from index <paramref name="skip"/> on
+    /// (a new array: the old one may be read by an evaluation in progress elsewhere).
+    /// </summary>
+    public static LogRecord[]? Append(LogRecord[]? existing, IReadOnlyList<EventFact> events, int skip, StringDictionary names, StringDictionary strings)
     {
-        if (events.Count == 0)
+        var kept = existing?.Length ?? 0;
+        if (events.Count <= skip)
         {
-            return null;
+            return existing;
         }
 
-        var n = events.Count;
-        foreach (var e in events)
+        var n = kept;
+        for (var i = skip; i < events.Count; i++)
         {
-            n += e.Properties.Count;
+            var e = events[i];
+            n += 1 + e.Properties.Count;
             foreach (var kv in e.MultiProperties)
             {
                 n += kv.Value.Length;
@@ -77,9 +86,11 @@ internal static class EventLog
         }
 
         var log = new LogRecord[n];
-        var p = 0;
-        foreach (var e in events)
+        existing?.AsSpan().CopyTo(log);
+        var p = kept;
+        for (var i = skip; i < events.Count; i++)
         {
+            var e = events[i];
             log[p++] = LogRecord.Event(names.Intern(e.Type), Columnar.Table.TimeMath.Seconds(e.OccurredAt));
             foreach (var kv in e.Properties)
             {
@@ -97,6 +108,24 @@ internal static class EventLog
         }
 
         return log;
+    }
+
+    /// <summary>Number of events (headers) in a row's log.</summary>
+    public static int CountEvents(LogRecord[]? log)
+    {
+        var count = 0;
+        if (log is not null)
+        {
+            foreach (ref readonly var record in log.AsSpan())
+            {
+                if (record.Tag == LogRecord.EventTag)
+                {
+                    count++;
+                }
+            }
+        }
+
+        return count;
     }
 
     /// <summary>The end (exclusive) of the event whose header is at <paramref name="header"/>.</summary>
