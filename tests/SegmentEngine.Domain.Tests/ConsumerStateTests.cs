@@ -260,7 +260,9 @@ public sealed class ConsumerStateTests
         Assert.Equal(2, state.PurgeOlderThan(cutoff));
         Assert.Equal(["new"], state.Events.Select(e => e.EventId));
         Assert.Empty(state.SurveyAnswers);
-        Assert.Equal(["new"], state.SeenEventIds.Keys);
+        Assert.True(state.HasSeen("new"));
+        Assert.False(state.HasSeen("old"));
+        Assert.Empty(state.SeenEventIds);                  // the consent event's id was older than the cutoff
         Assert.Equal(cutoff, state.RetentionWatermark);
         Assert.Single(state.Consent.History);              // legal-basis records are kept
         Assert.Equal(ConsentStatus.OptedIn, state.Consent.Email.Status);
@@ -294,8 +296,48 @@ public sealed class ConsumerStateTests
             state.PurgeOlderThan(at - retention);
         }
 
-        Assert.InRange(state.SeenEventIds.Count, 90, 93);
-        Assert.Equal(state.Events.Count, state.SeenEventIds.Count);
+        Assert.InRange(state.Events.Count, 90, 93);
+        Assert.Empty(state.SeenEventIds);                  // held events are recognised by their own ids
+        Assert.Equal(ApplyOutcome.Duplicate, state.Apply(new ConsumerEvent("d364-0", "acme", "c-42", EventType.CheckIn, start.AddDays(364), new CheckInPayload("l")), start.AddDays(364)).Outcome);
+    }
+
+    [Fact]
+    public void History_loaded_from_the_event_log_restores_dedup_surveys_and_first_seen()
+    {
+        var source = new ConsumerState();
+        source.Apply(Event(CheckInJson, "a", "2026-11-01T00:00:00Z"), Now);
+        source.Apply(Event(With(SurveyAnswerJson, "survey_answer.answer", 7), "s2", "2026-11-10T00:00:00Z"), Now);
+        source.Apply(Event(With(SurveyAnswerJson, "survey_answer.answer", 3), "s1", "2026-11-02T00:00:00Z"), Now);
+        source.Apply(Event(PurchaseJson, "p", "2026-10-01T00:00:00Z"), Now);
+        source.Apply(Consent("c", "2026-11-03T00:00:00Z", "email", "opted_in"), Now);
+
+        // The state row (without held events) and the log, with one entry repeated by a retried append.
+        var row = System.Text.Json.JsonSerializer.Serialize(source);
+        var log = source.Events.Concat([source.Events[1]]).ToList();
+        var back = System.Text.Json.JsonSerializer.Deserialize<ConsumerState>(row)!;
+        Assert.Empty(back.Events);
+        Assert.Equal(4, back.LoadHistory("acme", "c-42", log));
+
+        Assert.Equal(source.Events.Select(e => e.EventId), back.Events.Select(e => e.EventId));
+        Assert.Equal(ScalarValue.Of(7), Assert.Single(back.SurveyAnswers).Answer);
+        Assert.Equal(new DateTimeOffset(2026, 10, 1, 0, 0, 0, TimeSpan.Zero), back.CreatedAt);
+        foreach (var id in new[] { "a", "s1", "s2", "p", "c" })
+        {
+            Assert.True(back.HasSeen(id), id);
+        }
+
+        Assert.Equal(ApplyOutcome.Duplicate, back.Apply(Event(PurchaseJson, "p", "2026-10-01T00:00:00Z"), Now).Outcome);
+        Assert.Equal(ApplyOutcome.Duplicate, back.Apply(Consent("c", "2026-11-03T00:00:00Z", "email", "opted_in"), Now).Outcome);
+
+        // A consumer known only from its log (no state row yet) gets its ids from the caller.
+        var fresh = new ConsumerState();
+        Assert.Equal(4, fresh.LoadHistory("acme", "c-42", log));
+        Assert.Equal(("acme", "c-42"), (fresh.BrandId, fresh.ConsumerId));
+
+        // Events before the retention watermark stay out.
+        var purged = new ConsumerState { RetentionWatermark = new DateTimeOffset(2026, 10, 15, 0, 0, 0, TimeSpan.Zero) };
+        Assert.Equal(3, purged.LoadHistory("acme", "c-42", log));
+        Assert.False(purged.HasSeen("p"));
     }
 
     [Fact]

@@ -137,20 +137,21 @@ public sealed partial class ConsumerState
         }
 
         Events.Add(held);
+        HeldIds.Add(held.EventId);
         return StateChanges.Events;
     }
 
     /// <summary>Keeps the latest answer per (survey, question) by <c>occurred_at</c>.</summary>
-    private StateChanges ApplySurvey(SurveyAnswerPayload answer, ConsumerEvent e)
+    private StateChanges ApplySurvey(string surveyId, string questionId, ScalarValue answer, DateTimeOffset occurredAt, string eventId)
     {
-        var record = new SurveyAnswerRecord(answer.SurveyId, answer.QuestionId, answer.Answer, e.OccurredAt, e.EventId);
+        var record = new SurveyAnswerRecord(surveyId, questionId, answer, occurredAt, eventId);
         for (var i = 0; i < SurveyAnswers.Count; i++)
         {
             var existing = SurveyAnswers[i];
-            if (string.Equals(existing.SurveyId, answer.SurveyId, StringComparison.Ordinal)
-                && string.Equals(existing.QuestionId, answer.QuestionId, StringComparison.Ordinal))
+            if (string.Equals(existing.SurveyId, surveyId, StringComparison.Ordinal)
+                && string.Equals(existing.QuestionId, questionId, StringComparison.Ordinal))
             {
-                if (e.OccurredAt < existing.AnsweredAt)
+                if (occurredAt < existing.AnsweredAt)
                 {
                     return StateChanges.None;
                 }

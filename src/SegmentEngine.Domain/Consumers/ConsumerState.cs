@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using SegmentEngine.Domain.Common;
 using SegmentEngine.Domain.Events;
 
@@ -18,6 +19,8 @@ namespace SegmentEngine.Domain.Consumers;
 /// </remarks>
 public sealed partial class ConsumerState
 {
+    private HashSet<string>? _heldIds;
+
     /// <summary>Version of this JSON shape, for future migrations.</summary>
     public int SchemaVersion { get; set; } = 1;
 
@@ -45,17 +48,28 @@ public sealed partial class ConsumerState
     /// <summary>Privacy flags with history.</summary>
     public PrivacyState Privacy { get; set; } = new();
 
-    /// <summary>Behavioural events held (within retention), in arrival order.</summary>
-    public List<HeldEvent> Events { get; set; } = [];
+    /// <summary>
+    /// Behavioural events held (within retention), in arrival order. Not part of the state row: they are kept in
+    /// an append-only event log and given back with <see cref="LoadHistory"/>.
+    /// </summary>
+    [JsonIgnore]
+    public List<HeldEvent> Events { get; private set; } = [];
 
-    /// <summary>Latest answer per (survey, question).</summary>
-    public List<SurveyAnswerRecord> SurveyAnswers { get; set; } = [];
+    /// <summary>Latest answer per (survey, question); derived from the held survey answers, so not part of the state row either.</summary>
+    [JsonIgnore]
+    public List<SurveyAnswerRecord> SurveyAnswers { get; private set; } = [];
 
     /// <summary>Loyalty balance fields.</summary>
     public LoyaltyBalance Loyalty { get; set; } = new();
 
-    /// <summary>Event ids applied, with their <c>occurred_at</c> (kept until the retention purge passes it).</summary>
+    /// <summary>
+    /// Ids of applied events that are not held in <see cref="Events"/> (profile and consent changes), with their
+    /// <c>occurred_at</c>, kept until the retention purge passes it. Held events are recognised by their own ids.
+    /// </summary>
     public Dictionary<string, DateTimeOffset> SeenEventIds { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Ids of the held events.</summary>
+    private HashSet<string> HeldIds => _heldIds ??= new HashSet<string>(Events.Select(e => e.EventId), StringComparer.Ordinal);
 
     /// <summary>The latest retention cutoff purged: events that occurred before it are dropped on arrival.</summary>
     public DateTimeOffset? RetentionWatermark { get; set; }
@@ -83,23 +97,72 @@ public sealed partial class ConsumerState
             return ApplyResult.Ignored(ApplyOutcome.IgnoredExpired);
         }
 
-        if (SeenEventIds.ContainsKey(consumerEvent.EventId))
+        if (HasSeen(consumerEvent.EventId))
         {
             return ApplyResult.Ignored(ApplyOutcome.Duplicate);
         }
 
         Adopt(consumerEvent.BrandId, consumerEvent.ConsumerId, consumerEvent.OccurredAt);
-        SeenEventIds[consumerEvent.EventId] = consumerEvent.OccurredAt;
-
         var changes = consumerEvent.Payload switch
         {
             ProfileUpdatePayload p => ApplyProfile(p.Update, consumerEvent.OccurredAt),
             ConsentUpdatePayload c => ApplyConsent(c.Channel, c.Status, c.Source, consumerEvent.OccurredAt, now, consumerEvent.EventId),
-            SurveyAnswerPayload s => Hold(consumerEvent) | ApplySurvey(s, consumerEvent),
+            SurveyAnswerPayload s => Hold(consumerEvent) | ApplySurvey(s.SurveyId, s.QuestionId, s.Answer, consumerEvent.OccurredAt, consumerEvent.EventId),
             _ => Hold(consumerEvent),
         };
 
+        if ((changes & StateChanges.Events) == 0)
+        {
+            SeenEventIds[consumerEvent.EventId] = consumerEvent.OccurredAt;
+        }
+
         return Finish(changes, now);
+    }
+
+    /// <summary>True when the event id was applied (held, or recorded as seen).</summary>
+    public bool HasSeen(string eventId) => SeenEventIds.ContainsKey(eventId) || HeldIds.Contains(eventId);
+
+    /// <summary>
+    /// Gives back the held events read from the event log (in append order), after the state row was read:
+    /// holds each once (repeated ids, e.g. from a retried append, are skipped), drops those before the retention
+    /// watermark, rebuilds the latest survey answers and the first-seen time. Returns the events held.
+    /// </summary>
+    public int LoadHistory(string brandId, string consumerId, IEnumerable<HeldEvent> events)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        if (IsErased)
+        {
+            return 0;
+        }
+
+        var loaded = 0;
+        foreach (var held in events)
+        {
+            if ((RetentionWatermark is { } watermark && held.OccurredAt < watermark) || HasSeen(held.EventId))
+            {
+                continue;
+            }
+
+            if (loaded == 0)
+            {
+                Adopt(brandId, consumerId, held.OccurredAt);
+            }
+            else
+            {
+                AdoptTime(held.OccurredAt);
+            }
+
+            Events.Add(held);
+            HeldIds.Add(held.EventId);
+            if (held.Type == EventType.SurveyAnswer && held.SurveyId is not null && held.QuestionId is not null && held.Answer is { } answer)
+            {
+                ApplySurvey(held.SurveyId, held.QuestionId, answer, held.OccurredAt, held.EventId);
+            }
+
+            loaded++;
+        }
+
+        return loaded;
     }
 
     /// <summary>Records a consent change made through the API at <paramref name="at"/>.</summary>
@@ -164,6 +227,7 @@ public sealed partial class ConsumerState
         }
 
         var removed = Events.RemoveAll(e => e.OccurredAt < cutoff);
+        _heldIds = null;
         SurveyAnswers.RemoveAll(a => a.AnsweredAt < cutoff);
         if (SeenEventIds.Count > 0)
         {
@@ -200,6 +264,7 @@ public sealed partial class ConsumerState
         Consent = new();
         Privacy = new();
         Events = [];
+        _heldIds = null;
         SurveyAnswers = [];
         Loyalty = new();
         SeenEventIds = new(StringComparer.Ordinal);
