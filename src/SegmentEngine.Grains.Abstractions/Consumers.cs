@@ -70,4 +70,7 @@ public interface IConsumerIngestGrain : IGrainWithStringKey
 {
     /// <summary>Applies a batch of already validated events in order and persists them before returning.</summary>
     Task<IngestReport> IngestAsync(ImmutableArray<RawEvent> events);
+
+    /// <summary>Sends the consumer's full facts to its shard again (the shard asks when an update of it was lost).</summary>
+    Task ResyncAsync();
 }

@@ -14,6 +14,7 @@ using SegmentEngine.Grains.Consumers;
 using SegmentEngine.Hosting.ConsumerState;
 using SegmentEngine.Grains.Privacy;
 using SegmentEngine.Grains.Shards;
+using SegmentEngine.Hosting.EventLog;
 using SegmentEngine.Hosting.Orleans;
 using SegmentEngine.Hosting.Postgres;
 using SegmentEngine.Ingest.Kafka;
@@ -238,10 +239,20 @@ public sealed partial class EngineHost : IAsyncDisposable
         services.AddSingleton(new ErasureKey(erasureKey));
         if (connectionString is not null)
         {
-            services.AddSingleton<IConsumerFactsSource>(sp => new PostgresConsumerFactsSource(connectionString, options.Cluster.ServiceId, options.Postgres.ConsumerStateStore == "GroupCommit", sp.GetRequiredService<ILogger<PostgresConsumerFactsSource>>()));
+            services.AddSingleton(sp => new PostgresEventLogStore(
+                new PostgresEventLogOptions { ConnectionString = connectionString, ServiceId = options.Cluster.ServiceId },
+                sp.GetRequiredService<ILogger<PostgresEventLogStore>>()));
+            services.AddSingleton<IConsumerEventLog>(sp => new PostgresConsumerEventLog(sp.GetRequiredService<PostgresEventLogStore>()));
+            services.AddSingleton<IConsumerFactsSource>(sp => new PostgresConsumerFactsSource(
+                connectionString,
+                options.Cluster.ServiceId,
+                options.Postgres.ConsumerStateStore == "GroupCommit",
+                sp.GetRequiredService<IConsumerEventLog>(),
+                sp.GetRequiredService<ILogger<PostgresConsumerFactsSource>>()));
         }
         else
         {
+            services.AddSingleton<IConsumerEventLog, InMemoryConsumerEventLog>();
             services.AddSingleton<IConsumerFactsSource, EmptyConsumerFactsSource>();
         }
 

@@ -227,6 +227,48 @@ public sealed class EngineEndToEndTests : IAsyncLifetime
         GC.KeepAlive(scenario);
     }
 
+    [Fact]
+    public async Task A_shard_that_lost_a_consumers_events_asks_for_its_full_facts_and_is_exact_again()
+    {
+        const string consumerId = "c-resync";
+        await using var host = await StartEngineAsync();
+        using var channel = GrpcChannel.ForAddress(host.GrpcAddress);
+        var segments = new SegmentService.SegmentServiceClient(channel);
+        var consumers = new ConsumerService.ConsumerServiceClient(channel);
+        await segments.CreateSegmentAsync(new CreateSegmentRequest { SegmentId = "four-buys", DisplayName = "Four buys", Rule = "purchase.count() >= 4" }, Auth(_acmeKey));
+
+        var now = DateTimeOffset.UtcNow;
+        string Purchase(int n) => System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            ["event_id"] = $"resync-{n}",
+            ["brand_id"] = Scenario.Acme,
+            ["consumer_id"] = consumerId,
+            ["type"] = "purchase",
+            ["occurred_at"] = now.AddMinutes(-n).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture),
+            ["purchase"] = new Dictionary<string, object> { ["order_id"] = $"o-{n}", ["amount"] = 10, ["currency"] = "USD", ["store_id"] = "s-1" },
+        });
+        var feed = host.App.Services.GetRequiredService<SegmentEngine.Grains.Shards.ShardFeed>();
+        var first = new Scenario();
+        first.Records.AddRange(Enumerable.Range(1, 3).Select(n => ($"{Scenario.Acme}:{consumerId}", Purchase(n))));
+        await ProduceAndAwaitIngestAsync(host, first);
+        var before = await consumers.GetConsumerAsync(new GetConsumerRequest { ConsumerId = consumerId }, Auth(_acmeKey));
+        Assert.Equal(3, before.EventCount);
+        Assert.DoesNotContain("four-buys", before.Segments);
+
+        // The shard loses the consumer's events (as if updates had been lost on the way): it now holds none.
+        await feed.EnqueueAsync(Scenario.Acme, new SegmentEngine.Columnar.Facts.ConsumerFacts { ConsumerId = consumerId }, waitForApply: true);
+
+        // The next event arrives as a delta starting at position 3, which does not connect to the empty row: the shard
+        // asks the consumer for its full facts instead of counting 1 purchase.
+        var next = new Scenario();
+        next.Records.Add(($"{Scenario.Acme}:{consumerId}", Purchase(4)));
+        await ProduceAndAwaitIngestAsync(host, next);
+        await feed.DrainAsync();
+        var after = await consumers.GetConsumerAsync(new GetConsumerRequest { ConsumerId = consumerId }, Auth(_acmeKey));
+        Assert.Equal(4, after.EventCount);
+        Assert.Contains("four-buys", after.Segments);
+    }
+
     private async Task<EngineHost> StartEngineAsync(TimeProvider? time = null)
     {
         var settings = new Dictionary<string, string?>

@@ -6,12 +6,21 @@ namespace SegmentEngine.Faults.Tests;
 /// <summary>Reads, straight from PostgreSQL, which event ids the consumer grains have made durable.</summary>
 public static class DurableState
 {
-    /// <summary>Every event id held in a persisted consumer state (its dedup set), across all consumers.</summary>
+    /// <summary>Every event id made durable, across all consumers: held events in the event log, and the dedup ids in the state rows.</summary>
     public static async Task<HashSet<string>> EventIdsAsync(string connectionString)
     {
         var ids = new HashSet<string>(StringComparer.Ordinal);
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync();
+        await using (var log = new NpgsqlCommand("SELECT event_id FROM se_event_log", connection))
+        await using (var logReader = await log.ExecuteReaderAsync())
+        {
+            while (await logReader.ReadAsync())
+            {
+                ids.Add(logReader.GetString(0));
+            }
+        }
+
         // Consumer state lives in se_grain_state (ADO.NET store) or se_consumer_state (group-commit store).
         await using var command = new NpgsqlCommand(
             "SELECT PayloadBinary FROM se_grain_state WHERE PayloadBinary IS NOT NULL UNION ALL SELECT payload FROM se_consumer_state", connection);

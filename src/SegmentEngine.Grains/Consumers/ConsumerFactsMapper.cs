@@ -11,8 +11,14 @@ namespace SegmentEngine.Grains.Consumers;
 /// <summary>Maps a consumer's durable state to the facts the columnar core evaluates.</summary>
 public static class ConsumerFactsMapper
 {
-    /// <summary>The facts of one consumer.</summary>
-    public static ConsumerFacts ToFacts(ConsumerState state)
+    /// <summary>The facts of one consumer, with all its held events.</summary>
+    public static ConsumerFacts ToFacts(ConsumerState state) => ToFacts(state, null);
+
+    /// <summary>
+    /// The facts of one consumer as a delta: every field, and its held events from position <paramref name="eventsFrom"/>
+    /// on (those it held before were sent already); null sends all of them.
+    /// </summary>
+    public static ConsumerFacts ToFacts(ConsumerState state, int? eventsFrom)
     {
         ArgumentNullException.ThrowIfNull(state);
         var profile = state.Profile;
@@ -40,7 +46,8 @@ public static class ConsumerFactsMapper
             LifetimePoints = state.Loyalty.LifetimePoints,
             LoyaltyTier = state.Loyalty.Tier,
             SurveyAnswers = [.. state.SurveyAnswers.Select(a => new SurveyAnswerFact(a.SurveyId, a.QuestionId, ToFact(a.Answer), a.AnsweredAt))],
-            Events = [.. state.Events.Select(ToFact)],
+            Events = [.. state.Events.Skip(eventsFrom ?? 0).Select(ToFact)],
+            EventsFrom = eventsFrom,
         };
     }
 

@@ -13,11 +13,13 @@ using ConsentState = SegmentEngine.Grains.Abstractions.ConsentState;
 namespace SegmentEngine.Grains.Consumers;
 
 /// <summary>
-/// One consumer of one brand: applies its events in batches, persists once per batch, and pushes
-/// the resulting facts to the brand's shard. Erasure deletes the state row and keeps only a keyed hash.
+/// One consumer of one brand: applies its events in batches and, once per batch, appends the new held events to
+/// the event log and writes the state row only when profile, consent or privacy changed; then pushes the change
+/// (new events only) to the brand's shard. Erasure deletes the state row and the log and keeps only a keyed hash.
 /// </summary>
 public sealed partial class ConsumerGrain(
     [PersistentState("consumer", ConsumerGrain.StorageName)] IPersistentState<ConsumerState> state,
+    IConsumerEventLog eventLog,
     IBrandSource brands,
     ErasureKey erasureKey,
     ShardFeed shardFeed,
@@ -33,6 +35,20 @@ public sealed partial class ConsumerGrain(
 
     private string ConsumerId => SplitKey().Consumer;
 
+    /// <summary>Known: it has a state row or held events.</summary>
+    private bool Exists => state.RecordExists || state.State.Events.Count > 0;
+
+    /// <inheritdoc />
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        await base.OnActivateAsync(cancellationToken);
+        if (!state.State.IsErased)
+        {
+            var (brand, consumer) = SplitKey();
+            state.State.LoadHistory(brand, consumer, await eventLog.ReadAsync(brand, consumer));
+        }
+    }
+
     /// <inheritdoc />
     public async Task<IngestReport> IngestAsync(ImmutableArray<RawEvent> events)
     {
@@ -44,6 +60,8 @@ public sealed partial class ConsumerGrain(
         var now = time.GetUtcNow();
         int applied = 0, duplicates = 0, dropped = 0;
         var mustErase = false;
+        var rowChanged = false;
+        var heldBefore = state.State.Events.Count;
         foreach (var raw in events)
         {
             var parsed = EventParser.Parse(raw.Key, raw.Value, brands.Brands.Find, now);
@@ -58,6 +76,9 @@ public sealed partial class ConsumerGrain(
             {
                 case ApplyOutcome.Applied:
                     applied++;
+
+                    // Held events go to the log; anything else (profile, consent, their ids) lives in the row.
+                    rowChanged |= (result.Changes & StateChanges.Events) == 0;
                     break;
                 case ApplyOutcome.EraseRequiredMinor:
                     applied++;
@@ -85,17 +106,47 @@ public sealed partial class ConsumerGrain(
 
         if (applied > 0)
         {
-            await state.WriteStateAsync();
-            await PublishAsync(waitForApply: false);
+            await PersistAsync(heldBefore, rowChanged);
+            await PublishAsync(heldBefore, waitForApply: false);
         }
 
         return new IngestReport(applied, duplicates, dropped, false);
     }
 
     /// <inheritdoc />
+    public Task ResyncAsync() => Exists && !state.State.IsErased ? PublishAsync(null, waitForApply: false) : Task.CompletedTask;
+
+    /// <summary>
+    /// Makes the batch durable: new held events to the log, then the row if it changed. If either fails, the
+    /// activation is dropped so that the retried batch meets the durable state, not this one (which already
+    /// counts the batch's events as seen).
+    /// </summary>
+    private async Task PersistAsync(int heldBefore, bool rowChanged)
+    {
+        try
+        {
+            var held = state.State.Events;
+            if (held.Count > heldBefore)
+            {
+                await eventLog.AppendAsync(BrandId, ConsumerId, held.GetRange(heldBefore, held.Count - heldBefore));
+            }
+
+            if (rowChanged)
+            {
+                await state.WriteStateAsync();
+            }
+        }
+        catch
+        {
+            DeactivateOnIdle();
+            throw;
+        }
+    }
+
+    /// <inheritdoc />
     public async Task<ConsumerView?> GetAsync()
     {
-        if (!state.RecordExists || state.State.IsErased)
+        if (!Exists || state.State.IsErased)
         {
             return null;
         }
@@ -107,7 +158,7 @@ public sealed partial class ConsumerGrain(
     /// <inheritdoc />
     public async Task<ConsumerView?> SetConsentAsync(ConsentChange change)
     {
-        if (!state.RecordExists || state.State.IsErased)
+        if (!Exists || state.State.IsErased)
         {
             return null;
         }
@@ -128,15 +179,15 @@ public sealed partial class ConsumerGrain(
         var result = state.State.SetConsent(channel, status, string.IsNullOrWhiteSpace(change.Source) ? "api" : change.Source, time.GetUtcNow());
         if (result.IsApplied)
         {
-            await state.WriteStateAsync();
-            await PublishAsync(waitForApply: true);
+            await PersistAsync(state.State.Events.Count, rowChanged: true);
+            await PublishAsync(state.State.Events.Count, waitForApply: true);
         }
 
         return await GetAsync();
     }
 
-    private Task PublishAsync(bool waitForApply)
-        => shardFeed.EnqueueAsync(BrandId, ConsumerFactsMapper.ToFacts(state.State), waitForApply);
+    private Task PublishAsync(int? eventsFrom, bool waitForApply)
+        => shardFeed.EnqueueAsync(BrandId, ConsumerFactsMapper.ToFacts(state.State, eventsFrom), waitForApply);
 
     private async Task<bool> IsErasedAsync()
     {
@@ -154,6 +205,7 @@ public sealed partial class ConsumerGrain(
     {
         await GrainFactory.GetGrain<IErasureRegistryGrain>(GrainKeys.Brand(BrandId)).AddAsync(erasureKey.HashOf(BrandId, ConsumerId));
         await shardFeed.RemoveAsync(BrandId, ConsumerId);
+        await eventLog.DeleteAsync(BrandId, ConsumerId);
         await state.ClearStateAsync();
         state.State = new ConsumerState();
         _erasedElsewhere = true;

@@ -11,8 +11,12 @@ namespace SegmentEngine.Grains.Shards;
 /// </summary>
 public interface IShardGrain : IGrainWithStringKey
 {
-    /// <summary>Inserts or replaces consumers' facts.</summary>
-    Task UpsertAsync(Immutable<ImmutableArray<ConsumerFacts>> consumers);
+    /// <summary>
+    /// Inserts or replaces consumers' facts, or applies their deltas (<see cref="ConsumerFacts.EventsFrom"/>).
+    /// Returns the ids of consumers whose delta did not connect to what the shard holds (an update was lost):
+    /// their full facts must be sent again.
+    /// </summary>
+    Task<ImmutableArray<string>> UpsertAsync(Immutable<ImmutableArray<ConsumerFacts>> consumers);
 
     /// <summary>Removes a consumer (erasure).</summary>
     Task RemoveAsync(string consumerId);

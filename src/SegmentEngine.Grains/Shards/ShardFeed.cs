@@ -28,6 +28,7 @@ public sealed class ShardFeedOptions
 public sealed partial class ShardFeed(IGrainFactory grains, ShardFeedOptions options, ILogger<ShardFeed> logger)
 {
     private readonly Dictionary<string, BrandQueue> _queues = new(StringComparer.Ordinal);
+    private readonly HashSet<Task> _resyncs = [];
 
     /// <summary>Queues an update; the task completes at once, or once applied when <paramref name="waitForApply"/> or the queue is full.</summary>
     public Task EnqueueAsync(string brandId, ConsumerFacts facts, bool waitForApply)
@@ -74,8 +75,31 @@ public sealed partial class ShardFeed(IGrainFactory grains, ShardFeedOptions opt
         return applied?.Task ?? Task.CompletedTask;
     }
 
-    /// <summary>Completes when every update queued before the call has been applied (a barrier for tests and shutdown).</summary>
-    public Task DrainAsync()
+    /// <summary>
+    /// Completes when every update queued before the call has been applied, and every full resend a shard asked for
+    /// meanwhile has been applied too (a barrier for tests and shutdown).
+    /// </summary>
+    public async Task DrainAsync()
+    {
+        while (true)
+        {
+            await DrainQueuesAsync().ConfigureAwait(false);
+            Task[] resyncs;
+            lock (_resyncs)
+            {
+                resyncs = [.. _resyncs];
+            }
+
+            if (resyncs.Length == 0)
+            {
+                return;
+            }
+
+            await Task.WhenAll(resyncs).ConfigureAwait(false);
+        }
+    }
+
+    private Task DrainQueuesAsync()
     {
         List<Task> idle;
         lock (_queues)
@@ -129,12 +153,14 @@ public sealed partial class ShardFeed(IGrainFactory grains, ShardFeedOptions opt
 
     private async Task SendAsync(string brandId, List<(string ConsumerId, ConsumerFacts? Facts, TaskCompletionSource? Applied)> batch)
     {
-        // Only the newest operation of a consumer matters within one batch (facts, or null for a removal);
-        // order between consumers is irrelevant.
+        // A consumer's operations within one batch fold into one (deltas joined, a removal wins over what came
+        // before it); order between consumers is irrelevant.
         var latest = new Dictionary<string, ConsumerFacts?>(StringComparer.Ordinal);
         foreach (var (consumerId, facts, _) in batch)
         {
-            latest[consumerId] = facts;
+            latest[consumerId] = facts is not null && latest.TryGetValue(consumerId, out var earlier) && earlier is not null
+                ? ConsumerFacts.Join(earlier, facts)
+                : facts;
         }
 
         var payload = latest.Values.OfType<ConsumerFacts>().ToImmutableArray();
@@ -147,7 +173,12 @@ public sealed partial class ShardFeed(IGrainFactory grains, ShardFeedOptions opt
                 var shard = grains.GetGrain<IShardGrain>(GrainKeys.Brand(brandId));
                 if (payload.Length > 0)
                 {
-                    await shard.UpsertAsync(payload.AsImmutable()).ConfigureAwait(false);
+                    var resync = await shard.UpsertAsync(payload.AsImmutable()).ConfigureAwait(false);
+                    foreach (var consumerId in resync)
+                    {
+                        // Not awaited here: the consumer may itself be waiting for this feed. DrainAsync waits for it.
+                        Track(ResyncAsync(brandId, consumerId));
+                    }
                 }
 
                 foreach (var consumerId in removals)
@@ -183,6 +214,41 @@ public sealed partial class ShardFeed(IGrainFactory grains, ShardFeedOptions opt
             }
         }
     }
+
+    private void Track(Task resync)
+    {
+        lock (_resyncs)
+        {
+            _resyncs.Add(resync);
+        }
+
+        resync.ContinueWith(
+            done =>
+            {
+                lock (_resyncs)
+                {
+                    _resyncs.Remove(done);
+                }
+            },
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
+    }
+
+    private async Task ResyncAsync(string brandId, string consumerId)
+    {
+        try
+        {
+            await grains.GetGrain<IConsumerIngestGrain>(GrainKeys.Consumer(brandId, consumerId)).ResyncAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            LogResyncFailed(ex.GetType().Name);
+        }
+    }
+
+    [LoggerMessage(3, LogLevel.Error, "A consumer could not resend its facts to its shard ({ErrorType}); the shard catches up when it is rebuilt")]
+    private partial void LogResyncFailed(string errorType);
 
     [LoggerMessage(1, LogLevel.Warning, "Shard update failed (attempt {Attempt}): {ErrorType}")]
     private partial void LogRetry(int attempt, string errorType);

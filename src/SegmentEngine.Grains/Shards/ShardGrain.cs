@@ -67,13 +67,28 @@ public sealed partial class ShardGrain(
     }
 
     /// <inheritdoc />
-    public Task UpsertAsync(Immutable<ImmutableArray<ConsumerFacts>> consumers)
+    public Task<ImmutableArray<string>> UpsertAsync(Immutable<ImmutableArray<ConsumerFacts>> consumers)
     {
-        var rows = new int[consumers.Value.Length];
-        for (var i = 0; i < rows.Length; i++)
+        var rowList = new List<int>(consumers.Value.Length);
+        var resync = ImmutableArray.CreateBuilder<string>();
+        foreach (var facts in consumers.Value)
         {
-            rows[i] = _table.Upsert(consumers.Value[i]);
+            if (_table.TryUpsert(facts, out var row))
+            {
+                rowList.Add(row);
+            }
+            else
+            {
+                resync.Add(facts.ConsumerId);
+            }
         }
+
+        if (resync.Count > 0)
+        {
+            LogResync(resync.Count);
+        }
+
+        var rows = rowList.ToArray();
 
         if (Compiler.Segments.Count > 0)
         {
@@ -91,7 +106,7 @@ public sealed partial class ShardGrain(
             Publish(changes);
         }
 
-        return Task.CompletedTask;
+        return Task.FromResult(resync.ToImmutable());
     }
 
     /// <inheritdoc />
@@ -347,6 +362,9 @@ public sealed partial class ShardGrain(
 
     [LoggerMessage(1, LogLevel.Information, "Shard rebuilt with {Count} consumers from durable state")]
     private partial void LogRebuilt(int count);
+
+    [LoggerMessage(3, LogLevel.Warning, "{Count} consumer deltas did not connect to the events held (an update was lost); their full facts are asked for")]
+    private partial void LogResync(int count);
 
     [LoggerMessage(2, LogLevel.Error, "A saved segment rule (version {Version}) does not compile; the segment is not evaluated")]
     private partial void LogUncompilable(long version);

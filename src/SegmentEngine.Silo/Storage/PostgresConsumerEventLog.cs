@@ -1,0 +1,62 @@
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using SegmentEngine.Domain.Consumers;
+using SegmentEngine.Grains.Abstractions;
+using SegmentEngine.Grains.Consumers;
+using SegmentEngine.Hosting.EventLog;
+
+namespace SegmentEngine.Silo.Storage;
+
+/// <summary>
+/// The consumer event log on PostgreSQL: one stream per consumer (keyed like the consumer grain, <c>brand/consumer</c>),
+/// each held event stored as its own JSON document (System.Text.Json, the same options as grain state).
+/// </summary>
+public sealed class PostgresConsumerEventLog(PostgresEventLogStore store) : IConsumerEventLog
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    /// <summary>The store underneath (counters, shutdown).</summary>
+    public PostgresEventLogStore Store => store;
+
+    /// <inheritdoc />
+    public Task AppendAsync(string brandId, string consumerId, IReadOnlyList<HeldEvent> events)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        var entries = new EventLogEntry[events.Count];
+        for (var i = 0; i < entries.Length; i++)
+        {
+            var held = events[i];
+            entries[i] = new EventLogEntry(held.EventId, held.OccurredAt, JsonSerializer.SerializeToUtf8Bytes(held, Json));
+        }
+
+        return store.AppendAsync(GrainKeys.Consumer(brandId, consumerId), entries);
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<HeldEvent>> ReadAsync(string brandId, string consumerId)
+        => Decode(await store.ReadAsync(GrainKeys.Consumer(brandId, consumerId)).ConfigureAwait(false));
+
+    /// <inheritdoc />
+    public Task DeleteAsync(string brandId, string consumerId) => store.DeleteAsync(GrainKeys.Consumer(brandId, consumerId));
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<(string ConsumerId, IReadOnlyList<HeldEvent> Events)> ReadBrandAsync(string brandId, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var prefix = GrainKeys.Consumer(brandId, string.Empty);
+        await foreach (var (key, entries) in store.ReadPrefixAsync(prefix, cancellationToken).ConfigureAwait(false))
+        {
+            yield return (key[prefix.Length..], Decode(entries));
+        }
+    }
+
+    private static List<HeldEvent> Decode(IReadOnlyList<EventLogEntry> entries)
+    {
+        var events = new List<HeldEvent>(entries.Count);
+        foreach (var entry in entries)
+        {
+            events.Add(JsonSerializer.Deserialize<HeldEvent>(entry.Payload, Json) ?? throw new JsonException("an event log entry is null"));
+        }
+
+        return events;
+    }
+}
