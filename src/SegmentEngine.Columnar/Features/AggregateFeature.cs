@@ -225,50 +225,7 @@ public sealed class AggregateFeature
 
     internal void ComputeRow(int row, long now, bool updateBlock = true)
     {
-        var log = _table.EventsOf(row);
-        int count = 0, n = 0;
-        double sum = 0, min = double.PositiveInfinity, max = double.NegativeInfinity;
-        long first = long.MaxValue, last = long.MinValue, staleAt = uint.MaxValue;
-        if (log is not null)
-        {
-            var span = log.AsSpan();
-            var i = 0;
-            while (i < span.Length)
-            {
-                var header = i;
-                i = EventLog.EventEnd(span, header);
-                ref readonly var e = ref span[header];
-                var props = span.Slice(header + 1, i - header - 1);
-                if (e.Code != _type || !InWindow(e.At, now) || !PassesFilters(props))
-                {
-                    continue;
-                }
-
-                count++;
-                first = Math.Min(first, e.At);
-                last = Math.Max(last, e.At);
-                if (_staleAt is not null)
-                {
-                    staleAt = Math.Min(staleAt, e.At + _durationSeconds + 1);
-                }
-
-                if (_property != 0)
-                {
-                    foreach (ref readonly var p in props)
-                    {
-                        if (p.Code == _property && !p.Multi && p.Kind == FactKind.Number)
-                        {
-                            n++;
-                            sum += p.Number;
-                            min = Math.Min(min, p.Number);
-                            max = Math.Max(max, p.Number);
-                            break;
-                        }
-                    }
-                }
-            }
-        }
-
+        var (count, n, sum, min, max, first, last, staleAt) = Accumulate(EventLog.Used(_table.EventsOf(row)), now);
         switch (Function)
         {
             case AggregateFunction.Count:
@@ -305,6 +262,122 @@ public sealed class AggregateFeature
                 bm = Math.Min(bm, s);
             }
         }
+    }
+
+    /// <summary>What the matching events of a span of log records add up to at <paramref name="now"/>.</summary>
+    private (int Count, int N, double Sum, double Min, double Max, long First, long Last, long StaleAt) Accumulate(ReadOnlySpan<LogRecord> span, long now)
+    {
+        int count = 0, n = 0;
+        double sum = 0, min = double.PositiveInfinity, max = double.NegativeInfinity;
+        long first = long.MaxValue, last = long.MinValue, staleAt = uint.MaxValue;
+        var i = 0;
+        while (i < span.Length)
+        {
+            var header = i;
+            i = EventLog.EventEnd(span, header);
+            ref readonly var e = ref span[header];
+            var props = span.Slice(header + 1, i - header - 1);
+            if (e.Code != _type || !InWindow(e.At, now) || !PassesFilters(props))
+            {
+                continue;
+            }
+
+            count++;
+            first = Math.Min(first, e.At);
+            last = Math.Max(last, e.At);
+            if (_staleAt is not null)
+            {
+                staleAt = Math.Min(staleAt, e.At + _durationSeconds + 1);
+            }
+
+            if (_property != 0)
+            {
+                foreach (ref readonly var p in props)
+                {
+                    if (p.Code == _property && !p.Multi && p.Kind == FactKind.Number)
+                    {
+                        n++;
+                        sum += p.Number;
+                        min = Math.Min(min, p.Number);
+                        max = Math.Max(max, p.Number);
+                        break;
+                    }
+                }
+            }
+        }
+
+        return (count, n, sum, min, max, first, last, staleAt);
+    }
+
+    /// <summary>
+    /// Takes events appended to a row's log into the row's value at the feature's current instant, without reading
+    /// the rest of the log. Returns false when the value cannot be updated that way (an average; or a sum whose new
+    /// matching events carry no number, where the stored value does not tell "no event" from "a sum of 0"): the
+    /// caller then recomputes the row.
+    /// </summary>
+    internal bool TryAppend(int row, ReadOnlySpan<LogRecord> added)
+    {
+        if (CurrentNow is not { } now)
+        {
+            return true;
+        }
+
+        if (Function == AggregateFunction.Avg)
+        {
+            return false;
+        }
+
+        var (count, n, sum, min, max, first, last, staleAt) = Accumulate(added, now);
+        if (count == 0)
+        {
+            return true;
+        }
+
+        switch (Function)
+        {
+            case AggregateFunction.Count:
+                Counts!.Set(row, Counts.Values[row] + count);
+                break;
+            case AggregateFunction.Sum:
+                if (n == 0)
+                {
+                    return false;
+                }
+
+                Numbers!.Set(row, (Numbers.Get(row) ?? 0) + sum);
+                break;
+            case AggregateFunction.Min:
+                if (n > 0)
+                {
+                    Numbers!.Set(row, Math.Min(Numbers.Get(row) ?? double.PositiveInfinity, min));
+                }
+
+                break;
+            case AggregateFunction.Max:
+                if (n > 0)
+                {
+                    Numbers!.Set(row, Math.Max(Numbers.Get(row) ?? double.NegativeInfinity, max));
+                }
+
+                break;
+            case AggregateFunction.FirstAt:
+                Instants!.Set(row, Math.Min(Instants.Get(row) ?? long.MaxValue, first));
+                break;
+            case AggregateFunction.LastAt:
+                Instants!.Set(row, Math.Max(Instants.Get(row) ?? long.MinValue, last));
+                break;
+        }
+
+        if (_staleAt is not null)
+        {
+            var s = (uint)Math.Clamp(staleAt, 0, uint.MaxValue);
+            ref var current = ref _staleAt.Span[row];
+            current = Math.Min(current, s);
+            ref var bm = ref _blockMinStale[row / BlockRows];
+            bm = Math.Min(bm, current);
+        }
+
+        return true;
     }
 
     private bool InWindow(long at, long now) => Expression.Window.Kind switch

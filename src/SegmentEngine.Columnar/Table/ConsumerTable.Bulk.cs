@@ -79,9 +79,9 @@ public sealed partial class ConsumerTable
             }
 
             var old = _events[r];
-            var oldLen = old?.Length ?? 0;
+            var oldLen = EventLog.UsedLength(old);
             var log = new LogRecord[oldLen + cursor[r]];
-            old?.AsSpan().CopyTo(log);
+            old?.AsSpan(0, oldLen).CopyTo(log);
             _events[r] = log;
             cursor[r] = oldLen; // next free record
         }

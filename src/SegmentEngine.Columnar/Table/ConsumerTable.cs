@@ -151,6 +151,7 @@ public sealed partial class ConsumerTable
         ArgumentNullException.ThrowIfNull(facts);
         var exists = _rowById.TryGetValue(facts.ConsumerId, out row);
         LogRecord[]? log;
+        var appendedAt = -1;
         if (facts.EventsFrom is { } from)
         {
             var existing = exists ? _events[row] : null;
@@ -161,7 +162,11 @@ public sealed partial class ConsumerTable
                 return false;
             }
 
-            log = EventLog.Append(existing, facts.Events, held - from, Names, EventStrings);
+            log = EventLog.Append(existing, facts.Events, held - from, Names, EventStrings, out appendedAt);
+            if (!exists)
+            {
+                appendedAt = -1;
+            }
         }
         else
         {
@@ -206,7 +211,7 @@ public sealed partial class ConsumerTable
 
         SetSlot(ref _surveys, row, BuildSurveys(facts.SurveyAnswers));
         _events[row] = log;
-        RecomputeDerived(row);
+        RecomputeDerived(row, appendedAt);
         return true;
     }
 
@@ -371,11 +376,16 @@ public sealed partial class ConsumerTable
         RecomputeDerived(row);
     }
 
-    private void RecomputeDerived(int row)
+    private void RecomputeDerived(int row, int appendedAt = -1)
     {
+        // After an append to a row already held, aggregates take in the new events only (when they can).
+        var added = appendedAt < 0 ? default : EventLog.Used(_events[row])[appendedAt..];
         foreach (var f in _aggregates.Values)
         {
-            f.Recompute(row);
+            if (appendedAt < 0 || !f.TryAppend(row, added))
+            {
+                f.Recompute(row);
+            }
         }
 
         foreach (var kv in _surveyAnswers)

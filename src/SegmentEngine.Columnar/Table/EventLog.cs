@@ -6,7 +6,8 @@ namespace SegmentEngine.Columnar.Table;
 /// <summary>
 /// One 16-byte record of a row's event log. A row's log is one array: an event header (Tag 0: Code = event type,
 /// At = occurred_at in Unix seconds) followed by its property records (Tag 1 scalar / 2 multi-valued item:
-/// Code = property key, Kind, and Number or Text).
+/// Code = property key, Kind, and Number or Text). A log that grew by appends may end in unused capacity: padding
+/// records (Tag 3) after the last event, the final one holding in Code the number of records in use.
 /// </summary>
 [StructLayout(LayoutKind.Explicit, Size = 16)]
 internal struct LogRecord
@@ -14,6 +15,7 @@ internal struct LogRecord
     public const byte EventTag = 0;
     public const byte ScalarTag = 1;
     public const byte MultiTag = 2;
+    public const byte PadTag = 3;
 
     [FieldOffset(0)]
     public int Code;
@@ -67,8 +69,17 @@ internal static class EventLog
     /// (a new array: the old one may be read by an evaluation in progress elsewhere).
     /// </summary>
     public static LogRecord[]? Append(LogRecord[]? existing, IReadOnlyList<EventFact> events, int skip, StringDictionary names, StringDictionary strings)
+        => Append(existing, events, skip, names, strings, out _);
+
+    /// <summary>
+    /// Appends <paramref name="events"/> from index <paramref name="skip"/> on to a row's log, in place when its unused
+    /// capacity allows, else into a new array with twice the records in use (so that a row receiving events batch after
+    /// batch is copied a logarithmic number of times). <paramref name="added"/> is where the new records start.
+    /// </summary>
+    public static LogRecord[]? Append(LogRecord[]? existing, IReadOnlyList<EventFact> events, int skip, StringDictionary names, StringDictionary strings, out int added)
     {
-        var kept = existing?.Length ?? 0;
+        var kept = UsedLength(existing);
+        added = kept;
         if (events.Count <= skip)
         {
             return existing;
@@ -85,8 +96,24 @@ internal static class EventLog
             }
         }
 
-        var log = new LogRecord[n];
-        existing?.AsSpan().CopyTo(log);
+        LogRecord[] log;
+        if (existing is not null && n <= existing.Length)
+        {
+            log = existing;
+        }
+        else
+        {
+            // A first write is exact (most consumers hold few events); a row that grows gets room to grow.
+            log = new LogRecord[existing is null ? n : Math.Max(n, 2 * kept)];
+            existing.AsSpan(0, kept).CopyTo(log);
+            log.AsSpan(n).Fill(new LogRecord { Tag = LogRecord.PadTag });
+        }
+
+        if (n < log.Length)
+        {
+            log[^1].Code = n;
+        }
+
         var p = kept;
         for (var i = skip; i < events.Count; i++)
         {
@@ -110,13 +137,20 @@ internal static class EventLog
         return log;
     }
 
+    /// <summary>Records in use in a row's log (its length, less the padding of unused capacity).</summary>
+    public static int UsedLength(LogRecord[]? log)
+        => log is null ? 0 : log.Length > 0 && log[^1].Tag == LogRecord.PadTag ? log[^1].Code : log.Length;
+
+    /// <summary>The records in use of a row's log.</summary>
+    public static ReadOnlySpan<LogRecord> Used(LogRecord[]? log) => log is null ? default : log.AsSpan(0, UsedLength(log));
+
     /// <summary>Number of events (headers) in a row's log.</summary>
     public static int CountEvents(LogRecord[]? log)
     {
         var count = 0;
         if (log is not null)
         {
-            foreach (ref readonly var record in log.AsSpan())
+            foreach (ref readonly var record in Used(log))
             {
                 if (record.Tag == LogRecord.EventTag)
                 {

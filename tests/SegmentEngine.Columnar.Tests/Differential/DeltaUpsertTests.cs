@@ -103,3 +103,50 @@ public sealed class ConsumerFactsJoinTests
         Assert.Same(gap, ConsumerFacts.Join(c with { Events = c.Events[..1], EventsFrom = 0 }, gap));
     }
 }
+
+/// <summary>Rows that grow batch after batch: logs with spare capacity and aggregates updated from the new events only.</summary>
+public sealed class GrowingRowTests
+{
+    [Theory]
+    [InlineData(51, 250)]
+    [InlineData(52, 600)]
+    public void Rows_fed_one_event_at_a_time_after_segments_exist_evaluate_like_a_fresh_table(int seed, int size)
+    {
+        var now = Scenarios.Nows[0];
+        var consumers = Scenarios.Consumers(seed, size, now);
+        var segments = Scenarios.Segments(seed, consumers, now, 30);
+
+        // Segments compiled (aggregates materialized) on rows holding only their first event; then every other
+        // event arrives as its own delta, so aggregates must take each in incrementally (or recompute when they cannot).
+        var growing = new CoreHarness(consumers.Select(c => c with { Events = c.Events.IsEmpty ? [] : c.Events[..1] }), segments);
+        growing.Compiler.EvaluateAll(now);
+        var longest = 0;
+        foreach (var c in consumers)
+        {
+            for (var i = 1; i < c.Events.Length; i++)
+            {
+                Assert.True(growing.Table.TryUpsert(c with { Events = [c.Events[i]], EventsFrom = i }, out _));
+            }
+
+            longest = Math.Max(longest, c.Events.Length);
+        }
+
+        Assert.True(longest >= 4, "the scenario must give some rows several appends");
+        var fresh = new CoreHarness(consumers, segments);
+        var expected = fresh.Compiler.EvaluateAll(now);
+        var actual = growing.Compiler.EvaluateAll(now);
+        foreach (var id in segments.Keys)
+        {
+            Assert.Equal(fresh.Ids(expected[id], expected.Length), growing.Ids(actual[id], actual.Length));
+        }
+
+        // Later, when time moves on, the grown rows expire out of rolling windows like the others.
+        var later = now.AddDays(45);
+        var expectedLater = fresh.Compiler.EvaluateAll(later);
+        var actualLater = growing.Compiler.EvaluateAll(later);
+        foreach (var id in segments.Keys)
+        {
+            Assert.Equal(fresh.Ids(expectedLater[id], expectedLater.Length), growing.Ids(actualLater[id], actualLater.Length));
+        }
+    }
+}
