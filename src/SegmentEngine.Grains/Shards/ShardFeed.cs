@@ -27,7 +27,7 @@ public sealed class ShardFeedOptions
 /// </summary>
 public sealed partial class ShardFeed(IGrainFactory grains, ShardFeedOptions options, ILogger<ShardFeed> logger)
 {
-    private readonly Dictionary<string, BrandQueue> _queues = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, BrandQueue> _queues = new(StringComparer.Ordinal);
     private readonly HashSet<Task> _resyncs = [];
 
     /// <summary>Queues an update; the task completes at once, or once applied when <paramref name="waitForApply"/> or the queue is full.</summary>
@@ -39,15 +39,7 @@ public sealed partial class ShardFeed(IGrainFactory grains, ShardFeedOptions opt
 
     private Task Enqueue(string brandId, string consumerId, ConsumerFacts? facts, bool waitForApply)
     {
-        BrandQueue queue;
-        lock (_queues)
-        {
-            if (!_queues.TryGetValue(brandId, out queue!))
-            {
-                queue = new BrandQueue(brandId);
-                _queues.Add(brandId, queue);
-            }
-        }
+        var queue = _queues.GetOrAdd(brandId, static id => new BrandQueue(id));
 
         TaskCompletionSource? applied = null;
         var startFlusher = false;
@@ -101,16 +93,12 @@ public sealed partial class ShardFeed(IGrainFactory grains, ShardFeedOptions opt
 
     private Task DrainQueuesAsync()
     {
-        List<Task> idle;
-        lock (_queues)
+        List<Task> idle = [];
+        foreach (var queue in _queues.Values)
         {
-            idle = [];
-            foreach (var queue in _queues.Values)
+            lock (queue)
             {
-                lock (queue)
-                {
-                    idle.Add(queue.Idle.Task);
-                }
+                idle.Add(queue.Idle.Task);
             }
         }
 
