@@ -16,8 +16,9 @@ internal sealed class MetricsScraper(string address) : IDisposable
         {
             text = await _http.GetStringAsync(address, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
         {
+            // No answer in time, or the caller stopped waiting (its monitoring loop ended): no sample this time.
             return null;
         }
 

@@ -90,7 +90,14 @@ internal static class LoadRun
             {
                 var committed = events.Committed() - committedStart;
                 var hw = events.HighWatermarks();
-                var accepted = MetricsScraper.Find(await metrics.ScrapeAsync(stop.Token), EventsMetric, string.Empty) - acceptedStart;
+                var scrape = await metrics.ScrapeAsync(stop.Token);
+                if (scrape is null)
+                {
+                    // The engine did not answer in time: no sample (a zero would read as a counter reset).
+                    continue;
+                }
+
+                var accepted = MetricsScraper.Find(scrape, EventsMetric, string.Empty) - acceptedStart;
                 var sample = new ProgressSample(clock.Elapsed.TotalSeconds, committed, accepted, hw);
                 lock (samples)
                 {
