@@ -266,6 +266,7 @@ public sealed partial class EngineHost : IAsyncDisposable
             kafka.GroupId = configured.GroupId;
             kafka.MaxBatchSize = configured.MaxBatchSize;
             kafka.MaxBatchWaitMs = configured.MaxBatchWaitMs;
+            kafka.Lanes = configured.Lanes;
             kafka.Enabled = configured.Enabled;
         });
         services.AddSingleton<IKafkaEndpoint>(new KafkaEndpoint(bootstrap));

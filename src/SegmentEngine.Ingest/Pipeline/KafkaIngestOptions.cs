@@ -32,6 +32,14 @@ public sealed class KafkaIngestOptions
     [Range(1, 100_000)]
     public int MaxBatchSize { get; set; } = 20_000;
 
+    /// <summary>
+    /// Ingest lanes: partitions are spread over this many lanes (partition number modulo lanes), each applying its
+    /// own batches one after the other, so several batches are in flight at once while each consumer's events
+    /// (all in one partition) stay in order.
+    /// </summary>
+    [Range(1, 64)]
+    public int Lanes { get; set; } = 4;
+
     /// <summary>Longest wait, in milliseconds, to fill an ingest batch.</summary>
     [Range(1, 10_000)]
     public int MaxBatchWaitMs { get; set; } = 100;

@@ -12,10 +12,12 @@ using SegmentEngine.Ingest.Kafka;
 namespace SegmentEngine.Ingest.Pipeline;
 
 /// <summary>
-/// Reads the events topic in batches, validates every record, sends bad ones to the dead-letter
-/// topic, hands good ones to their consumer grains (one call per consumer per batch, in order),
-/// and commits offsets only once every grain has persisted its state and every dead letter is
-/// acknowledged. A crash before the commit replays the batch; grains apply each event_id once.
+/// Reads the events topic, spreads the records over lanes by partition, and in each lane takes batches that it
+/// validates (bad records go to the dead-letter topic) and hands to their consumer grains (one call per consumer
+/// per batch, in order). Lanes run side by side; each applies its batches one after the other, so a consumer's
+/// events (one partition) stay in order. A batch's offsets are committed, by the polling thread, only once every
+/// grain has persisted its state and every dead letter is acknowledged. A crash before the commit replays the
+/// batch; grains apply each event_id once.
 /// </summary>
 public sealed partial class KafkaIngestService(
     IOptions<KafkaIngestOptions> options,
@@ -63,68 +65,140 @@ public sealed partial class KafkaIngestService(
         };
 
         using var producer = new ProducerBuilder<byte[], byte[]>(producerConfig).Build();
+        var lanes = new Lane[_options.Lanes];
+        for (var l = 0; l < lanes.Length; l++)
+        {
+            lanes[l] = new Lane();
+        }
+
+        // Records read but not yet taken by a lane. Bounded: past the limit the assigned partitions are paused (the
+        // poll loop keeps polling, so the consumer stays in its group), so memory stays bounded when persistence falls behind.
+        var limit = _options.MaxBatchSize * lanes.Length;
+        var buffered = new BufferedCount();
+        var paused = false;
+        var completed = new System.Collections.Concurrent.ConcurrentQueue<LaneCheckpoint>();
         using var consumer = new ConsumerBuilder<byte[], byte[]>(consumerConfig)
             .SetErrorHandler((_, error) => LogKafkaError(error.Code.ToString(), error.IsFatal))
-            .SetPartitionsAssignedHandler((_, partitions) => LogAssigned(partitions.Count))
-            .SetPartitionsRevokedHandler((_, partitions) => LogRevoked(partitions.Count))
+            .SetPartitionsAssignedHandler((_, partitions) =>
+            {
+                LogAssigned(partitions.Count);
+                paused = false;
+            })
+            .SetPartitionsRevokedHandler((_, partitions) =>
+            {
+                LogRevoked(partitions.Count);
+
+                // Records of revoked partitions not yet taken by a lane are left to their next owner.
+                var revoked = partitions.Select(p => p.TopicPartition).ToHashSet();
+                foreach (var lane in lanes)
+                {
+                    buffered.Add(-lane.Drop(revoked));
+                }
+            })
             .Build();
         consumer.Subscribe(_options.EventsTopic);
         LogStarted(_options.EventsTopic);
 
-        var batch = new List<ConsumeResult<byte[], byte[]>>(_options.MaxBatchSize);
+        using var lanesStop = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        var laneTasks = lanes.Select(lane => Task.Run(() => RunLaneAsync(lane, producer, buffered, completed, lanesStop.Token), CancellationToken.None)).ToArray();
         try
         {
-            while (!stoppingToken.IsCancellationRequested)
+            while (!stoppingToken.IsCancellationRequested && !laneTasks.Any(t => t.IsFaulted))
             {
-                batch.Clear();
-                FillBatch(consumer, batch, stoppingToken);
-                if (batch.Count == 0)
+                var held = buffered.Value;
+                if (!paused && held >= limit)
                 {
-                    continue;
+                    consumer.Pause(consumer.Assignment);
+                    paused = true;
+                }
+                else if (paused && held <= limit / 2)
+                {
+                    consumer.Resume(consumer.Assignment);
+                    paused = false;
                 }
 
-                var started = Stopwatch.GetTimestamp();
-                await ProcessBatchAsync(batch, producer, stoppingToken).ConfigureAwait(false);
-                if (!TryCommit(consumer, batch))
+                // Records fetched before a pause may still arrive: they are taken (the limit is a soft one).
+                var record = consumer.Consume(TimeSpan.FromMilliseconds(20));
+                if (record is not null)
                 {
-                    continue;
+                    buffered.Add(1);
+                    lanes[record.Partition.Value % lanes.Length].Add(record, _options.MaxBatchSize);
                 }
 
-                metrics.Checkpointed(Stopwatch.GetElapsedTime(started));
-                metrics.Lag(Lag(consumer));
-                Checkpointed?.Invoke(batch.Count);
+                CommitCompleted(consumer, completed);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
-            // Shutting down: the uncommitted batch (if any) is replayed by the next owner of its partitions.
+            // Shutting down: uncommitted batches are replayed by the next owner of their partitions.
         }
         finally
         {
-            consumer.Close();
+            lanesStop.Cancel();
+            try
+            {
+                await Task.WhenAll(laneTasks).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            finally
+            {
+                CommitCompleted(consumer, completed);
+                consumer.Close();
+            }
         }
     }
 
-    private void FillBatch(IConsumer<byte[], byte[]> consumer, List<ConsumeResult<byte[], byte[]>> batch, CancellationToken stoppingToken)
+    /// <summary>One lane: takes its batches (up to MaxBatchSize records, waiting up to MaxBatchWaitMs to fill) and applies them in turn.</summary>
+    private async Task RunLaneAsync(Lane lane, IProducer<byte[], byte[]> producer, BufferedCount buffered, System.Collections.Concurrent.ConcurrentQueue<LaneCheckpoint> completed, CancellationToken stop)
     {
-        var deadline = Stopwatch.GetTimestamp() + (long)(_options.MaxBatchWaitMs / 1000.0 * Stopwatch.Frequency);
-        var first = consumer.Consume(TimeSpan.FromMilliseconds(250));
-        if (first is null)
+        while (!stop.IsCancellationRequested)
         {
-            return;
-        }
-
-        batch.Add(first);
-        while (batch.Count < _options.MaxBatchSize && !stoppingToken.IsCancellationRequested)
-        {
-            var remaining = deadline - Stopwatch.GetTimestamp();
-            var next = consumer.Consume(remaining > 0 ? TimeSpan.FromTicks(Math.Max(1, remaining * TimeSpan.TicksPerSecond / Stopwatch.Frequency)) : TimeSpan.Zero);
-            if (next is null)
+            await lane.WaitForRecordsAsync(stop).ConfigureAwait(false);
+            var full = lane.WaitForFullAsync();
+            if (!full.IsCompleted)
             {
-                break;
+                await Task.WhenAny(full, Task.Delay(_options.MaxBatchWaitMs, stop)).ConfigureAwait(false);
             }
 
-            batch.Add(next);
+            stop.ThrowIfCancellationRequested();
+            var batch = lane.Take(_options.MaxBatchSize);
+            if (batch.Count == 0)
+            {
+                continue;
+            }
+
+            buffered.Add(-batch.Count);
+            var started = Stopwatch.GetTimestamp();
+            await ProcessBatchAsync(batch, producer, stop).ConfigureAwait(false);
+            var next = new Dictionary<TopicPartition, long>();
+            foreach (var record in batch)
+            {
+                var offset = record.Offset.Value + 1;
+                if (!next.TryGetValue(record.TopicPartition, out var current) || offset > current)
+                {
+                    next[record.TopicPartition] = offset;
+                }
+            }
+
+            completed.Enqueue(new LaneCheckpoint(next, batch.Count, started));
+        }
+    }
+
+    /// <summary>Commits, on the polling thread, the offsets of every batch the lanes have made durable.</summary>
+    private void CommitCompleted(IConsumer<byte[], byte[]> consumer, System.Collections.Concurrent.ConcurrentQueue<LaneCheckpoint> completed)
+    {
+        while (completed.TryDequeue(out var checkpoint))
+        {
+            if (!TryCommit(consumer, checkpoint.Offsets))
+            {
+                continue;
+            }
+
+            metrics.Checkpointed(Stopwatch.GetElapsedTime(checkpoint.Started));
+            metrics.Lag(Lag(consumer));
+            Checkpointed?.Invoke(checkpoint.Count);
         }
     }
 
@@ -241,11 +315,11 @@ public sealed partial class KafkaIngestService(
     /// the next owner replays the batch, which grains apply once, so the ingest goes on instead of stopping the silo.
     /// Skipping a commit is always safe: a later commit of the same partition covers these records too.
     /// </summary>
-    private bool TryCommit(IConsumer<byte[], byte[]> consumer, List<ConsumeResult<byte[], byte[]>> batch)
+    private bool TryCommit(IConsumer<byte[], byte[]> consumer, Dictionary<TopicPartition, long> offsets)
     {
         try
         {
-            Commit(consumer, batch);
+            consumer.Commit(offsets.Select(pair => new TopicPartitionOffset(pair.Key, new Offset(pair.Value))));
             return true;
         }
         catch (KafkaException ex) when (!ex.Error.IsFatal)
@@ -253,21 +327,6 @@ public sealed partial class KafkaIngestService(
             LogCommitSkipped(ex.Error.Code.ToString());
             return false;
         }
-    }
-
-    private static void Commit(IConsumer<byte[], byte[]> consumer, List<ConsumeResult<byte[], byte[]>> batch)
-    {
-        var next = new Dictionary<TopicPartition, long>();
-        foreach (var record in batch)
-        {
-            var offset = record.Offset.Value + 1;
-            if (!next.TryGetValue(record.TopicPartition, out var current) || offset > current)
-            {
-                next[record.TopicPartition] = offset;
-            }
-        }
-
-        consumer.Commit(next.Select(pair => new TopicPartitionOffset(pair.Key, new Offset(pair.Value))));
     }
 
     [LoggerMessage(1, LogLevel.Information, "Ingest started on topic {Topic}")]
@@ -297,4 +356,101 @@ public interface IKafkaEndpoint
 {
     /// <summary>Bootstrap servers to connect to.</summary>
     string BootstrapServers { get; }
+}
+
+/// <summary>Records read and not yet taken by a lane (shared by the polling thread and the lanes).</summary>
+internal sealed class BufferedCount
+{
+    private int _value;
+
+    public int Value => Volatile.Read(ref _value);
+
+    public void Add(int delta) => Interlocked.Add(ref _value, delta);
+}
+
+/// <summary>A lane's durable batch waiting to be committed by the polling thread.</summary>
+internal sealed record LaneCheckpoint(Dictionary<TopicPartition, long> Offsets, int Count, long Started);
+
+/// <summary>Records routed to one ingest lane, waiting to be taken as a batch.</summary>
+internal sealed class Lane
+{
+    private readonly Lock _gate = new();
+    private List<ConsumeResult<byte[], byte[]>> _records = [];
+    private TaskCompletionSource _arrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource _full = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public void Add(ConsumeResult<byte[], byte[]> record, int batchSize)
+    {
+        lock (_gate)
+        {
+            _records.Add(record);
+            _arrived.TrySetResult();
+            if (_records.Count >= batchSize)
+            {
+                _full.TrySetResult();
+            }
+        }
+    }
+
+    public Task WaitForRecordsAsync(CancellationToken stop)
+    {
+        lock (_gate)
+        {
+            return _arrived.Task.WaitAsync(stop);
+        }
+    }
+
+    public Task WaitForFullAsync()
+    {
+        lock (_gate)
+        {
+            return _full.Task;
+        }
+    }
+
+    public List<ConsumeResult<byte[], byte[]>> Take(int max)
+    {
+        lock (_gate)
+        {
+            List<ConsumeResult<byte[], byte[]>> batch;
+            if (_records.Count <= max)
+            {
+                batch = _records;
+                _records = [];
+            }
+            else
+            {
+                batch = _records.GetRange(0, max);
+                _records.RemoveRange(0, max);
+            }
+
+            // A signal is renewed only once it has fired: the lane may be waiting on the current one.
+            if (_records.Count == 0 && _arrived.Task.IsCompleted)
+            {
+                _arrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+
+            if (_records.Count < max && _full.Task.IsCompleted)
+            {
+                _full = new(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+
+            return batch;
+        }
+    }
+
+    /// <summary>Drops the records of revoked partitions; returns how many.</summary>
+    public int Drop(HashSet<TopicPartition> revoked)
+    {
+        lock (_gate)
+        {
+            var dropped = _records.RemoveAll(r => revoked.Contains(r.TopicPartition));
+            if (_records.Count == 0 && _arrived.Task.IsCompleted)
+            {
+                _arrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+
+            return dropped;
+        }
+    }
 }

@@ -1,0 +1,56 @@
+using Confluent.Kafka;
+using SegmentEngine.Ingest.Pipeline;
+using Xunit;
+
+namespace SegmentEngine.Ingest.Tests.Pipeline;
+
+/// <summary>The hand-off of records from the polling thread to an ingest lane.</summary>
+public sealed class LaneTests
+{
+    private static ConsumeResult<byte[], byte[]> Record(int partition, long offset) => new()
+    {
+        TopicPartitionOffset = new TopicPartitionOffset("events", partition, offset),
+        Message = new Message<byte[], byte[]> { Key = [], Value = [] },
+    };
+
+    [Fact]
+    public async Task A_lane_waiting_for_records_wakes_for_the_next_record_even_after_a_revocation_emptied_it()
+    {
+        var lane = new Lane();
+        var waiting = lane.WaitForRecordsAsync(CancellationToken.None);
+        Assert.False(waiting.IsCompleted);
+
+        // Revocation of a partition with nothing buffered must not leave the waiting lane on a dead signal.
+        Assert.Equal(0, lane.Drop([new TopicPartition("events", 3)]));
+        lane.Add(Record(1, 0), batchSize: 10);
+        await waiting.WaitAsync(TimeSpan.FromSeconds(5));
+
+        // Records of revoked partitions are dropped; the others stay in order.
+        lane.Add(Record(3, 1), 10);
+        lane.Add(Record(1, 1), 10);
+        Assert.Equal(1, lane.Drop([new TopicPartition("events", 3)]));
+        Assert.Equal([0L, 1L], lane.Take(10).Select(r => r.Offset.Value));
+    }
+
+    [Fact]
+    public async Task Batches_are_taken_in_order_up_to_the_batch_size_and_full_is_signalled()
+    {
+        var lane = new Lane();
+        var full = lane.WaitForFullAsync();
+        for (var i = 0; i < 5; i++)
+        {
+            lane.Add(Record(0, i), batchSize: 3);
+        }
+
+        await full.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal([0L, 1L, 2L], lane.Take(3).Select(r => r.Offset.Value));
+        Assert.False(lane.WaitForFullAsync().IsCompleted);
+        Assert.True(lane.WaitForRecordsAsync(CancellationToken.None).IsCompleted);
+        Assert.Equal([3L, 4L], lane.Take(3).Select(r => r.Offset.Value));
+
+        var next = lane.WaitForRecordsAsync(CancellationToken.None);
+        Assert.False(next.IsCompleted);
+        lane.Add(Record(0, 5), 3);
+        await next.WaitAsync(TimeSpan.FromSeconds(5));
+    }
+}
