@@ -242,7 +242,12 @@ public sealed partial class EngineHost : IAsyncDisposable
             services.AddSingleton(sp => new PostgresEventLogStore(
                 new PostgresEventLogOptions { ConnectionString = connectionString, ServiceId = options.Cluster.ServiceId },
                 sp.GetRequiredService<ILogger<PostgresEventLogStore>>()));
-            services.AddSingleton<IConsumerEventLog>(sp => new PostgresConsumerEventLog(sp.GetRequiredService<PostgresEventLogStore>()));
+            services.AddSingleton<EventLogMetrics>();
+            services.AddSingleton<IConsumerEventLog>(sp =>
+            {
+                sp.GetRequiredService<EventLogMetrics>();
+                return new PostgresConsumerEventLog(sp.GetRequiredService<PostgresEventLogStore>());
+            });
             services.AddSingleton<IConsumerFactsSource>(sp => new PostgresConsumerFactsSource(
                 connectionString,
                 options.Cluster.ServiceId,
@@ -285,7 +290,7 @@ public sealed partial class EngineHost : IAsyncDisposable
         services.AddSegmentEngineApi();
         services.AddHealthChecks();
         services.AddOpenTelemetry().WithMetrics(metrics => metrics
-            .AddMeter(IngestMetrics.MeterName, KafkaMembershipPublisher.MeterName, "Microsoft.Orleans")
+            .AddMeter(IngestMetrics.MeterName, KafkaMembershipPublisher.MeterName, EventLogMetrics.MeterName, "Microsoft.Orleans")
             .AddPrometheusExporter());
     }
 

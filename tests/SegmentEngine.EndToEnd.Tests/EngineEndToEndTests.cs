@@ -267,6 +267,21 @@ public sealed class EngineEndToEndTests : IAsyncLifetime
         var after = await consumers.GetConsumerAsync(new GetConsumerRequest { ConsumerId = consumerId }, Auth(_acmeKey));
         Assert.Equal(4, after.EventCount);
         Assert.Contains("four-buys", after.Segments);
+
+        // What an operator scrapes: the Prometheus endpoint counts what just happened.
+        using var http = new HttpClient();
+        var metrics = await http.GetStringAsync(host.HttpAddress + "/metrics");
+        double Sum(string name, string? label = null) => metrics.Split('\n')
+            .Where(line => line.StartsWith(name, StringComparison.Ordinal) && (line.Length > name.Length && line[name.Length] is '{' or ' ') && (label is null || line.Contains(label, StringComparison.Ordinal)))
+            .Sum(line => double.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(4, Sum("segengine_ingest_events_total", "type=\"purchase\""));
+        Assert.Equal(4, Sum("segengine_event_log_appended_total"));
+        Assert.InRange(Sum("segengine_event_log_append_statements_total"), 1, 4);
+        Assert.True(Sum("segengine_ingest_checkpoint_duration_seconds_count") >= 2, "checkpoint durations are recorded");
+        Assert.True(Sum("segengine_memberships_changes_total", "change=\"entered\"") >= 1, "the consumer's entry into four-buys is counted");
+        Assert.Equal(0, Sum("segengine_ingest_dead_letters_total"));
+        Assert.Contains("segengine_ingest_consumer_lag", metrics, StringComparison.Ordinal);
+        Assert.Contains("orleans_catalog_activations", metrics, StringComparison.Ordinal);
     }
 
     private async Task<EngineHost> StartEngineAsync(TimeProvider? time = null)
