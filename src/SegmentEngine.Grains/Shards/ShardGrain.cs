@@ -45,6 +45,7 @@ public sealed partial class ShardGrain(
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         await base.OnActivateAsync(cancellationToken);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var loaded = 0;
         await foreach (var facts in source.ReadBrandAsync(BrandId, cancellationToken))
         {
@@ -52,7 +53,7 @@ public sealed partial class ShardGrain(
             loaded++;
         }
 
-        LogRebuilt(loaded);
+        LogRebuilt(loaded, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
         var segments = await GrainFactory.GetGrain<ISegmentCatalogGrain>(GrainKeys.Brand(BrandId)).ListAsync();
 
         // Memberships after a rebuild are taken as the baseline: changes that happened while no shard was
@@ -360,8 +361,8 @@ public sealed partial class ShardGrain(
         }
     }
 
-    [LoggerMessage(1, LogLevel.Information, "Shard rebuilt with {Count} consumers from durable state")]
-    private partial void LogRebuilt(int count);
+    [LoggerMessage(1, LogLevel.Information, "Shard rebuilt with {Count} consumers from durable state in {Seconds:0.0} s")]
+    private partial void LogRebuilt(int count, double seconds);
 
     [LoggerMessage(3, LogLevel.Warning, "{Count} consumer deltas did not connect to the events held (an update was lost); their full facts are asked for")]
     private partial void LogResync(int count);
