@@ -151,6 +151,9 @@ public sealed partial class EngineHost : IAsyncDisposable
         {
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
             await host.SeedKeysAsync(dataDirectory, boot).ConfigureAwait(false);
+
+            // The event log's instruments exist from the start, not from the first consumer activation.
+            app.Services.GetService<EventLogMetrics>();
         }
         catch
         {
