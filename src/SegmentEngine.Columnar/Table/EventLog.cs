@@ -7,7 +7,8 @@ namespace SegmentEngine.Columnar.Table;
 /// One 16-byte record of a row's event log. A row's log is one array: an event header (Tag 0: Code = event type,
 /// At = occurred_at in Unix seconds) followed by its property records (Tag 1 scalar / 2 multi-valued item:
 /// Code = property key, Kind, and Number or Text). A log that grew by appends may end in unused capacity: padding
-/// records (Tag 3) after the last event, the final one holding in Code the number of records in use.
+/// records (Tag 3) after the last event, the final one holding in Code the number of records in use and in At the
+/// number of events (so neither needs a scan).
 /// </summary>
 [StructLayout(LayoutKind.Explicit, Size = 16)]
 internal struct LogRecord
@@ -112,6 +113,7 @@ internal static class EventLog
         if (n < log.Length)
         {
             log[^1].Code = n;
+            log[^1].At = CountEvents(existing) + events.Count - skip;
         }
 
         var p = kept;
@@ -147,6 +149,11 @@ internal static class EventLog
     /// <summary>Number of events (headers) in a row's log.</summary>
     public static int CountEvents(LogRecord[]? log)
     {
+        if (log is { Length: > 0 } && log[^1].Tag == LogRecord.PadTag)
+        {
+            return (int)log[^1].At;
+        }
+
         var count = 0;
         if (log is not null)
         {
