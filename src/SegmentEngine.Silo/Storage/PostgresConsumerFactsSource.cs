@@ -116,13 +116,30 @@ public sealed partial class PostgresConsumerFactsSource(
     private partial void LogSkipped(int count);
 }
 
-/// <summary>The order PostgreSQL's "C" collation gives keys: by UTF-8 bytes.</summary>
+/// <summary>
+/// The order PostgreSQL's "C" collation gives keys: by UTF-8 bytes, which is code point order (UTF-16 ordinal order
+/// differs only where surrogate pairs meet U+E000-U+FFFF), compared without encoding.
+/// </summary>
 internal static class KeyOrder
 {
     public static int Compare(string a, string b)
     {
-        var x = System.Text.Encoding.UTF8.GetBytes(a);
-        var y = System.Text.Encoding.UTF8.GetBytes(b);
-        return x.AsSpan().SequenceCompareTo(y);
+        var x = a.EnumerateRunes();
+        var y = b.EnumerateRunes();
+        while (true)
+        {
+            var moreX = x.MoveNext();
+            var moreY = y.MoveNext();
+            if (!moreX || !moreY)
+            {
+                return moreX.CompareTo(moreY);
+            }
+
+            var order = x.Current.Value.CompareTo(y.Current.Value);
+            if (order != 0)
+            {
+                return order;
+            }
+        }
     }
 }
