@@ -90,24 +90,23 @@ internal static class LoadRun
             {
                 var committed = events.Committed() - committedStart;
                 var hw = events.HighWatermarks();
-                var scrape = await metrics.ScrapeAsync(stop.Token);
-                if (scrape is null)
-                {
-                    // The engine did not answer in time: no sample (a zero would read as a counter reset).
-                    continue;
-                }
-
-                var accepted = MetricsScraper.Find(scrape, EventsMetric, string.Empty) - acceptedStart;
-                var sample = new ProgressSample(clock.Elapsed.TotalSeconds, committed, accepted, hw);
-                lock (samples)
-                {
-                    samples.Add(sample);
-                }
-
                 Volatile.Write(ref committedLatest, committed);
-                if (samples.Count % 10 == 0)
+
+                // No answer in time: no sample this round (a zero would read as a counter reset).
+                var scrape = await metrics.ScrapeAsync(stop.Token);
+                if (scrape is not null)
                 {
-                    Console.WriteLine($"[load] t={sample.Seconds,6:0.0}s produced={producer.Enqueued,10} committed={committed,10} accepted={accepted,10} lag={producer.Enqueued - committed,8}");
+                    var accepted = MetricsScraper.Find(scrape, EventsMetric, string.Empty) - acceptedStart;
+                    var sample = new ProgressSample(clock.Elapsed.TotalSeconds, committed, accepted, hw);
+                    lock (samples)
+                    {
+                        samples.Add(sample);
+                    }
+
+                    if (samples.Count % 10 == 0)
+                    {
+                        Console.WriteLine($"[load] t={sample.Seconds,6:0.0}s produced={producer.Enqueued,10} committed={committed,10} accepted={accepted,10} lag={producer.Enqueued - committed,8}");
+                    }
                 }
 
                 try
