@@ -144,6 +144,27 @@ public sealed class GroupCommitGrainStorageTests(PostgresFixture fixture, ITestO
     }
 
     [Fact]
+    public async Task Two_writes_of_one_grain_queued_together_go_in_separate_statements_in_order()
+    {
+        await using var storage = CreateStorage(NewId("svc"), maxBatchSize: 100, maxDelay: TimeSpan.FromMilliseconds(200), concurrentBatches: 1);
+
+        // Both blind inserts of "dup" are queued before the linger ends. In one statement both would look inserted;
+        // split, the first inserts and the second meets the row and fails. "other" rides in the first batch.
+        var first = new GrainState<CounterState>(new CounterState { Total = 1 });
+        var second = new GrainState<CounterState>(new CounterState { Total = 2 });
+        var firstWrite = storage.WriteStateAsync(StateName, Id("dup"), first);
+        var otherWrite = storage.WriteStateAsync(StateName, Id("other"), new GrainState<CounterState>(new CounterState { Total = 3 }));
+        var secondWrite = storage.WriteStateAsync(StateName, Id("dup"), second);
+
+        await firstWrite;
+        await otherWrite;
+        var conflict = await Assert.ThrowsAsync<InconsistentStateException>(() => secondWrite);
+        Assert.Equal("1", conflict.StoredEtag);
+        Assert.Equal(2, storage.BatchCount);
+        Assert.Equal(1, await ReadTotalAsync(storage, "dup"));
+    }
+
+    [Fact]
     public async Task A_stale_etag_fails_only_that_grain_and_the_rest_of_the_batch_commits()
     {
         var serviceId = NewId("svc");

@@ -7,13 +7,13 @@ using NpgsqlTypes;
 using Orleans;
 using Orleans.Runtime;
 using Orleans.Storage;
-using SegmentEngine.Hosting.EventLog;
+using SegmentEngine.Hosting.Postgres;
 
 namespace SegmentEngine.Hosting.ConsumerState;
 
 /// <summary>
 /// Grain storage that writes states to the PostgreSQL table <c>se_consumer_state</c> in group commits: writes are
-/// queued, and background flushers write up to <see cref="GroupCommitGrainStorageOptions.MaxBatchSize"/> of them
+/// queued, and background workers write up to <see cref="GroupCommitGrainStorageOptions.MaxBatchSize"/> of them
 /// with one statement; each write completes only after the statement holding it has committed.
 /// </summary>
 /// <remarks>
@@ -78,19 +78,14 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ILifecycleP
     private readonly NpgsqlDataSource _dataSource;
     private readonly ILogger _logger;
     private readonly TimeProvider _timeProvider;
-    private readonly Lock _gate = new();
-    private readonly Queue<PendingWrite> _queue = new();
-    private readonly Task[] _flushers;
+    private readonly StatementBatcher<PendingWrite> _writes;
     private readonly StatementBatcher<PendingRead> _reads;
-    private TaskCompletionSource? _workArrived;
-    private TaskCompletionSource? _batchFull;
-    private bool _stopping;
     private long _batches;
     private long _rows;
     private long _conflicts;
     private long _readBatches;
 
-    /// <summary>Creates the storage and starts its flushers; <paramref name="options"/> must name the service id.</summary>
+    /// <summary>Creates the storage and starts its workers; <paramref name="options"/> must name the service id.</summary>
     public GroupCommitGrainStorage(
         string name,
         GroupCommitGrainStorageOptions options,
@@ -115,11 +110,8 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ILifecycleP
         }
 
         _dataSource = NpgsqlDataSource.Create(connection.ConnectionString);
-        _flushers = new Task[options.MaxConcurrentBatches];
-        for (var i = 0; i < _flushers.Length; i++)
-        {
-            _flushers[i] = Task.Run(FlushLoopAsync);
-        }
+        _writes = new StatementBatcher<PendingWrite>(
+            _dataSource, options.MaxBatchSize, options.MaxDelay, options.MaxConcurrentBatches, FlushAsync, LogBatchFailed, _timeProvider);
 
         _reads = new StatementBatcher<PendingRead>(
             _dataSource, options.MaxReadBatch, options.ReadLinger, options.MaxConcurrentReads, ReadBatchAsync, LogReadBatchFailed, _timeProvider);
@@ -140,17 +132,8 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ILifecycleP
     /// <summary>Number of read statements executed (one per group of concurrent reads, failed ones included).</summary>
     public long ReadBatchCount => Interlocked.Read(ref _readBatches);
 
-    /// <summary>Number of writes queued and not yet taken by a flusher.</summary>
-    public int QueuedCount
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _queue.Count;
-            }
-        }
-    }
+    /// <summary>Number of writes queued and not yet taken by a worker.</summary>
+    public int QueuedCount => _writes.QueuedCount;
 
     /// <inheritdoc />
     public async Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
@@ -183,31 +166,10 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ILifecycleP
         ArgumentNullException.ThrowIfNull(grainState);
         var expected = ParseVersion(grainState.ETag);
         var pending = new PendingWrite(grainId.Key.ToString(), ToArray(_serializer.Serialize(grainState.State)), expected, _timeProvider.GetTimestamp());
-        bool stopped;
-        lock (_gate)
-        {
-            stopped = _stopping;
-            if (!stopped)
-            {
-                _queue.Enqueue(pending);
-                if (_queue.Count == 1 && _workArrived is { } arrived)
-                {
-                    _workArrived = null;
-                    arrived.TrySetResult();
-                }
-
-                if (_queue.Count >= _options.MaxBatchSize && _batchFull is { } full)
-                {
-                    _batchFull = null;
-                    full.TrySetResult();
-                }
-            }
-        }
-
-        if (stopped)
+        if (!_writes.TryEnqueue(pending))
         {
             // After shutdown started, late writes (e.g. from deactivations) are written on their own.
-            await FlushAsync([pending]).ConfigureAwait(false);
+            await _writes.ExecuteAloneAsync(pending).ConfigureAwait(false);
         }
 
         var newVersion = await pending.Completion.Task.ConfigureAwait(false);
@@ -266,19 +228,7 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ILifecycleP
     /// Stops accepting queued writes and reads, waits for every queued write to commit and every queued read to
     /// complete; later writes and reads go direct.
     /// </summary>
-    public async Task StopAsync()
-    {
-        lock (_gate)
-        {
-            _stopping = true;
-            _workArrived?.TrySetResult();
-            _workArrived = null;
-            _batchFull?.TrySetResult();
-            _batchFull = null;
-        }
-
-        await Task.WhenAll(Task.WhenAll(_flushers), _reads.StopAsync()).ConfigureAwait(false);
-    }
+    public Task StopAsync() => Task.WhenAll(_writes.StopAsync(), _reads.StopAsync());
 
     /// <summary>Drains the queue and releases the connection pool.</summary>
     public async ValueTask DisposeAsync()
@@ -287,86 +237,15 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ILifecycleP
         await _dataSource.DisposeAsync().ConfigureAwait(false);
     }
 
-    private async Task FlushLoopAsync()
-    {
-        var batch = new List<PendingWrite>(_options.MaxBatchSize);
-        while (true)
-        {
-            Task? wait = null;
-            var lingered = false;
-            lock (_gate)
-            {
-                if (_queue.Count == 0)
-                {
-                    if (_stopping)
-                    {
-                        return;
-                    }
-
-                    _workArrived ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                    wait = _workArrived.Task;
-                }
-                else if (_options.MaxDelay > TimeSpan.Zero && _queue.Count < _options.MaxBatchSize && !_stopping)
-                {
-                    // Linger until the oldest queued write is MaxDelay old, unless the batch fills first.
-                    var remaining = _options.MaxDelay - _timeProvider.GetElapsedTime(_queue.Peek().EnqueuedAt);
-                    if (remaining > TimeSpan.Zero)
-                    {
-                        _batchFull ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                        wait = Task.WhenAny(_batchFull.Task, Task.Delay(remaining, _timeProvider));
-                        lingered = true;
-                    }
-                }
-            }
-
-            if (wait is not null)
-            {
-                await wait.ConfigureAwait(false);
-                if (!lingered)
-                {
-                    continue;
-                }
-            }
-
-            if (!TakeBatch(batch))
-            {
-                continue;
-            }
-
-            await FlushAsync(batch).ConfigureAwait(false);
-            batch.Clear();
-        }
-    }
-
-    // Takes queued writes in order up to the batch size, stopping before a grain key already in the batch
-    // (one statement cannot touch a row twice; that write goes in the next batch).
-    private bool TakeBatch(List<PendingWrite> batch)
-    {
-        lock (_gate)
-        {
-            HashSet<string>? keys = null;
-            while (batch.Count < _options.MaxBatchSize && _queue.TryPeek(out var next))
-            {
-                keys ??= new HashSet<string>(Math.Min(_queue.Count, _options.MaxBatchSize), StringComparer.Ordinal);
-                if (!keys.Add(next.Key))
-                {
-                    break;
-                }
-
-                batch.Add(_queue.Dequeue());
-            }
-        }
-
-        return batch.Count > 0;
-    }
-
-    private async Task FlushAsync(IReadOnlyList<PendingWrite> batch)
+    // Executes one batch of writes on a connection: a deadlock or serialization failure is retried; any other
+    // failure propagates, and the batcher fails every write of the batch with it.
+    private async Task FlushAsync(NpgsqlConnection connection, IReadOnlyList<PendingWrite> batch)
     {
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                var versions = await WriteBatchAsync(batch).ConfigureAwait(false);
+                var versions = await WriteBatchAsync(connection, batch).ConfigureAwait(false);
                 List<int>? conflicted = null;
                 for (var i = 0; i < batch.Count; i++)
                 {
@@ -378,7 +257,7 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ILifecycleP
 
                 if (conflicted is not null)
                 {
-                    await ResolveConflictsAsync(batch, conflicted).ConfigureAwait(false);
+                    await ResolveConflictsAsync(connection, batch, conflicted).ConfigureAwait(false);
                 }
 
                 for (var i = 0; i < batch.Count; i++)
@@ -395,20 +274,10 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ILifecycleP
             {
                 LogRetry(e.SqlState, batch.Count);
             }
-            catch (Exception e)
-            {
-                LogBatchFailed(e, batch.Count);
-                foreach (var pending in batch)
-                {
-                    pending.Completion.TrySetException(e);
-                }
-
-                return;
-            }
         }
     }
 
-    private async Task<int[]> WriteBatchAsync(IReadOnlyList<PendingWrite> batch)
+    private async Task<int[]> WriteBatchAsync(NpgsqlConnection connection, IReadOnlyList<PendingWrite> batch)
     {
         var keys = new string[batch.Count];
         var payloads = new byte[batch.Count][];
@@ -421,7 +290,7 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ILifecycleP
         }
 
         var versions = new int[batch.Count];
-        await using var command = _dataSource.CreateCommand(WriteBatchSql);
+        await using var command = new NpgsqlCommand(WriteBatchSql, connection);
         command.Parameters.Add(new NpgsqlParameter<string>("service", _serviceId));
         command.Parameters.Add(new NpgsqlParameter<string[]>("keys", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = keys });
         command.Parameters.Add(new NpgsqlParameter<byte[][]>("payloads", NpgsqlDbType.Array | NpgsqlDbType.Bytea) { TypedValue = payloads });
@@ -470,7 +339,7 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ILifecycleP
     }
 
     // Completes conflicted writes with minus the stored version (0 when there is no row), for the exception text.
-    private async Task ResolveConflictsAsync(IReadOnlyList<PendingWrite> batch, List<int> conflicted)
+    private async Task ResolveConflictsAsync(NpgsqlConnection connection, IReadOnlyList<PendingWrite> batch, List<int> conflicted)
     {
         Interlocked.Add(ref _conflicts, conflicted.Count);
         var stored = new Dictionary<string, int>(conflicted.Count, StringComparer.Ordinal);
@@ -482,7 +351,7 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ILifecycleP
                 keys[i] = batch[conflicted[i]].Key;
             }
 
-            await using var command = _dataSource.CreateCommand(StoredVersionsSql);
+            await using var command = new NpgsqlCommand(StoredVersionsSql, connection);
             command.Parameters.Add(new NpgsqlParameter<string>("service", _serviceId));
             command.Parameters.Add(new NpgsqlParameter<string[]>("keys", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = keys });
             await using var reader = await command.ExecuteReaderAsync().ConfigureAwait(false);
@@ -573,9 +442,17 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ILifecycleP
         public void Fail(Exception exception) => Completion.TrySetException(exception);
     }
 
-    private sealed class PendingWrite(string key, byte[] payload, int expectedVersion, long enqueuedAt)
+    private sealed class PendingWrite(string key, byte[] payload, int expectedVersion, long enqueuedAt) : IBatchedOperation
     {
         public long EnqueuedAt { get; } = enqueuedAt;
+
+        public int Weight => 1;
+
+        public string? ExclusiveKey => Key;
+
+        public bool IsAbandoned => Completion.Task.IsCompleted;
+
+        public void Fail(Exception exception) => Completion.TrySetException(exception);
 
         public string Key { get; } = key;
 

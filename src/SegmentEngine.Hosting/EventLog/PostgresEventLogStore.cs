@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using NpgsqlTypes;
+using SegmentEngine.Hosting.Postgres;
 
 namespace SegmentEngine.Hosting.EventLog;
 

@@ -1,6 +1,6 @@
 using Npgsql;
 
-namespace SegmentEngine.Hosting.EventLog;
+namespace SegmentEngine.Hosting.Postgres;
 
 /// <summary>An operation queued in a <see cref="StatementBatcher{T}"/>, to be executed together with others in one statement.</summary>
 internal interface IBatchedOperation
@@ -16,6 +16,12 @@ internal interface IBatchedOperation
 
     /// <summary>Completes the operation with the failure of the statement that held it.</summary>
     void Fail(Exception exception);
+
+    /// <summary>
+    /// Operations with the same non-null key never share a statement (one statement cannot touch a row twice): a batch
+    /// stops before the second one, which goes in the next batch, so order is kept.
+    /// </summary>
+    string? ExclusiveKey => null;
 }
 
 /// <summary>
@@ -240,16 +246,23 @@ internal sealed class StatementBatcher<T>
         }
     }
 
-    // Takes queued operations in order up to the batch weight (at least one), dropping abandoned ones.
+    // Takes queued operations in order up to the batch weight (at least one), dropping abandoned ones, and stopping
+    // before an exclusive key already in the batch.
     private void Take(List<T> batch)
     {
         lock (_gate)
         {
             var weight = 0L;
+            HashSet<string>? keys = null;
             while (_queue.TryPeek(out var next))
             {
                 var abandoned = next.IsAbandoned;
                 if (!abandoned && batch.Count > 0 && weight + next.Weight > _maxWeight)
+                {
+                    break;
+                }
+
+                if (!abandoned && next.ExclusiveKey is { } key && !(keys ??= new(StringComparer.Ordinal)).Add(key))
                 {
                     break;
                 }
