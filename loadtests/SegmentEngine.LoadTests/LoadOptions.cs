@@ -23,6 +23,9 @@ internal sealed class LoadOptions
     /// <summary>Produced-but-not-applied events at which the producer pauses (keeps the mock broker within retention); 0 disables.</summary>
     public long MaxLag { get; set; } = 100_000;
 
+    /// <summary>Producer linger (librdkafka <c>linger.ms</c>): how long the load producer gathers records into one batch.</summary>
+    public int LingerMs { get; set; } = 50;
+
     /// <summary>Seed of the generator.</summary>
     public int Seed { get; set; } = 42;
 
@@ -117,6 +120,7 @@ internal sealed class LoadOptions
           --duration SECONDS     produce for at most this long (default 60)
           --rate R               target events/s (default 0 = as fast as possible)
           --max-lag N            pause producing while produced - applied > N (default 100000; 0 = never)
+          --linger-ms N          producer linger.ms: records gathered per produce request (default 50)
           --seed N               generator seed (default 42)
           --brand ID / --currency C   (default demo / USD)
           --data-dir DIR         engine data folder with kafka-bootstrap and dev-keys.json (default .data)
@@ -162,6 +166,7 @@ internal sealed class LoadOptions
                 case "--duration": o.Duration = TimeSpan.FromSeconds(Double()); break;
                 case "--rate": o.Rate = Double(); break;
                 case "--max-lag": o.MaxLag = Long(); break;
+                case "--linger-ms": o.LingerMs = checked((int)Long()); break;
                 case "--seed": o.Seed = checked((int)Long()); break;
                 case "--brand": o.Brand = Next(); break;
                 case "--currency": o.Currency = Next(); break;

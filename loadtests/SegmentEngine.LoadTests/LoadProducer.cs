@@ -13,7 +13,7 @@ internal sealed class LoadProducer : IDisposable
     private long _delivered;
     private long _failed;
 
-    /// <summary>Creates the producer (linger 5 ms, large batches, no compression).</summary>
+    /// <summary>Creates the producer (linger from the options, 50 ms by default; large batches, no compression).</summary>
     public LoadProducer(LoadOptions options, EventGenerator generator, string bootstrap)
     {
         _options = options;
@@ -22,7 +22,7 @@ internal sealed class LoadProducer : IDisposable
         {
             BootstrapServers = bootstrap,
             ClientId = "segment-engine-loadtest",
-            LingerMs = 5,
+            LingerMs = options.LingerMs,
             BatchNumMessages = 10_000,
             BatchSize = 1_000_000,
             QueueBufferingMaxMessages = 1_000_000,

@@ -131,7 +131,8 @@ internal static class LoadRun
 
         Console.WriteLine($"[load] producing: {options.Consumers} consumers, " +
             (options.Events > 0 ? $"{options.Events} events" : "unbounded count") + $", at most {options.Duration.TotalSeconds:0} s, " +
-            (options.Rate > 0 ? $"{options.Rate:0} events/s" : "as fast as possible") + (options.MaxLag > 0 ? $", lag guard {options.MaxLag}" : string.Empty));
+            (options.Rate > 0 ? $"{options.Rate:0} events/s" : "as fast as possible") + (options.MaxLag > 0 ? $", lag guard {options.MaxLag}" : string.Empty) +
+            $", linger {options.LingerMs} ms");
         var produceStart = clock.Elapsed.TotalSeconds;
         await Task.Factory.StartNew(() => producer.Run(() => producer.Enqueued - Volatile.Read(ref committedLatest), cancellationToken), TaskCreationOptions.LongRunning);
         var produceEnd = clock.Elapsed.TotalSeconds;

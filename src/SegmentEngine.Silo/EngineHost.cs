@@ -274,6 +274,7 @@ public sealed partial class EngineHost : IAsyncDisposable
             kafka.GroupId = configured.GroupId;
             kafka.MaxBatchSize = configured.MaxBatchSize;
             kafka.MaxBatchWaitMs = configured.MaxBatchWaitMs;
+            kafka.FetchWaitMaxMs = configured.FetchWaitFor(embeddedBroker: string.IsNullOrWhiteSpace(configured.BootstrapServers));
             kafka.Lanes = configured.Lanes;
             kafka.Enabled = configured.Enabled;
         });

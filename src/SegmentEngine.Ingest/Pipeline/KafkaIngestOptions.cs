@@ -44,6 +44,18 @@ public sealed class KafkaIngestOptions
     [Range(1, 10_000)]
     public int MaxBatchWaitMs { get; set; } = 100;
 
+    /// <summary>
+    /// Longest time, in milliseconds, a fetch waits at the broker for new records (librdkafka <c>fetch.wait.max.ms</c>);
+    /// 0 picks 100 for a real broker and 10 for the embedded one. A real broker answers as soon as records arrive, so
+    /// this only paces idle polling; the embedded mock broker always holds a fetch that finds nothing new for this
+    /// long, even when records arrive meanwhile, so there it adds up to this much to every event's latency.
+    /// </summary>
+    [Range(0, 5_000)]
+    public int FetchWaitMaxMs { get; set; }
+
+    /// <summary>The fetch wait in effect for a broker at <see cref="BootstrapServers"/>, embedded or not.</summary>
+    public int FetchWaitFor(bool embeddedBroker) => FetchWaitMaxMs > 0 ? FetchWaitMaxMs : embeddedBroker ? 10 : 100;
+
     /// <summary>Consumer-group session timeout in milliseconds: how long the group waits for a vanished member before its partitions move.</summary>
     [Range(1_000, 300_000)]
     public int SessionTimeoutMs { get; set; } = 45_000;

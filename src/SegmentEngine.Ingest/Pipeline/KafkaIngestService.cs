@@ -54,6 +54,7 @@ public sealed partial class KafkaIngestService(
             SessionTimeoutMs = _options.SessionTimeoutMs,
             HeartbeatIntervalMs = Math.Max(100, _options.SessionTimeoutMs / 10),
             ClientId = "segment-engine-ingest",
+            FetchWaitMaxMs = _options.FetchWaitFor(embeddedBroker: false),
         };
         var producerConfig = new ProducerConfig
         {
