@@ -28,7 +28,7 @@ public sealed class EngineEndToEndTests : IAsyncLifetime
     private readonly GeneratedApiKey _acmeKey = ApiKeyFormat.Generate();
     private readonly GeneratedApiKey _acmeSenderOnly = ApiKeyFormat.Generate();
     private readonly GeneratedApiKey _globexKey = ApiKeyFormat.Generate();
-    private string _consumerStateStore = "AdoNet";
+    private string _consumerStateStore = "GroupCommit";
 
     public Task InitializeAsync()
     {

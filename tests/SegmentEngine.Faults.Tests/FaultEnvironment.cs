@@ -96,7 +96,7 @@ public sealed class FaultEnvironment : IAsyncDisposable
     /// Starts a silo process on this environment and waits until it is ready. Passing the Orleans ports of a
     /// dead silo makes it a restart of that silo on the same host (a newer generation of the same endpoint).
     /// </summary>
-    public async Task<SiloProcess> StartSiloAsync(string name, int maxBatchSize = 100, int siloPort = 0, int gatewayPort = 0, string consumerStateStore = "AdoNet")
+    public async Task<SiloProcess> StartSiloAsync(string name, int maxBatchSize = 100, int siloPort = 0, int gatewayPort = 0, string consumerStateStore = "GroupCommit")
     {
         var silo = SiloProcess.Start(
             new SiloSettings(name, PostgresConnectionString, Bootstrap, Path.Combine(Root, "data-" + name), ErasureKey, ApiKey.Key, maxBatchSize, siloPort, gatewayPort, consumerStateStore),

@@ -17,7 +17,7 @@ public sealed record SiloSettings(
     int MaxBatchSize,
     int SiloPort = 0,
     int GatewayPort = 0,
-    string ConsumerStateStore = "AdoNet");
+    string ConsumerStateStore = "GroupCommit");
 
 /// <summary>
 /// A SegmentEngine silo running as a child process (<c>dotnet SegmentEngine.Silo.dll</c>), with its
