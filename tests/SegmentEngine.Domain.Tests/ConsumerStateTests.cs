@@ -341,6 +341,41 @@ public sealed class ConsumerStateTests
     }
 
     [Fact]
+    public void Released_events_leave_memory_but_keep_dedup_count_and_purge_and_come_back_from_the_log()
+    {
+        var state = new ConsumerState();
+        state.Apply(Event(PurchaseJson, "p1", "2026-10-01T00:00:00Z"), Now);
+        state.Apply(Event(CheckInJson, "k1", "2026-11-01T00:00:00Z"), Now);
+        var log = state.Events.ToList();
+
+        state.ReleaseEvents();
+        Assert.Empty(state.Events);
+        Assert.Equal((2, 2), (state.HeldCount, state.ReleasedCount));
+        Assert.Equal(ApplyOutcome.Duplicate, state.Apply(Event(PurchaseJson, "p1", "2026-10-01T00:00:00Z"), Now).Outcome);
+
+        // New events come after the released ones.
+        Assert.Equal(ApplyOutcome.Applied, state.Apply(Event(CheckInJson, "k2", "2026-11-05T00:00:00Z"), Now).Outcome);
+        Assert.Equal(["k2"], state.Events.Select(e => e.EventId));
+        Assert.Equal((3, 2), (state.HeldCount, state.ReleasedCount));
+        log.Add(state.Events[0]);
+
+        // Restoring takes each held id once, in log order; ids the state does not hold (an unknown one here) stay out.
+        var foreign = new HeldEvent { EventId = "x", Type = EventType.CheckIn, OccurredAt = Now };
+        Assert.Equal(3, state.RestoreHistory([.. log, log[0], foreign]));
+        Assert.Equal(["p1", "k1", "k2"], state.Events.Select(e => e.EventId));
+        Assert.Equal((3, 0), (state.HeldCount, state.ReleasedCount));
+
+        // A purge counts and forgets released events too.
+        state.ReleaseEvents();
+        Assert.Equal(1, state.PurgeOlderThan(new DateTimeOffset(2026, 10, 15, 0, 0, 0, TimeSpan.Zero)));
+        Assert.Equal(2, state.HeldCount);
+        Assert.False(state.HasSeen("p1"));
+        Assert.True(state.HasSeen("k1"));
+        Assert.Equal(2, state.RestoreHistory(log));
+        Assert.Equal(["k1", "k2"], state.Events.Select(e => e.EventId));
+    }
+
+    [Fact]
     public void Latest_survey_answer_is_by_occurred_at()
     {
         var state = new ConsumerState();

@@ -137,7 +137,7 @@ public sealed partial class ConsumerState
         }
 
         Events.Add(held);
-        HeldIds.Add(held.EventId);
+        _held[held.EventId] = held.OccurredAt;
         return StateChanges.Events;
     }
 

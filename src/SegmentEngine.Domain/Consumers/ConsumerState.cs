@@ -19,7 +19,8 @@ namespace SegmentEngine.Domain.Consumers;
 /// </remarks>
 public sealed partial class ConsumerState
 {
-    private HashSet<string>? _heldIds;
+    /// <summary>Every held event's id with its time: those in <see cref="Events"/> and those released from memory.</summary>
+    private Dictionary<string, DateTimeOffset> _held = new(StringComparer.Ordinal);
 
     /// <summary>Version of this JSON shape, for future migrations.</summary>
     public int SchemaVersion { get; set; } = 1;
@@ -49,11 +50,21 @@ public sealed partial class ConsumerState
     public PrivacyState Privacy { get; set; } = new();
 
     /// <summary>
-    /// Behavioural events held (within retention), in arrival order. Not part of the state row: they are kept in
-    /// an append-only event log and given back with <see cref="LoadHistory"/>.
+    /// Behavioural events held (within retention) and still in memory, in arrival order: all of them, unless
+    /// <see cref="ReleaseEvents"/> let the older ones go (they are then the last <see cref="Events"/>.Count of
+    /// <see cref="HeldCount"/>). Not part of the state row: they are kept in an append-only event log and given back
+    /// with <see cref="LoadHistory"/> or <see cref="RestoreHistory"/>.
     /// </summary>
     [JsonIgnore]
     public List<HeldEvent> Events { get; private set; } = [];
+
+    /// <summary>How many events are held, in memory or released (their ids are kept either way, for dedup).</summary>
+    [JsonIgnore]
+    public int HeldCount => _held.Count;
+
+    /// <summary>Held events released from memory: they come before every event in <see cref="Events"/>.</summary>
+    [JsonIgnore]
+    public int ReleasedCount => _held.Count - Events.Count;
 
     /// <summary>Latest answer per (survey, question); derived from the held survey answers, so not part of the state row either.</summary>
     [JsonIgnore]
@@ -67,9 +78,6 @@ public sealed partial class ConsumerState
     /// <c>occurred_at</c>, kept until the retention purge passes it. Held events are recognised by their own ids.
     /// </summary>
     public Dictionary<string, DateTimeOffset> SeenEventIds { get; set; } = new(StringComparer.Ordinal);
-
-    /// <summary>Ids of the held events.</summary>
-    private HashSet<string> HeldIds => _heldIds ??= new HashSet<string>(Events.Select(e => e.EventId), StringComparer.Ordinal);
 
     /// <summary>The latest retention cutoff purged: events that occurred before it are dropped on arrival.</summary>
     public DateTimeOffset? RetentionWatermark { get; set; }
@@ -120,7 +128,51 @@ public sealed partial class ConsumerState
     }
 
     /// <summary>True when the event id was applied (held, or recorded as seen).</summary>
-    public bool HasSeen(string eventId) => SeenEventIds.ContainsKey(eventId) || HeldIds.Contains(eventId);
+    public bool HasSeen(string eventId) => SeenEventIds.ContainsKey(eventId) || _held.ContainsKey(eventId);
+
+    /// <summary>
+    /// Lets go of the held events in memory once they are durable elsewhere (the event log) and were passed on:
+    /// their ids and times stay, so duplicates are still recognised and <see cref="HeldCount"/> is unchanged.
+    /// <see cref="RestoreHistory"/> brings them back.
+    /// </summary>
+    public void ReleaseEvents()
+    {
+        if (Events.Count > 0)
+        {
+            Events = [];
+        }
+    }
+
+    /// <summary>
+    /// Brings back the released events from the event log (in append order): keeps, in order, the first record of
+    /// each event id this state holds, then any event in memory the log did not return. Afterwards
+    /// <see cref="Events"/> holds every held event again. Returns the events restored from the log.
+    /// </summary>
+    public int RestoreHistory(IEnumerable<HeldEvent> events)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        var restored = new List<HeldEvent>(_held.Count);
+        var taken = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var held in events)
+        {
+            if (_held.ContainsKey(held.EventId) && taken.Add(held.EventId))
+            {
+                restored.Add(held);
+            }
+        }
+
+        var fromLog = restored.Count;
+        foreach (var held in Events)
+        {
+            if (taken.Add(held.EventId))
+            {
+                restored.Add(held);
+            }
+        }
+
+        Events = restored;
+        return fromLog;
+    }
 
     /// <summary>
     /// Gives back the held events read from the event log (in append order), after the state row was read:
@@ -153,7 +205,7 @@ public sealed partial class ConsumerState
             }
 
             Events.Add(held);
-            HeldIds.Add(held.EventId);
+            _held[held.EventId] = held.OccurredAt;
             if (held.Type == EventType.SurveyAnswer && held.SurveyId is not null && held.QuestionId is not null && held.Answer is { } answer)
             {
                 ApplySurvey(held.SurveyId, held.QuestionId, answer, held.OccurredAt, held.EventId);
@@ -226,13 +278,16 @@ public sealed partial class ConsumerState
             RetentionWatermark = cutoff;
         }
 
-        var removed = Events.RemoveAll(e => e.OccurredAt < cutoff);
-        _heldIds = null;
+        Events.RemoveAll(e => e.OccurredAt < cutoff);
+        var removed = RemoveOlder(_held, cutoff);
         SurveyAnswers.RemoveAll(a => a.AnsweredAt < cutoff);
-        if (SeenEventIds.Count > 0)
+        RemoveOlder(SeenEventIds, cutoff);
+        return removed;
+
+        static int RemoveOlder(Dictionary<string, DateTimeOffset> ids, DateTimeOffset cutoff)
         {
             List<string>? stale = null;
-            foreach (var (id, occurredAt) in SeenEventIds)
+            foreach (var (id, occurredAt) in ids)
             {
                 if (occurredAt < cutoff)
                 {
@@ -240,16 +295,13 @@ public sealed partial class ConsumerState
                 }
             }
 
-            if (stale is not null)
+            foreach (var id in stale ?? [])
             {
-                foreach (var id in stale)
-                {
-                    SeenEventIds.Remove(id);
-                }
+                ids.Remove(id);
             }
-        }
 
-        return removed;
+            return stale?.Count ?? 0;
+        }
     }
 
     /// <summary>
@@ -264,7 +316,7 @@ public sealed partial class ConsumerState
         Consent = new();
         Privacy = new();
         Events = [];
-        _heldIds = null;
+        _held = new(StringComparer.Ordinal);
         SurveyAnswers = [];
         Loyalty = new();
         SeenEventIds = new(StringComparer.Ordinal);

@@ -16,11 +16,19 @@ public static class ConsumerFactsMapper
 
     /// <summary>
     /// The facts of one consumer as a delta: every field, and its held events from position <paramref name="eventsFrom"/>
-    /// on (those it held before were sent already); null sends all of them.
+    /// on (those it held before were sent already); null sends all of them. The events asked for must be in memory
+    /// (not released, see <see cref="ConsumerState.ReleaseEvents"/>).
     /// </summary>
     public static ConsumerFacts ToFacts(ConsumerState state, int? eventsFrom)
     {
         ArgumentNullException.ThrowIfNull(state);
+        var skip = (eventsFrom ?? 0) - state.ReleasedCount;
+        if (skip < 0)
+        {
+            throw new InvalidOperationException(
+                $"Events from position {eventsFrom ?? 0} were asked for, but the first {state.ReleasedCount} were released from memory; restore the history first.");
+        }
+
         var profile = state.Profile;
         return new ConsumerFacts
         {
@@ -46,7 +54,7 @@ public static class ConsumerFactsMapper
             LifetimePoints = state.Loyalty.LifetimePoints,
             LoyaltyTier = state.Loyalty.Tier,
             SurveyAnswers = [.. state.SurveyAnswers.Select(a => new SurveyAnswerFact(a.SurveyId, a.QuestionId, ToFact(a.Answer), a.AnsweredAt))],
-            Events = [.. state.Events.Skip(eventsFrom ?? 0).Select(ToFact)],
+            Events = [.. state.Events.Skip(skip).Select(ToFact)],
             EventsFrom = eventsFrom,
         };
     }

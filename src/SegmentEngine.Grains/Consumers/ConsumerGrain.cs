@@ -16,6 +16,8 @@ namespace SegmentEngine.Grains.Consumers;
 /// One consumer of one brand: applies its events in batches and, once per batch, appends the new held events to
 /// the event log and writes the state row only when profile, consent or privacy changed; then pushes the change
 /// (new events only) to the brand's shard. Erasure deletes the state row and the log and keeps only a keyed hash.
+/// Held events do not stay in memory once durable and passed on (only their ids and times do, for dedup): a full
+/// resend to the shard reads them back from the log.
 /// </summary>
 public sealed partial class ConsumerGrain(
     [PersistentState("consumer", ConsumerGrain.StorageName)] IPersistentState<ConsumerState> state,
@@ -30,13 +32,14 @@ public sealed partial class ConsumerGrain(
     public const string StorageName = "consumer-state";
 
     private bool? _erasedElsewhere;
+    private (string Brand, string Consumer)? _key;
 
     private string BrandId => SplitKey().Brand;
 
     private string ConsumerId => SplitKey().Consumer;
 
     /// <summary>Known: it has a state row or held events.</summary>
-    private bool Exists => state.RecordExists || state.State.Events.Count > 0;
+    private bool Exists => state.RecordExists || state.State.HeldCount > 0;
 
     /// <inheritdoc />
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
@@ -46,6 +49,7 @@ public sealed partial class ConsumerGrain(
         {
             var (brand, consumer) = SplitKey();
             state.State.LoadHistory(brand, consumer, await eventLog.ReadAsync(brand, consumer));
+            state.State.ReleaseEvents();
         }
     }
 
@@ -61,7 +65,7 @@ public sealed partial class ConsumerGrain(
         int applied = 0, duplicates = 0, dropped = 0;
         var mustErase = false;
         var rowChanged = false;
-        var heldBefore = state.State.Events.Count;
+        var heldBefore = state.State.HeldCount;
         foreach (var raw in events)
         {
             var parsed = EventParser.Parse(raw.Key, raw.Value, brands.Brands.Find, now);
@@ -106,29 +110,52 @@ public sealed partial class ConsumerGrain(
 
         if (applied > 0)
         {
-            await PersistAsync(heldBefore, rowChanged);
-            await PublishAsync(heldBefore, waitForApply: false);
+            await PersistAsync(rowChanged);
+            try
+            {
+                await PublishAsync(heldBefore, waitForApply: false);
+            }
+            finally
+            {
+                // Durable in the log now: memory keeps only their ids.
+                state.State.ReleaseEvents();
+            }
         }
 
         return new IngestReport(applied, duplicates, dropped, false);
     }
 
     /// <inheritdoc />
-    public Task ResyncAsync() => Exists && !state.State.IsErased ? PublishAsync(null, waitForApply: false) : Task.CompletedTask;
+    public async Task ResyncAsync()
+    {
+        if (!Exists || state.State.IsErased)
+        {
+            return;
+        }
+
+        if (state.State.ReleasedCount > 0)
+        {
+            var (brand, consumer) = SplitKey();
+            state.State.RestoreHistory(await eventLog.ReadAsync(brand, consumer));
+        }
+
+        await PublishAsync(null, waitForApply: false);
+        state.State.ReleaseEvents();
+    }
 
     /// <summary>
-    /// Makes the batch durable: new held events to the log, then the row if it changed. If either fails, the
-    /// activation is dropped so that the retried batch meets the durable state, not this one (which already
-    /// counts the batch's events as seen).
+    /// Makes the batch durable: the held events in memory (the batch's new ones: older ones were released) to the
+    /// log, then the row if it changed. If either fails, the activation is dropped so that the retried batch meets
+    /// the durable state, not this one (which already counts the batch's events as seen).
     /// </summary>
-    private async Task PersistAsync(int heldBefore, bool rowChanged)
+    private async Task PersistAsync(bool rowChanged)
     {
         try
         {
             var held = state.State.Events;
-            if (held.Count > heldBefore)
+            if (held.Count > 0)
             {
-                await eventLog.AppendAsync(BrandId, ConsumerId, held.GetRange(heldBefore, held.Count - heldBefore));
+                await eventLog.AppendAsync(BrandId, ConsumerId, held);
             }
 
             if (rowChanged)
@@ -179,8 +206,8 @@ public sealed partial class ConsumerGrain(
         var result = state.State.SetConsent(channel, status, string.IsNullOrWhiteSpace(change.Source) ? "api" : change.Source, time.GetUtcNow());
         if (result.IsApplied)
         {
-            await PersistAsync(state.State.Events.Count, rowChanged: true);
-            await PublishAsync(state.State.Events.Count, waitForApply: true);
+            await PersistAsync(rowChanged: true);
+            await PublishAsync(state.State.HeldCount, waitForApply: true);
         }
 
         return await GetAsync();
@@ -214,9 +241,14 @@ public sealed partial class ConsumerGrain(
 
     private (string Brand, string Consumer) SplitKey()
     {
-        var key = this.GetPrimaryKeyString();
-        var slash = key.IndexOf('/', StringComparison.Ordinal);
-        return (key[..slash], key[(slash + 1)..]);
+        if (_key is null)
+        {
+            var key = this.GetPrimaryKeyString();
+            var slash = key.IndexOf('/', StringComparison.Ordinal);
+            _key = (key[..slash], key[(slash + 1)..]);
+        }
+
+        return _key.Value;
     }
 
     [LoggerMessage(1, LogLevel.Information, "A consumer was erased (children rule)")]

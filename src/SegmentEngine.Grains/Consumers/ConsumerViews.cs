@@ -53,7 +53,7 @@ public static class ConsumerViews
             state.Privacy.ObjectsToMarketing,
             state.Loyalty.Points,
             state.Loyalty.Tier ?? "",
-            state.Events.Count,
+            state.HeldCount,
             segments);
     }
 
