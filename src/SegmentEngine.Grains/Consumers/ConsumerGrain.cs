@@ -26,13 +26,14 @@ public sealed partial class ConsumerGrain(
     ErasureKey erasureKey,
     ShardFeed shardFeed,
     TimeProvider time,
-    ILogger<ConsumerGrain> logger) : Grain, IConsumerGrain, IConsumerIngestGrain
+    ILogger<ConsumerGrain> logger) : Grain, IConsumerGrain, IConsumerIngestGrain, ILifecycleParticipant<IGrainLifecycle>
 {
     /// <summary>Name of the grain storage holding consumer state (ADO.NET or group commit, chosen by the silo).</summary>
     public const string StorageName = "consumer-state";
 
     private bool? _erasedElsewhere;
     private (string Brand, string Consumer)? _key;
+    private Task<IReadOnlyList<HeldEvent>>? _history;
 
     private string BrandId => SplitKey().Brand;
 
@@ -41,14 +42,31 @@ public sealed partial class ConsumerGrain(
     /// <summary>Known: it has a state row or held events.</summary>
     private bool Exists => state.RecordExists || state.State.HeldCount > 0;
 
+    /// <summary>Starts reading the event log before the state row is read, so that the two reads overlap.</summary>
+    public void Participate(IGrainLifecycle lifecycle)
+    {
+        ArgumentNullException.ThrowIfNull(lifecycle);
+        lifecycle.Subscribe(nameof(ConsumerGrain), GrainLifecycleStage.SetupState - 1, cancellation =>
+        {
+            var (brand, consumer) = SplitKey();
+            _history = eventLog.ReadAsync(brand, consumer);
+
+            // Observed here too, in case the activation fails before OnActivateAsync awaits it.
+            _history.ContinueWith(static read => read.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            return Task.CompletedTask;
+        });
+    }
+
     /// <inheritdoc />
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         await base.OnActivateAsync(cancellationToken);
+        var history = _history;
+        _history = null;
         if (!state.State.IsErased)
         {
             var (brand, consumer) = SplitKey();
-            state.State.LoadHistory(brand, consumer, await eventLog.ReadAsync(brand, consumer));
+            state.State.LoadHistory(brand, consumer, await (history ?? eventLog.ReadAsync(brand, consumer)));
             state.State.ReleaseEvents();
         }
     }
