@@ -202,6 +202,16 @@ public sealed partial class EngineHost : IAsyncDisposable
                 cluster.ClusterId = options.Cluster.ClusterId;
                 cluster.ServiceId = options.Cluster.ServiceId;
             });
+            silo.Configure<Orleans.Configuration.GrainCollectionOptions>(collection =>
+            {
+                collection.ClassSpecificCollectionAge[typeof(ConsumerGrain).FullName!] = options.Cluster.ConsumerIdleTimeout;
+                if (options.Cluster.MemoryLimitPercent > 0)
+                {
+                    collection.EnableActivationSheddingOnMemoryPressure = true;
+                    collection.MemoryUsageLimitPercentage = options.Cluster.MemoryLimitPercent;
+                    collection.MemoryUsageTargetPercentage = Math.Max(1, options.Cluster.MemoryLimitPercent - 5);
+                }
+            });
             if (connectionString is not null)
             {
                 var advertised = AdvertisedAddress(options.Cluster.AdvertisedAddress);

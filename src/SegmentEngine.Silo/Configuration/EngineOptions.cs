@@ -88,6 +88,21 @@ public sealed class ClusterOptions
 
     /// <summary>Address other silos reach this one at; empty means loopback for a single node, or the host's address.</summary>
     public string AdvertisedAddress { get; set; } = "";
+
+    /// <summary>
+    /// Idle time after which a consumer grain leaves memory (its state and events are durable; its next event reads
+    /// them back), so memory holds the recently active consumers rather than every consumer ever seen. More than
+    /// Orleans' one-minute collection round.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:02:00", "1.00:00:00")]
+    public TimeSpan ConsumerIdleTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// Share of the machine's memory (percent) at which the silo deactivates its least recently used grains until it
+    /// is 5 points below (Orleans' activation shedding); 0 turns shedding off.
+    /// </summary>
+    [Range(0, 99)]
+    public int MemoryLimitPercent { get; set; } = 80;
 }
 
 /// <summary>The gRPC endpoint.</summary>

@@ -1,0 +1,32 @@
+using SegmentEngine.Silo.Configuration;
+using Xunit;
+
+namespace SegmentEngine.EndToEnd.Tests;
+
+/// <summary>Start-up validation of the engine's settings: each problem names its setting.</summary>
+public sealed class EngineOptionsValidatorTests
+{
+    [Fact]
+    public void The_defaults_are_valid_in_development()
+    {
+        Assert.Empty(EngineOptionsValidator.Validate(new EngineOptions()));
+    }
+
+    [Fact]
+    public void Memory_and_fetch_settings_out_of_range_are_named()
+    {
+        var options = new EngineOptions();
+        options.Cluster.ConsumerIdleTimeout = TimeSpan.FromSeconds(30);
+        options.Cluster.MemoryLimitPercent = 100;
+        options.Kafka.FetchWaitMaxMs = -1;
+        options.Postgres.ConsumerStateStore = "Redis";
+
+        var problems = EngineOptionsValidator.Validate(options);
+
+        Assert.Contains(problems, p => p.StartsWith("SegmentEngine:Cluster:ConsumerIdleTimeout:", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.StartsWith("SegmentEngine:Cluster:MemoryLimitPercent:", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.StartsWith("SegmentEngine:Kafka:FetchWaitMaxMs:", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.StartsWith("SegmentEngine:Postgres:ConsumerStateStore:", StringComparison.Ordinal));
+        Assert.Equal(4, problems.Count);
+    }
+}
