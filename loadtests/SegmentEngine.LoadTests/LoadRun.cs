@@ -168,7 +168,15 @@ internal static class LoadRun
             report.Notes.Add($"pg_stat_database not readable on port {options.PostgresPort} (psql could not connect: the engine may hold every connection slot)");
         }
         var committedTotal = events.Committed() - committedStart;
+
+        // The exporter may answer from a briefly cached scrape: until the counter shows every committed record, look
+        // again for up to 5 s. A counter still short after that is reported as missing.
         var finalScrape = await metrics.ScrapeAsync(CancellationToken.None);
+        for (var look = 0; look < 10 && MetricsScraper.Find(finalScrape, EventsMetric, string.Empty) - acceptedStart < committedTotal; look++)
+        {
+            await Task.Delay(500, CancellationToken.None);
+            finalScrape = await metrics.ScrapeAsync(CancellationToken.None) ?? finalScrape;
+        }
 
         report.Produced = producer.Enqueued;
         report.Delivered = producer.Delivered;
