@@ -38,7 +38,7 @@ public sealed class KafkaIngestOptions
     /// (all in one partition) stay in order.
     /// </summary>
     [Range(1, 64)]
-    public int Lanes { get; set; } = 4;
+    public int Lanes { get; set; } = 8;
 
     /// <summary>Longest wait, in milliseconds, to fill an ingest batch.</summary>
     [Range(1, 10_000)]
