@@ -103,13 +103,7 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ILifecycleP
         _serializer = serializer;
         _logger = logger ?? (ILogger)NullLogger.Instance;
         _timeProvider = timeProvider ?? TimeProvider.System;
-        var connection = new NpgsqlConnectionStringBuilder(options.ConnectionString) { MaxPoolSize = options.MaxConnections };
-        if (connection.MinPoolSize > connection.MaxPoolSize)
-        {
-            connection.MinPoolSize = connection.MaxPoolSize;
-        }
-
-        _dataSource = NpgsqlDataSource.Create(connection.ConnectionString);
+        _dataSource = PooledDataSource.Create(options.ConnectionString, options.MaxConnections);
         _writes = new StatementBatcher<PendingWrite>(
             _dataSource, options.MaxBatchSize, options.MaxDelay, options.MaxConcurrentBatches, FlushAsync, LogBatchFailed, _timeProvider);
 

@@ -69,13 +69,7 @@ public sealed partial class PostgresEventLogStore : IAsyncDisposable
         options.Validate();
         _serviceId = options.ServiceId;
         _logger = logger ?? (ILogger)NullLogger.Instance;
-        var connection = new NpgsqlConnectionStringBuilder(options.ConnectionString) { MaxPoolSize = options.MaxConnections };
-        if (connection.MinPoolSize > connection.MaxPoolSize)
-        {
-            connection.MinPoolSize = connection.MaxPoolSize;
-        }
-
-        _dataSource = NpgsqlDataSource.Create(connection.ConnectionString);
+        _dataSource = PooledDataSource.Create(options.ConnectionString, options.MaxConnections);
         _appends = new StatementBatcher<PendingAppend>(
             _dataSource, options.MaxBatchSize, options.Linger, options.MaxConcurrentBatches, WriteAppendsAsync, LogAppendBatchFailed, _timeProvider);
         _reads = new StatementBatcher<PendingRead>(
