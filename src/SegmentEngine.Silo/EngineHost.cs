@@ -209,7 +209,7 @@ public sealed partial class EngineHost : IAsyncDisposable
                 {
                     collection.EnableActivationSheddingOnMemoryPressure = true;
                     collection.MemoryUsageLimitPercentage = options.Cluster.MemoryLimitPercent;
-                    collection.MemoryUsageTargetPercentage = Math.Max(1, options.Cluster.MemoryLimitPercent - 5);
+                    collection.MemoryUsageTargetPercentage = Math.Max(options.Cluster.MemoryLimitPercent / 2.0, options.Cluster.MemoryLimitPercent - 5);
                 }
             });
             if (connectionString is not null)
@@ -284,11 +284,11 @@ public sealed partial class EngineHost : IAsyncDisposable
             kafka.GroupId = configured.GroupId;
             kafka.MaxBatchSize = configured.MaxBatchSize;
             kafka.MaxBatchWaitMs = configured.MaxBatchWaitMs;
-            kafka.FetchWaitMaxMs = configured.FetchWaitFor(embeddedBroker: string.IsNullOrWhiteSpace(configured.BootstrapServers));
+            kafka.FetchWaitMaxMs = configured.FetchWaitMaxMs;
             kafka.Lanes = configured.Lanes;
             kafka.Enabled = configured.Enabled;
         });
-        services.AddSingleton<IKafkaEndpoint>(new KafkaEndpoint(bootstrap));
+        services.AddSingleton<IKafkaEndpoint>(new KafkaEndpoint(bootstrap, embedded: string.IsNullOrWhiteSpace(options.Kafka.BootstrapServers)));
         services.AddSingleton(new ShardOptions { TimeRefreshPeriod = options.Memberships.TimeRefreshPeriod });
         services.AddSingleton(new ShardFeedOptions());
         services.AddSingleton<ShardFeed>();
@@ -443,9 +443,11 @@ public sealed partial class EngineHost : IAsyncDisposable
 
     private static string HostFor(string listenAddress) => listenAddress is "0.0.0.0" or "::" ? "127.0.0.1" : listenAddress;
 
-    private sealed class KafkaEndpoint(string bootstrap) : IKafkaEndpoint
+    private sealed class KafkaEndpoint(string bootstrap, bool embedded) : IKafkaEndpoint
     {
         public string BootstrapServers { get; } = bootstrap;
+
+        public bool IsEmbedded { get; } = embedded;
     }
 
     [LoggerMessage(1, LogLevel.Information, "Embedded PostgreSQL running from {DataDirectory} on port {Port}")]

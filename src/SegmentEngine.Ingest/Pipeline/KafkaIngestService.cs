@@ -54,7 +54,7 @@ public sealed partial class KafkaIngestService(
             SessionTimeoutMs = _options.SessionTimeoutMs,
             HeartbeatIntervalMs = Math.Max(100, _options.SessionTimeoutMs / 10),
             ClientId = "segment-engine-ingest",
-            FetchWaitMaxMs = _options.FetchWaitFor(embeddedBroker: false),
+            FetchWaitMaxMs = _options.FetchWaitFor(endpoint.IsEmbedded),
         };
         var producerConfig = new ProducerConfig
         {
@@ -357,6 +357,9 @@ public interface IKafkaEndpoint
 {
     /// <summary>Bootstrap servers to connect to.</summary>
     string BootstrapServers { get; }
+
+    /// <summary>True for the embedded broker (librdkafka's mock cluster), which holds empty fetches for their whole wait.</summary>
+    bool IsEmbedded => false;
 }
 
 /// <summary>Records read and not yet taken by a lane (shared by the polling thread and the lanes).</summary>

@@ -99,7 +99,7 @@ public sealed class ClusterOptions
 
     /// <summary>
     /// Share of the machine's memory (percent) at which the silo deactivates its least recently used grains until it
-    /// is 5 points below (Orleans' activation shedding); 0 turns shedding off.
+    /// is 5 points below, or at half of it for limits under 10 (Orleans' activation shedding); 0 turns shedding off.
     /// </summary>
     [Range(0, 99)]
     public int MemoryLimitPercent { get; set; } = 80;
