@@ -267,11 +267,13 @@ public sealed partial class EngineHost : IAsyncDisposable
                 options.Postgres.ConsumerStateStore == "GroupCommit",
                 sp.GetRequiredService<IConsumerEventLog>(),
                 sp.GetRequiredService<ILogger<PostgresConsumerFactsSource>>()));
+            services.AddSingleton<IPublishedMemberships>(new PostgresPublishedMemberships(connectionString, options.Cluster.ServiceId));
         }
         else
         {
             services.AddSingleton<IConsumerEventLog, InMemoryConsumerEventLog>();
             services.AddSingleton<IConsumerFactsSource, EmptyConsumerFactsSource>();
+            services.AddSingleton<IPublishedMemberships, NoPublishedMemberships>();
         }
 
         services.AddOptions<KafkaIngestOptions>().Configure(kafka =>

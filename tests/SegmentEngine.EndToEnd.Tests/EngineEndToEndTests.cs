@@ -120,6 +120,12 @@ public sealed class EngineEndToEndTests : IAsyncLifetime
             var segments = new SegmentService.SegmentServiceClient(channel);
             var listed = await segments.ListSegmentsAsync(new ListSegmentsRequest(), Auth(_acmeKey));
             Assert.Equal(["buyers"], listed.Segments.Select(s => s.SegmentId));
+
+            // The stopped shard recorded what it had published, so the rebuilt one finds nothing to publish again.
+            using var http = new HttpClient();
+            var metrics = await http.GetStringAsync(host.HttpAddress + "/metrics");
+            var recovered = metrics.Split('\n').Where(line => line.StartsWith("segengine_memberships_changes_total{", StringComparison.Ordinal) && line.Contains("trigger=\"recovery\"", StringComparison.Ordinal)).ToList();
+            Assert.True(recovered.TrueForAll(line => line.EndsWith(" 0", StringComparison.Ordinal)), "a clean restart republished memberships: " + string.Join("; ", recovered));
         }
     }
 

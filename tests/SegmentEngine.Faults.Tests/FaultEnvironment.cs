@@ -240,6 +240,86 @@ public sealed class FaultEnvironment : IAsyncDisposable
             string.Join('\n', differences.Take(25)) + "\n" + LogTails());
     }
 
+    /// <summary>
+    /// Reads the whole memberships topic and checks, for every expected consumer, that the last change published for
+    /// the test segment is the expected membership (entered for members; exited or nothing for the others). Polls
+    /// until it holds, then fails with the differences.
+    /// </summary>
+    public async Task AssertMembershipTopicAsync(FaultLoad load, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        List<string> differences;
+        do
+        {
+            var last = ReadLastMemberships(FaultLoad.SegmentId);
+            differences = load.Expected.Values
+                .Select(expected => (expected.Id, Expected: expected.InSegment, Published: last.TryGetValue(expected.Id, out var change) ? change : "none"))
+                .Where(c => c.Expected != (c.Published == "entered"))
+                .Select(c => $"{c.Id}: last published change '{c.Published}', expected {(c.Expected ? "a member" : "not a member")}")
+                .ToList();
+            if (differences.Count == 0)
+            {
+                return;
+            }
+
+            await Task.Delay(500);
+        }
+        while (DateTime.UtcNow < deadline);
+
+        Assert.Fail($"{differences.Count} consumers whose last published membership change is wrong (first 25):\n" +
+            string.Join('\n', differences.Take(25)) + "\n" + LogTails());
+    }
+
+    /// <summary>The last change (entered/exited) per consumer id of one segment, from the start of the memberships topic to its end.</summary>
+    private Dictionary<string, string> ReadLastMemberships(string segmentId)
+    {
+        const string topic = "segment-engine.memberships";
+        var last = new Dictionary<string, string>(StringComparer.Ordinal);
+        using var consumer = new ConsumerBuilder<string, string>(new ConsumerConfig
+        {
+            BootstrapServers = Bootstrap,
+            GroupId = "fault-test-reader-" + Guid.NewGuid().ToString("N"),
+            EnableAutoCommit = false,
+            AutoOffsetReset = AutoOffsetReset.Earliest,
+        }).Build();
+        var ends = new Dictionary<int, long>();
+        var assignment = new List<TopicPartitionOffset>();
+        for (var partition = 0; partition < Partitions; partition++)
+        {
+            var watermarks = consumer.QueryWatermarkOffsets(new TopicPartition(topic, partition), TimeSpan.FromSeconds(10));
+            if (watermarks.High.Value > watermarks.Low.Value)
+            {
+                ends[partition] = watermarks.High.Value;
+                assignment.Add(new TopicPartitionOffset(topic, partition, watermarks.Low));
+            }
+        }
+
+        consumer.Assign(assignment);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (ends.Count > 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"The memberships topic was not read to its end within 30 s ({ends.Count} partitions left).");
+            var result = consumer.Consume(TimeSpan.FromMilliseconds(200));
+            if (result?.Message is null)
+            {
+                continue;
+            }
+
+            using var value = System.Text.Json.JsonDocument.Parse(result.Message.Value);
+            if (value.RootElement.GetProperty("segment_id").GetString() == segmentId && value.RootElement.GetProperty("brand_id").GetString() == FaultLoad.Brand)
+            {
+                last[value.RootElement.GetProperty("consumer_id").GetString()!] = value.RootElement.GetProperty("change").GetString()!;
+            }
+
+            if (result.Offset.Value + 1 >= ends[result.Partition.Value])
+            {
+                ends.Remove(result.Partition.Value);
+            }
+        }
+
+        return last;
+    }
+
     /// <summary>The tails of every silo log of this environment.</summary>
     public string LogTails()
     {

@@ -5,7 +5,8 @@ namespace SegmentEngine.Faults.Tests;
 
 /// <summary>
 /// SIGKILL of the only silo in the middle of an ingest batch: a restarted silo on the same PostgreSQL and
-/// broker resumes from the committed offsets, and the final state is exactly what the events say.
+/// broker resumes from the committed offsets, and the final state is exactly what the events say, on the API and on
+/// the memberships topic.
 /// </summary>
 public sealed class KillNineTests(ITestOutputHelper output)
 {
@@ -104,6 +105,10 @@ public sealed class KillNineTests(ITestOutputHelper output)
             "the restarted silo to commit every partition to its end (the broker first waits out the dead member's 45 s session)");
 
         await environment.AssertStateEqualsAsync(second, load, TimeSpan.FromSeconds(30));
+
+        // Every membership change reached the topic: changes lost in flight at the kill, and those made while the
+        // replacement's shard was rebuilding, are published by the rebuilt shard (SPEC §4).
+        await environment.AssertMembershipTopicAsync(load, TimeSpan.FromSeconds(30));
         output.WriteLine($"Final state equal for {load.Expected.Count} consumers ({load.Records.Count} records, {load.Replays} replays, {load.Malformed} malformed).");
     }
 }

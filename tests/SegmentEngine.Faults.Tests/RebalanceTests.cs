@@ -4,7 +4,7 @@ namespace SegmentEngine.Faults.Tests;
 
 /// <summary>
 /// Two silos in one Orleans cluster share the ingest's consumer group; one stops midway and its
-/// partitions move to the other; the final state is exactly what the events say.
+/// partitions move to the other; the final state is exactly what the events say, on the API and on the memberships topic.
 /// </summary>
 public sealed class RebalanceTests
 {
@@ -55,5 +55,6 @@ public sealed class RebalanceTests
         Assert.Equal(partitions, a.Assignments()[^1]);
 
         await environment.AssertStateEqualsAsync(a, load, TimeSpan.FromSeconds(30));
+        await environment.AssertMembershipTopicAsync(load, TimeSpan.FromSeconds(30));
     }
 }

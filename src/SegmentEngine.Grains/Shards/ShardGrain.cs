@@ -25,9 +25,18 @@ public sealed class ShardOptions
 /// time passing or an erasure — is published as entered/exited, in order per consumer.
 /// The table lives in memory; on activation it is rebuilt from durable consumer state.
 /// </summary>
+/// <remarks>
+/// What the broker acknowledged is recorded durably (<see cref="IPublishedMemberships"/>) once per refresh period and
+/// on deactivation. A shard rebuilt after a crash compares its memberships with that record and publishes the
+/// difference (trigger <see cref="MembershipTrigger.Recovery"/>): changes lost in flight are published late rather
+/// than never, and changes published since the last record are published again (at least once, in order per
+/// consumer, so the last record of a key on the topic is the current membership). A change the broker refuses makes
+/// the shard deactivate, so that its next activation recovers it the same way.
+/// </remarks>
 public sealed partial class ShardGrain(
     IConsumerFactsSource source,
     IMembershipPublisher publisher,
+    IPublishedMemberships published,
     ShardOptions options,
     TimeProvider time,
     ILogger<ShardGrain> logger) : Grain, IShardGrain
@@ -36,6 +45,10 @@ public sealed partial class ShardGrain(
     private readonly Dictionary<string, ulong[]> _members = new(StringComparer.Ordinal);
     private SegmentCompiler? _compiler;
     private ImmutableDictionary<string, SegmentDefinition> _definitions = ImmutableDictionary<string, SegmentDefinition>.Empty;
+    private List<MembershipChange> _unsaved = [];
+    private List<Task<bool>> _unacknowledged = [];
+    private Task _saving = Task.CompletedTask;
+    private bool _recorded;
 
     private SegmentCompiler Compiler => _compiler ??= new SegmentCompiler(_table);
 
@@ -56,15 +69,40 @@ public sealed partial class ShardGrain(
         LogRebuilt(loaded, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
         var segments = await GrainFactory.GetGrain<ISegmentCatalogGrain>(GrainKeys.Brand(BrandId)).ListAsync();
 
-        // Memberships after a rebuild are taken as the baseline: changes that happened while no shard was
-        // active are not published (the durable state does not record the last published membership).
+        // The evaluated memberships are compared with the durable record of what was published (if one is kept),
+        // and only the difference is published.
         Apply(segments, publish: false);
+        var record = await published.ReadAsync(BrandId, cancellationToken);
+        if (record is not null)
+        {
+            _recorded = true;
+            Recover(record);
+            StartSave();
+        }
+
         this.RegisterGrainTimer(static (grain, _) => grain.RefreshForTimeAsync(), this, new GrainTimerCreationOptions
         {
             DueTime = options.TimeRefreshPeriod,
             Period = options.TimeRefreshPeriod,
             Interleave = false,
         });
+    }
+
+    /// <inheritdoc />
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _saving.WaitAsync(cancellationToken);
+            StartSave();
+            await _saving.WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            // Not recorded in time: the next activation publishes those changes again.
+        }
+
+        await base.OnDeactivateAsync(reason, cancellationToken);
     }
 
     /// <inheritdoc />
@@ -253,6 +291,7 @@ public sealed partial class ShardGrain(
     {
         if (Compiler.Segments.Count == 0)
         {
+            StartSave();
             return Task.CompletedTask;
         }
 
@@ -267,7 +306,92 @@ public sealed partial class ShardGrain(
         }
 
         Publish(changes);
+        StartSave();
         return Task.CompletedTask;
+    }
+
+    /// <summary>Publishes the difference between the evaluated memberships and the durable record of published ones.</summary>
+    private void Recover(IReadOnlyList<PublishedMembership> record)
+    {
+        var now = time.GetUtcNow();
+        var changes = new List<MembershipChange>();
+        var recorded = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
+        foreach (var membership in record)
+        {
+            if (!recorded.TryGetValue(membership.SegmentId, out var consumers))
+            {
+                recorded[membership.SegmentId] = consumers = new HashSet<string>(StringComparer.Ordinal);
+            }
+
+            consumers.Add(membership.ConsumerId);
+            var members = MembersOf(membership.SegmentId);
+            var stillMember = _table.TryGetRow(membership.ConsumerId, out var row) && (row >> 6) < members.Length && Bitmaps.Get(members, row);
+            if (!stillMember)
+            {
+                var version = _definitions.TryGetValue(membership.SegmentId, out var definition) ? definition.Version : membership.SegmentVersion;
+                changes.Add(new MembershipChange(BrandId, membership.SegmentId, version, membership.ConsumerId, false, now, MembershipTrigger.Recovery));
+            }
+        }
+
+        var exited = changes.Count;
+        foreach (var (segmentId, members) in _members)
+        {
+            recorded.TryGetValue(segmentId, out var consumers);
+            foreach (var row in Bitmaps.SetBits(members))
+            {
+                if (_table.ConsumerIdAt(row) is { } consumerId && consumers?.Contains(consumerId) != true)
+                {
+                    changes.Add(Change(segmentId, consumerId, entered: true, now, MembershipTrigger.Recovery));
+                }
+            }
+        }
+
+        if (changes.Count > 0)
+        {
+            LogRecovered(changes.Count - exited, exited);
+        }
+
+        Publish(changes);
+    }
+
+    /// <summary>Records what the broker acknowledged since the last record, unless a record is being written.</summary>
+    private void StartSave()
+    {
+        if (!_recorded || _unsaved.Count == 0 || !_saving.IsCompleted)
+        {
+            return;
+        }
+
+        var changes = _unsaved;
+        var acknowledgements = _unacknowledged;
+        _unsaved = [];
+        _unacknowledged = [];
+        _saving = SaveAsync(changes, acknowledgements);
+    }
+
+    private async Task SaveAsync(List<MembershipChange> changes, List<Task<bool>> acknowledgements)
+    {
+        var acknowledged = await Task.WhenAll(acknowledgements);
+        if (Array.IndexOf(acknowledged, false) >= 0)
+        {
+            // Which changes were lost is not known: stop recording and let the next activation recover them.
+            LogUnacknowledged();
+            _recorded = false;
+            this.DeactivateOnIdle();
+            return;
+        }
+
+        try
+        {
+            await published.SaveAsync(BrandId, changes, CancellationToken.None);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Kept for the next period, ahead of anything published since.
+            LogRecordFailed(e.GetType().Name);
+            _unsaved.InsertRange(0, changes);
+            _unacknowledged.InsertRange(0, acknowledgements);
+        }
     }
 
     private void Apply(ImmutableArray<SegmentDefinition> segments, bool publish)
@@ -357,7 +481,12 @@ public sealed partial class ShardGrain(
     {
         if (changes.Count > 0)
         {
-            publisher.Publish(changes);
+            var acknowledged = publisher.Publish(changes);
+            if (_recorded)
+            {
+                _unsaved.AddRange(changes);
+                _unacknowledged.Add(acknowledged);
+            }
         }
     }
 
@@ -366,6 +495,15 @@ public sealed partial class ShardGrain(
 
     [LoggerMessage(3, LogLevel.Warning, "{Count} consumer deltas did not connect to the events held (an update was lost); their full facts are asked for")]
     private partial void LogResync(int count);
+
+    [LoggerMessage(4, LogLevel.Warning, "Shard recovered {Entered} entered and {Exited} exited memberships that were not acknowledged before it was last stopped")]
+    private partial void LogRecovered(int entered, int exited);
+
+    [LoggerMessage(5, LogLevel.Error, "The broker refused membership changes; the shard deactivates so that its next activation publishes them again")]
+    private partial void LogUnacknowledged();
+
+    [LoggerMessage(6, LogLevel.Warning, "Acknowledged memberships could not be recorded ({ErrorType}); retried next period")]
+    private partial void LogRecordFailed(string errorType);
 
     [LoggerMessage(2, LogLevel.Error, "A saved segment rule (version {Version}) does not compile; the segment is not evaluated")]
     private partial void LogUncompilable(long version);

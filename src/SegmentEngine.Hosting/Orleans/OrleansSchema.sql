@@ -372,3 +372,19 @@ CREATE TABLE IF NOT EXISTS se_event_log
 );
 
 CREATE INDEX IF NOT EXISTS se_event_log_stream ON se_event_log (stream_hash, seq);
+
+-- ---------------------------------------------------------------------------------------------------
+-- Memberships a shard has published and the broker acknowledged (SegmentEngine.Silo.Storage.PostgresPublishedMemberships,
+-- not an ADO.NET provider table): one row per membership whose last acknowledged change was "entered". A shard
+-- rebuilt after a crash compares what it evaluates with these rows and publishes the difference.
+-- ---------------------------------------------------------------------------------------------------
+
+CREATE TABLE IF NOT EXISTS se_published_membership
+(
+    service_id      text   NOT NULL,
+    brand_id        text   COLLATE "C" NOT NULL,
+    segment_id      text   COLLATE "C" NOT NULL,
+    consumer_id     text   COLLATE "C" NOT NULL,
+    segment_version bigint NOT NULL,
+    PRIMARY KEY (service_id, brand_id, segment_id, consumer_id)
+);

@@ -46,10 +46,18 @@ public sealed partial class KafkaMembershipPublisher : IMembershipPublisher, IDi
     }
 
     /// <inheritdoc />
-    public void Publish(IReadOnlyList<MembershipChange> changes)
+    public Task<bool> Publish(IReadOnlyList<MembershipChange> changes)
     {
-        foreach (var change in changes)
+        ArgumentNullException.ThrowIfNull(changes);
+        if (changes.Count == 0)
         {
+            return Task.FromResult(true);
+        }
+
+        var acknowledgement = new Acknowledgement(changes.Count);
+        for (var i = 0; i < changes.Count; i++)
+        {
+            var change = changes[i];
             var value = JsonSerializer.SerializeToUtf8Bytes(new Wire(
                 change.BrandId, change.SegmentId, change.SegmentVersion, change.ConsumerId, change.Entered ? "entered" : "exited", change.Time), WireContext.Default.Wire);
             var trigger = TriggerName(change.Trigger);
@@ -59,16 +67,35 @@ public sealed partial class KafkaMembershipPublisher : IMembershipPublisher, IDi
                 Value = value,
                 Headers = new Headers { { "trigger", Encoding.UTF8.GetBytes(trigger) } },
             };
-            _producer.Produce(_topic, message, report =>
+            try
             {
-                if (report.Error.IsError)
+                _producer.Produce(_topic, message, report =>
                 {
-                    _failures.Add(1);
-                    LogFailed(report.Error.Code.ToString());
-                }
-            });
+                    if (report.Error.IsError)
+                    {
+                        _failures.Add(1);
+                        LogFailed(report.Error.Code.ToString());
+                        acknowledgement.Fail();
+                    }
+
+                    acknowledgement.Done(1);
+                });
+            }
+            catch (KafkaException e)
+            {
+                // Not queued (a full local queue, a closing producer): this change and the rest of the call are lost
+                // in flight; the acknowledgement says so, and the shard recovers them from its durable record.
+                _failures.Add(changes.Count - i);
+                LogFailed(e.Error.Code.ToString());
+                acknowledgement.Fail();
+                acknowledgement.Done(changes.Count - i);
+                break;
+            }
+
             _changes.Add(1, new KeyValuePair<string, object?>("change", change.Entered ? "entered" : "exited"), new KeyValuePair<string, object?>("trigger", trigger));
         }
+
+        return acknowledgement.Task;
     }
 
     /// <summary>Waits until queued changes are acknowledged (tests, shutdown).</summary>
@@ -93,8 +120,29 @@ public sealed partial class KafkaMembershipPublisher : IMembershipPublisher, IDi
         MembershipTrigger.Event => "event",
         MembershipTrigger.Segment => "segment",
         MembershipTrigger.Time => "time",
+        MembershipTrigger.Recovery => "recovery",
         _ => "erasure",
     };
+
+    /// <summary>Counts the delivery reports of one call down to zero.</summary>
+    private sealed class Acknowledgement(int count)
+    {
+        private readonly TaskCompletionSource<bool> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _left = count;
+        private int _failed;
+
+        public Task<bool> Task => _done.Task;
+
+        public void Fail() => Volatile.Write(ref _failed, 1);
+
+        public void Done(int reports)
+        {
+            if (Interlocked.Add(ref _left, -reports) == 0)
+            {
+                _done.TrySetResult(Volatile.Read(ref _failed) == 0);
+            }
+        }
+    }
 
     [LoggerMessage(1, LogLevel.Warning, "A membership change was not acknowledged by the broker: {Code}")]
     private partial void LogFailed(string code);

@@ -1,0 +1,92 @@
+using Npgsql;
+using NpgsqlTypes;
+using SegmentEngine.Grains.Abstractions;
+
+namespace SegmentEngine.Silo.Storage;
+
+/// <summary>
+/// Acknowledged memberships in the table <c>se_published_membership</c>: one row per (brand, segment, consumer) whose
+/// last acknowledged change was <c>entered</c>. A save applies a shard's acknowledged changes in one transaction
+/// (the last change of a key decides: entered upserts, exited deletes).
+/// </summary>
+public sealed class PostgresPublishedMemberships(string connectionString, string serviceId) : IPublishedMemberships
+{
+    private const string ReadSql =
+        "SELECT segment_id, segment_version, consumer_id FROM se_published_membership WHERE service_id = @service AND brand_id = @brand";
+
+    private const string UpsertSql =
+        """
+        INSERT INTO se_published_membership (service_id, brand_id, segment_id, consumer_id, segment_version)
+        SELECT @service, @brand, s, c, v FROM unnest(@segments, @consumers, @versions) AS t(s, c, v)
+        ON CONFLICT (service_id, brand_id, segment_id, consumer_id) DO UPDATE SET segment_version = EXCLUDED.segment_version
+        """;
+
+    private const string DeleteSql =
+        """
+        DELETE FROM se_published_membership m
+        USING unnest(@segments, @consumers) AS t(s, c)
+        WHERE m.service_id = @service AND m.brand_id = @brand AND m.segment_id = t.s AND m.consumer_id = t.c
+        """;
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<PublishedMembership>?> ReadAsync(string brandId, CancellationToken cancellationToken)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand(ReadSql, connection);
+        command.Parameters.AddWithValue("service", serviceId);
+        command.Parameters.AddWithValue("brand", brandId);
+        var memberships = new List<PublishedMembership>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            memberships.Add(new PublishedMembership(reader.GetString(0), reader.GetInt64(1), reader.GetString(2)));
+        }
+
+        return memberships;
+    }
+
+    /// <inheritdoc />
+    public async Task SaveAsync(string brandId, IReadOnlyList<MembershipChange> changes, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(changes);
+        var last = new Dictionary<(string Segment, string Consumer), MembershipChange>();
+        foreach (var change in changes)
+        {
+            last[(change.SegmentId, change.ConsumerId)] = change;
+        }
+
+        var entered = last.Values.Where(c => c.Entered).ToList();
+        var exited = last.Values.Where(c => !c.Entered).ToList();
+        if (entered.Count == 0 && exited.Count == 0)
+        {
+            return;
+        }
+
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        if (exited.Count > 0)
+        {
+            await using var delete = new NpgsqlCommand(DeleteSql, connection, transaction);
+            delete.Parameters.AddWithValue("service", serviceId);
+            delete.Parameters.AddWithValue("brand", brandId);
+            delete.Parameters.Add(new NpgsqlParameter("segments", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = exited.Select(c => c.SegmentId).ToArray() });
+            delete.Parameters.Add(new NpgsqlParameter("consumers", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = exited.Select(c => c.ConsumerId).ToArray() });
+            await delete.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        if (entered.Count > 0)
+        {
+            await using var upsert = new NpgsqlCommand(UpsertSql, connection, transaction);
+            upsert.Parameters.AddWithValue("service", serviceId);
+            upsert.Parameters.AddWithValue("brand", brandId);
+            upsert.Parameters.Add(new NpgsqlParameter("segments", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = entered.Select(c => c.SegmentId).ToArray() });
+            upsert.Parameters.Add(new NpgsqlParameter("consumers", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = entered.Select(c => c.ConsumerId).ToArray() });
+            upsert.Parameters.Add(new NpgsqlParameter("versions", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { Value = entered.Select(c => c.SegmentVersion).ToArray() });
+            await upsert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+}
