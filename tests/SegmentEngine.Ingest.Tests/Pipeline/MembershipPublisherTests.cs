@@ -1,0 +1,100 @@
+using System.Diagnostics.Metrics;
+using System.Text;
+using System.Text.Json;
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging.Abstractions;
+using SegmentEngine.Grains.Abstractions;
+using SegmentEngine.Ingest.Kafka;
+using SegmentEngine.Ingest.Pipeline;
+using SegmentEngine.Ingest.Tests.Kafka;
+using Xunit;
+
+namespace SegmentEngine.Ingest.Tests.Pipeline;
+
+/// <summary>The memberships publisher on the embedded broker: what it writes, and what its acknowledgement reports.</summary>
+public sealed class MembershipPublisherTests(BrokerFixture fixture) : IClassFixture<BrokerFixture>
+{
+    private static readonly DateTimeOffset At = new(2026, 11, 29, 12, 0, 0, TimeSpan.Zero);
+
+    [Fact]
+    public async Task Acknowledged_changes_are_on_the_topic_in_order_with_their_trigger()
+    {
+        var topic = "memberships-" + Guid.NewGuid().ToString("N")[..8];
+        fixture.Broker.CreateTopic(topic, partitions: 2);
+        using var publisher = new KafkaMembershipPublisher(fixture.Broker.BootstrapServers, topic, new TestMeters(), NullLogger<KafkaMembershipPublisher>.Instance);
+
+        var acknowledged = await publisher.Publish(
+        [
+            new MembershipChange("acme", "loyal", 3, "c-1", true, At, MembershipTrigger.Event),
+            new MembershipChange("acme", "loyal", 3, "c-1", false, At, MembershipTrigger.Time),
+            new MembershipChange("acme", "loyal", 3, "c-1", true, At, MembershipTrigger.Recovery),
+        ]).WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.True(acknowledged);
+        var records = Read(topic, expected: 3);
+        Assert.All(records, r => Assert.Equal("acme:c-1", r.Key));
+        Assert.Equal(["entered/event", "exited/time", "entered/recovery"], records.Select(r => $"{r.Change}/{r.Trigger}"));
+    }
+
+    [Fact]
+    public async Task A_change_the_producer_cannot_queue_makes_the_acknowledgement_false()
+    {
+        var topic = "memberships-" + Guid.NewGuid().ToString("N")[..8];
+        fixture.Broker.CreateTopic(topic, partitions: 1);
+        using var publisher = new KafkaMembershipPublisher(fixture.Broker.BootstrapServers, topic, new TestMeters(), NullLogger<KafkaMembershipPublisher>.Instance);
+
+        // A consumer id over the producer's 1 MB message limit is refused before it is queued.
+        var tooLarge = new string('x', 2_000_000);
+        var acknowledged = await publisher.Publish(
+        [
+            new MembershipChange("acme", "loyal", 1, "c-1", true, At, MembershipTrigger.Event),
+            new MembershipChange("acme", "loyal", 1, tooLarge, true, At, MembershipTrigger.Event),
+        ]).WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.False(acknowledged);
+    }
+
+    [Fact]
+    public async Task Nothing_to_publish_is_acknowledged_at_once()
+    {
+        using var publisher = new KafkaMembershipPublisher(fixture.Broker.BootstrapServers, "unused", new TestMeters(), NullLogger<KafkaMembershipPublisher>.Instance);
+        Assert.True(await publisher.Publish([]));
+    }
+
+    private List<(string Key, string Change, string Trigger)> Read(string topic, int expected)
+    {
+        using var consumer = new ConsumerBuilder<string, string>(new ConsumerConfig
+        {
+            BootstrapServers = fixture.Broker.BootstrapServers,
+            GroupId = "read-" + topic,
+            AutoOffsetReset = AutoOffsetReset.Earliest,
+            EnableAutoCommit = false,
+        }).Build();
+        consumer.Subscribe(topic);
+        var records = new List<(string, string, string)>();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (records.Count < expected && DateTime.UtcNow < deadline)
+        {
+            var result = consumer.Consume(TimeSpan.FromMilliseconds(200));
+            if (result?.Message is null)
+            {
+                continue;
+            }
+
+            using var json = JsonDocument.Parse(result.Message.Value);
+            records.Add((result.Message.Key, json.RootElement.GetProperty("change").GetString()!, Encoding.UTF8.GetString(result.Message.Headers.GetLastBytes("trigger"))));
+        }
+
+        consumer.Close();
+        return records;
+    }
+
+    private sealed class TestMeters : IMeterFactory
+    {
+        public Meter Create(MeterOptions options) => new(options);
+
+        public void Dispose()
+        {
+        }
+    }
+}
