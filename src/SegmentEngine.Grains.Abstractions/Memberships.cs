@@ -49,29 +49,60 @@ public sealed class NullMembershipPublisher : IMembershipPublisher
 public readonly record struct PublishedMembership(string SegmentId, long SegmentVersion, string ConsumerId);
 
 /// <summary>
-/// The memberships a brand's shard has published and the broker acknowledged, kept durably so that a shard rebuilt
-/// after a crash can publish what changed while it was down or was lost in flight, instead of taking what it
-/// evaluates as already known.
+/// A brand's durable record of published memberships: those whose last recorded change was <c>entered</c>, and per
+/// partition of the memberships topic an offset from which every later change of the brand can be read back.
+/// </summary>
+public sealed record PublishedRecord(IReadOnlyList<PublishedMembership> Memberships, IReadOnlyDictionary<int, long> TopicOffsets);
+
+/// <summary>
+/// The memberships a brand's shard has published, kept durably so that a shard rebuilt after a crash publishes exactly
+/// what the topic lacks: the record, brought up to date with the changes on the topic after its offsets, is what
+/// consumers of the topic last saw.
 /// </summary>
 public interface IPublishedMemberships
 {
-    /// <summary>
-    /// Every membership of the brand whose last acknowledged change was <c>entered</c>, or null when nothing is kept
-    /// durably (in-memory engines: then nothing survives a restart either).
-    /// </summary>
-    Task<IReadOnlyList<PublishedMembership>?> ReadAsync(string brandId, CancellationToken cancellationToken);
+    /// <summary>The brand's record, or null when nothing is kept durably (in-memory engines: nothing survives a restart either).</summary>
+    Task<PublishedRecord?> ReadAsync(string brandId, CancellationToken cancellationToken);
 
-    /// <summary>Records acknowledged changes, in order: the last change of a (segment, consumer) decides.</summary>
-    Task SaveAsync(string brandId, IReadOnlyList<MembershipChange> changes, CancellationToken cancellationToken);
+    /// <summary>
+    /// Records acknowledged changes, in order (the last change of a (segment, consumer) decides), and the topic
+    /// offsets from which the brand's changes after them can be read.
+    /// </summary>
+    Task SaveAsync(string brandId, IReadOnlyList<MembershipChange> changes, IReadOnlyDictionary<int, long> topicOffsets, CancellationToken cancellationToken);
 }
 
 /// <summary>Keeps nothing (in-memory engines).</summary>
 public sealed class NoPublishedMemberships : IPublishedMemberships
 {
     /// <inheritdoc />
-    public Task<IReadOnlyList<PublishedMembership>?> ReadAsync(string brandId, CancellationToken cancellationToken)
-        => Task.FromResult<IReadOnlyList<PublishedMembership>?>(null);
+    public Task<PublishedRecord?> ReadAsync(string brandId, CancellationToken cancellationToken) => Task.FromResult<PublishedRecord?>(null);
 
     /// <inheritdoc />
-    public Task SaveAsync(string brandId, IReadOnlyList<MembershipChange> changes, CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task SaveAsync(string brandId, IReadOnlyList<MembershipChange> changes, IReadOnlyDictionary<int, long> topicOffsets, CancellationToken cancellationToken)
+        => Task.CompletedTask;
+}
+
+/// <summary>Reads the memberships topic back (shard recovery).</summary>
+public interface IMembershipTopic
+{
+    /// <summary>The next offset of every partition of the topic (its end, now).</summary>
+    Task<IReadOnlyDictionary<int, long>> EndOffsetsAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The brand's changes on the topic from <paramref name="from"/> to the end as of the call, in topic order per
+    /// partition (so in order per consumer); partitions not in <paramref name="from"/> are read from their start.
+    /// </summary>
+    Task<IReadOnlyList<MembershipChange>> ReadAsync(string brandId, IReadOnlyDictionary<int, long> from, CancellationToken cancellationToken);
+}
+
+/// <summary>A topic with nothing on it (engines that publish nowhere).</summary>
+public sealed class NoMembershipTopic : IMembershipTopic
+{
+    /// <inheritdoc />
+    public Task<IReadOnlyDictionary<int, long>> EndOffsetsAsync(CancellationToken cancellationToken)
+        => Task.FromResult<IReadOnlyDictionary<int, long>>(new Dictionary<int, long>());
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<MembershipChange>> ReadAsync(string brandId, IReadOnlyDictionary<int, long> from, CancellationToken cancellationToken)
+        => Task.FromResult<IReadOnlyList<MembershipChange>>([]);
 }

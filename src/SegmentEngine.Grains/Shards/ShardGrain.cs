@@ -27,16 +27,18 @@ public sealed class ShardOptions
 /// </summary>
 /// <remarks>
 /// What the broker acknowledged is recorded durably (<see cref="IPublishedMemberships"/>) once per refresh period and
-/// on deactivation. A shard rebuilt after a crash compares its memberships with that record and publishes the
-/// difference (trigger <see cref="MembershipTrigger.Recovery"/>): changes lost in flight are published late rather
-/// than never, and changes published since the last record are published again (at least once, in order per
-/// consumer, so the last record of a key on the topic is the current membership). A change the broker refuses makes
-/// the shard deactivate, so that its next activation recovers it the same way.
+/// on deactivation, with the topic's end offsets taken before the recorded changes, so that every later change of
+/// the brand lies after them. A shard rebuilt after a crash brings the record up to date with the brand's changes on
+/// the topic after those offsets (what consumers of the topic last saw), compares it with what it evaluates, and
+/// publishes the difference (trigger <see cref="MembershipTrigger.Recovery"/>): changes lost in flight are published
+/// late rather than never, and the last change of a key on the topic is its current membership. A change the broker
+/// refuses makes the shard deactivate, so that its next activation recovers it the same way.
 /// </remarks>
 public sealed partial class ShardGrain(
     IConsumerFactsSource source,
     IMembershipPublisher publisher,
     IPublishedMemberships published,
+    IMembershipTopic topic,
     ShardOptions options,
     TimeProvider time,
     ILogger<ShardGrain> logger) : Grain, IShardGrain
@@ -49,6 +51,7 @@ public sealed partial class ShardGrain(
     private List<Task<bool>> _unacknowledged = [];
     private Task _saving = Task.CompletedTask;
     private bool _recorded;
+    private DateTimeOffset _lastSaved;
 
     private SegmentCompiler Compiler => _compiler ??= new SegmentCompiler(_table);
 
@@ -76,7 +79,21 @@ public sealed partial class ShardGrain(
         if (record is not null)
         {
             _recorded = true;
-            Recover(record);
+            IReadOnlyList<MembershipChange> tail = [];
+            if (record.TopicOffsets.Count == 0)
+            {
+                // Never recorded: nothing was published for the brand (every activation records the topic's end before
+                // it publishes). Record it now, before the first publication.
+                await published.SaveAsync(BrandId, [], await topic.EndOffsetsAsync(cancellationToken), cancellationToken);
+            }
+            else
+            {
+                tail = await topic.ReadAsync(BrandId, record.TopicOffsets, cancellationToken);
+            }
+
+            _lastSaved = time.GetUtcNow();
+            _unsaved.AddRange(tail);
+            Recover(LastPublished(record.Memberships, tail));
             StartSave();
         }
 
@@ -310,36 +327,66 @@ public sealed partial class ShardGrain(
         return Task.CompletedTask;
     }
 
-    /// <summary>Publishes the difference between the evaluated memberships and the durable record of published ones.</summary>
-    private void Recover(IReadOnlyList<PublishedMembership> record)
+    /// <summary>The memberships as consumers of the topic last saw them: the record, then the changes after it in order.</summary>
+    private static Dictionary<string, Dictionary<string, long>> LastPublished(IReadOnlyList<PublishedMembership> record, IReadOnlyList<MembershipChange> tail)
+    {
+        var published = new Dictionary<string, Dictionary<string, long>>(StringComparer.Ordinal);
+        Dictionary<string, long> Segment(string segmentId)
+        {
+            if (!published.TryGetValue(segmentId, out var consumers))
+            {
+                published[segmentId] = consumers = new Dictionary<string, long>(StringComparer.Ordinal);
+            }
+
+            return consumers;
+        }
+
+        foreach (var membership in record)
+        {
+            Segment(membership.SegmentId)[membership.ConsumerId] = membership.SegmentVersion;
+        }
+
+        foreach (var change in tail)
+        {
+            if (change.Entered)
+            {
+                Segment(change.SegmentId)[change.ConsumerId] = change.SegmentVersion;
+            }
+            else
+            {
+                Segment(change.SegmentId).Remove(change.ConsumerId);
+            }
+        }
+
+        return published;
+    }
+
+    /// <summary>Publishes the difference between the evaluated memberships and the last published ones.</summary>
+    private void Recover(Dictionary<string, Dictionary<string, long>> published)
     {
         var now = time.GetUtcNow();
         var changes = new List<MembershipChange>();
-        var recorded = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
-        foreach (var membership in record)
+        foreach (var (segmentId, consumers) in published)
         {
-            if (!recorded.TryGetValue(membership.SegmentId, out var consumers))
+            var members = MembersOf(segmentId);
+            foreach (var (consumerId, recordedVersion) in consumers)
             {
-                recorded[membership.SegmentId] = consumers = new HashSet<string>(StringComparer.Ordinal);
-            }
-
-            consumers.Add(membership.ConsumerId);
-            var members = MembersOf(membership.SegmentId);
-            var stillMember = _table.TryGetRow(membership.ConsumerId, out var row) && (row >> 6) < members.Length && Bitmaps.Get(members, row);
-            if (!stillMember)
-            {
-                var version = _definitions.TryGetValue(membership.SegmentId, out var definition) ? definition.Version : membership.SegmentVersion;
-                changes.Add(new MembershipChange(BrandId, membership.SegmentId, version, membership.ConsumerId, false, now, MembershipTrigger.Recovery));
+                var stillMember = _table.TryGetRow(consumerId, out var row) && (row >> 6) < members.Length && Bitmaps.Get(members, row);
+                if (!stillMember)
+                {
+                    var version = _definitions.TryGetValue(segmentId, out var definition) ? definition.Version : recordedVersion;
+                    changes.Add(new MembershipChange(BrandId, segmentId, version, consumerId, false, now, MembershipTrigger.Recovery));
+                }
             }
         }
 
         var exited = changes.Count;
         foreach (var (segmentId, members) in _members)
         {
-            recorded.TryGetValue(segmentId, out var consumers);
+            published.TryGetValue(segmentId, out var consumers);
             foreach (var row in Bitmaps.SetBits(members))
             {
-                if (_table.ConsumerIdAt(row) is { } consumerId && consumers?.Contains(consumerId) != true)
+                if (_table.ConsumerIdAt(row) is { } consumerId && consumers?.ContainsKey(consumerId) != true)
                 {
                     changes.Add(Change(segmentId, consumerId, entered: true, now, MembershipTrigger.Recovery));
                 }
@@ -354,23 +401,38 @@ public sealed partial class ShardGrain(
         Publish(changes);
     }
 
-    /// <summary>Records what the broker acknowledged since the last record, unless a record is being written.</summary>
+    /// <summary>
+    /// Records what the broker acknowledged since the last record (or, once a minute, just the topic's end offsets, so
+    /// that a recovery reads little of the topic), unless a record is being written.
+    /// </summary>
     private void StartSave()
     {
-        if (!_recorded || _unsaved.Count == 0 || !_saving.IsCompleted)
+        if (!_recorded || !_saving.IsCompleted || (_unsaved.Count == 0 && time.GetUtcNow() - _lastSaved < TimeSpan.FromMinutes(1)))
         {
             return;
         }
 
+        _saving = SaveAsync();
+    }
+
+    private async Task SaveAsync()
+    {
+        IReadOnlyDictionary<int, long> ends;
+        try
+        {
+            ends = await topic.EndOffsetsAsync(CancellationToken.None);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            LogRecordFailed(e.GetType().Name);
+            return;
+        }
+
+        // Taken after the end offsets were read: whatever is published from here on lies at or after them.
         var changes = _unsaved;
         var acknowledgements = _unacknowledged;
         _unsaved = [];
         _unacknowledged = [];
-        _saving = SaveAsync(changes, acknowledgements);
-    }
-
-    private async Task SaveAsync(List<MembershipChange> changes, List<Task<bool>> acknowledgements)
-    {
         var acknowledged = await Task.WhenAll(acknowledgements);
         if (Array.IndexOf(acknowledged, false) >= 0)
         {
@@ -383,11 +445,12 @@ public sealed partial class ShardGrain(
 
         try
         {
-            await published.SaveAsync(BrandId, changes, CancellationToken.None);
+            await published.SaveAsync(BrandId, changes, ends, CancellationToken.None);
+            _lastSaved = time.GetUtcNow();
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            // Kept for the next period, ahead of anything published since.
+            // Kept for the next period, ahead of anything published since; the record keeps its older offsets.
             LogRecordFailed(e.GetType().Name);
             _unsaved.InsertRange(0, changes);
             _unacknowledged.InsertRange(0, acknowledgements);
@@ -496,7 +559,7 @@ public sealed partial class ShardGrain(
     [LoggerMessage(3, LogLevel.Warning, "{Count} consumer deltas did not connect to the events held (an update was lost); their full facts are asked for")]
     private partial void LogResync(int count);
 
-    [LoggerMessage(4, LogLevel.Warning, "Shard recovered {Entered} entered and {Exited} exited memberships that were not acknowledged before it was last stopped")]
+    [LoggerMessage(4, LogLevel.Warning, "Shard published {Entered} entered and {Exited} exited memberships that the topic lacked when it was rebuilt")]
     private partial void LogRecovered(int entered, int exited);
 
     [LoggerMessage(5, LogLevel.Error, "The broker refused membership changes; the shard deactivates so that its next activation publishes them again")]

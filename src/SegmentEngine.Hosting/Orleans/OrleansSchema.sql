@@ -375,8 +375,9 @@ CREATE INDEX IF NOT EXISTS se_event_log_stream ON se_event_log (stream_hash, seq
 
 -- ---------------------------------------------------------------------------------------------------
 -- Memberships a shard has published and the broker acknowledged (SegmentEngine.Silo.Storage.PostgresPublishedMemberships,
--- not an ADO.NET provider table): one row per membership whose last acknowledged change was "entered". A shard
--- rebuilt after a crash compares what it evaluates with these rows and publishes the difference.
+-- not ADO.NET provider tables): one row per membership whose last recorded change was "entered", and per partition of
+-- the memberships topic the offset from which the brand's later changes can be read back. A shard rebuilt after a
+-- crash brings the record up to date from the topic, compares it with what it evaluates and publishes the difference.
 -- ---------------------------------------------------------------------------------------------------
 
 CREATE TABLE IF NOT EXISTS se_published_membership
@@ -387,4 +388,13 @@ CREATE TABLE IF NOT EXISTS se_published_membership
     consumer_id     text   COLLATE "C" NOT NULL,
     segment_version bigint NOT NULL,
     PRIMARY KEY (service_id, brand_id, segment_id, consumer_id)
+);
+
+CREATE TABLE IF NOT EXISTS se_published_membership_offset
+(
+    service_id      text    NOT NULL,
+    brand_id        text    COLLATE "C" NOT NULL,
+    topic_partition integer NOT NULL,
+    next_offset     bigint  NOT NULL,
+    PRIMARY KEY (service_id, brand_id, topic_partition)
 );

@@ -144,6 +144,16 @@ public sealed partial class KafkaMembershipPublisher : IMembershipPublisher, IDi
         }
     }
 
+    /// <summary>The trigger of a header value (unknown values read as <see cref="MembershipTrigger.Event"/>).</summary>
+    internal static MembershipTrigger TriggerOf(string name) => name switch
+    {
+        "segment" => MembershipTrigger.Segment,
+        "time" => MembershipTrigger.Time,
+        "erasure" => MembershipTrigger.Erasure,
+        "recovery" => MembershipTrigger.Recovery,
+        _ => MembershipTrigger.Event,
+    };
+
     [LoggerMessage(1, LogLevel.Warning, "A membership change was not acknowledged by the broker: {Code}")]
     private partial void LogFailed(string code);
 

@@ -6,8 +6,9 @@ namespace SegmentEngine.Silo.Storage;
 
 /// <summary>
 /// Acknowledged memberships in the table <c>se_published_membership</c>: one row per (brand, segment, consumer) whose
-/// last acknowledged change was <c>entered</c>. A save applies a shard's acknowledged changes in one transaction
-/// (the last change of a key decides: entered upserts, exited deletes).
+/// last recorded change was <c>entered</c>; and in <c>se_published_membership_offset</c>, per topic partition, the
+/// offset from which the brand's later changes can be read back. A save applies a shard's acknowledged changes and
+/// its offsets in one transaction (the last change of a key decides: entered upserts, exited deletes).
 /// </summary>
 public sealed class PostgresPublishedMemberships(string connectionString, string serviceId) : IPublishedMemberships
 {
@@ -21,6 +22,16 @@ public sealed class PostgresPublishedMemberships(string connectionString, string
         ON CONFLICT (service_id, brand_id, segment_id, consumer_id) DO UPDATE SET segment_version = EXCLUDED.segment_version
         """;
 
+    private const string ReadOffsetsSql =
+        "SELECT topic_partition, next_offset FROM se_published_membership_offset WHERE service_id = @service AND brand_id = @brand";
+
+    private const string UpsertOffsetsSql =
+        """
+        INSERT INTO se_published_membership_offset (service_id, brand_id, topic_partition, next_offset)
+        SELECT @service, @brand, p, o FROM unnest(@partitions, @offsets) AS t(p, o)
+        ON CONFLICT (service_id, brand_id, topic_partition) DO UPDATE SET next_offset = EXCLUDED.next_offset
+        """;
+
     private const string DeleteSql =
         """
         DELETE FROM se_published_membership m
@@ -29,27 +40,42 @@ public sealed class PostgresPublishedMemberships(string connectionString, string
         """;
 
     /// <inheritdoc />
-    public async Task<IReadOnlyList<PublishedMembership>?> ReadAsync(string brandId, CancellationToken cancellationToken)
+    public async Task<PublishedRecord?> ReadAsync(string brandId, CancellationToken cancellationToken)
     {
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = new NpgsqlCommand(ReadSql, connection);
-        command.Parameters.AddWithValue("service", serviceId);
-        command.Parameters.AddWithValue("brand", brandId);
         var memberships = new List<PublishedMembership>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        await using (var command = new NpgsqlCommand(ReadSql, connection))
         {
-            memberships.Add(new PublishedMembership(reader.GetString(0), reader.GetInt64(1), reader.GetString(2)));
+            command.Parameters.AddWithValue("service", serviceId);
+            command.Parameters.AddWithValue("brand", brandId);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                memberships.Add(new PublishedMembership(reader.GetString(0), reader.GetInt64(1), reader.GetString(2)));
+            }
         }
 
-        return memberships;
+        var offsets = new Dictionary<int, long>();
+        await using (var command = new NpgsqlCommand(ReadOffsetsSql, connection))
+        {
+            command.Parameters.AddWithValue("service", serviceId);
+            command.Parameters.AddWithValue("brand", brandId);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                offsets[reader.GetInt32(0)] = reader.GetInt64(1);
+            }
+        }
+
+        return new PublishedRecord(memberships, offsets);
     }
 
     /// <inheritdoc />
-    public async Task SaveAsync(string brandId, IReadOnlyList<MembershipChange> changes, CancellationToken cancellationToken)
+    public async Task SaveAsync(string brandId, IReadOnlyList<MembershipChange> changes, IReadOnlyDictionary<int, long> topicOffsets, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(changes);
+        ArgumentNullException.ThrowIfNull(topicOffsets);
         var last = new Dictionary<(string Segment, string Consumer), MembershipChange>();
         foreach (var change in changes)
         {
@@ -58,7 +84,7 @@ public sealed class PostgresPublishedMemberships(string connectionString, string
 
         var entered = last.Values.Where(c => c.Entered).ToList();
         var exited = last.Values.Where(c => !c.Entered).ToList();
-        if (entered.Count == 0 && exited.Count == 0)
+        if (entered.Count == 0 && exited.Count == 0 && topicOffsets.Count == 0)
         {
             return;
         }
@@ -85,6 +111,16 @@ public sealed class PostgresPublishedMemberships(string connectionString, string
             upsert.Parameters.Add(new NpgsqlParameter("consumers", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = entered.Select(c => c.ConsumerId).ToArray() });
             upsert.Parameters.Add(new NpgsqlParameter("versions", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { Value = entered.Select(c => c.SegmentVersion).ToArray() });
             await upsert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        if (topicOffsets.Count > 0)
+        {
+            await using var offsets = new NpgsqlCommand(UpsertOffsetsSql, connection, transaction);
+            offsets.Parameters.AddWithValue("service", serviceId);
+            offsets.Parameters.AddWithValue("brand", brandId);
+            offsets.Parameters.Add(new NpgsqlParameter("partitions", NpgsqlDbType.Array | NpgsqlDbType.Integer) { Value = topicOffsets.Keys.ToArray() });
+            offsets.Parameters.Add(new NpgsqlParameter("offsets", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { Value = topicOffsets.Values.ToArray() });
+            await offsets.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);

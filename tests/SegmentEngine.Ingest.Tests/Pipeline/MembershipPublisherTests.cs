@@ -61,6 +61,48 @@ public sealed class MembershipPublisherTests(BrokerFixture fixture) : IClassFixt
         Assert.True(await publisher.Publish([]));
     }
 
+    [Fact]
+    public async Task The_topic_reads_back_one_brands_changes_after_given_offsets_in_order()
+    {
+        var topic = "memberships-" + Guid.NewGuid().ToString("N")[..8];
+        fixture.Broker.CreateTopic(topic, partitions: 3);
+        using var publisher = new KafkaMembershipPublisher(fixture.Broker.BootstrapServers, topic, new TestMeters(), NullLogger<KafkaMembershipPublisher>.Instance);
+        using var reader = new KafkaMembershipTopic(fixture.Broker.BootstrapServers, topic);
+
+        var empty = await reader.EndOffsetsAsync(CancellationToken.None);
+        Assert.Equal([0, 1, 2], empty.Keys.Order());
+        Assert.All(empty.Values, end => Assert.Equal(0, end));
+
+        Assert.True(await publisher.Publish(
+        [
+            new MembershipChange("acme", "loyal", 1, "c-1", true, At, MembershipTrigger.Event),
+            new MembershipChange("globex", "loyal", 1, "c-1", true, At, MembershipTrigger.Event),
+        ]));
+        var ends = await reader.EndOffsetsAsync(CancellationToken.None);
+        Assert.Equal(2, ends.Values.Sum());
+
+        Assert.True(await publisher.Publish(
+        [
+            new MembershipChange("acme", "loyal", 2, "c-1", false, At, MembershipTrigger.Time),
+            new MembershipChange("acme", "loyal", 2, "c-2", true, At, MembershipTrigger.Segment),
+            new MembershipChange("globex", "loyal", 1, "c-1", false, At, MembershipTrigger.Event),
+            new MembershipChange("acme", "loyal", 2, "c-1", true, At, MembershipTrigger.Recovery),
+        ]));
+
+        // From the recorded ends: only acme's later changes, in order per consumer.
+        var after = await reader.ReadAsync("acme", ends, CancellationToken.None);
+        Assert.Equal(["c-1 exited time", "c-1 entered recovery"], after.Where(c => c.ConsumerId == "c-1").Select(Describe));
+        Assert.Equal(["c-2 entered segment"], after.Where(c => c.ConsumerId == "c-2").Select(Describe));
+        Assert.All(after, c => Assert.Equal("acme", c.BrandId));
+
+        // With no offsets, a partition is read from its start.
+        var all = await reader.ReadAsync("acme", new Dictionary<int, long>(), CancellationToken.None);
+        Assert.Equal(4, all.Count);
+        Assert.Equal(["c-1 entered event", "c-1 exited time", "c-1 entered recovery"], all.Where(c => c.ConsumerId == "c-1").Select(Describe));
+
+        static string Describe(MembershipChange c) => $"{c.ConsumerId} {(c.Entered ? "entered" : "exited")} {c.Trigger.ToString().ToLowerInvariant()}";
+    }
+
     private List<(string Key, string Change, string Trigger)> Read(string topic, int expected)
     {
         using var consumer = new ConsumerBuilder<string, string>(new ConsumerConfig
