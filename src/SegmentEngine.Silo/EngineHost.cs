@@ -300,7 +300,8 @@ public sealed partial class EngineHost : IAsyncDisposable
             sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(),
             sp.GetRequiredService<ILogger<KafkaMembershipPublisher>>()));
         services.AddSingleton<IMembershipPublisher>(sp => sp.GetRequiredService<KafkaMembershipPublisher>());
-        services.AddSingleton<IMembershipTopic>(_ => new KafkaMembershipTopic(bootstrap, options.Kafka.MembershipsTopic));
+        services.AddSingleton<IMembershipTopic>(sp => new KafkaMembershipTopic(
+            bootstrap, options.Kafka.MembershipsTopic, sp.GetRequiredService<KafkaMembershipPublisher>().AcknowledgedEnds));
         services.AddSingleton<IngestMetrics>();
         services.AddSingleton<KafkaIngestService>();
         services.AddHostedService(sp => sp.GetRequiredService<KafkaIngestService>());

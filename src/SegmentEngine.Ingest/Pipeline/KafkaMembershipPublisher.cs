@@ -24,6 +24,7 @@ public sealed partial class KafkaMembershipPublisher : IMembershipPublisher, IDi
     private readonly Meter _meter;
     private readonly Counter<long> _changes;
     private readonly Counter<long> _failures;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<int, long> _acknowledgedEnds = new();
     private int _disposed;
 
     /// <summary>Creates the producer.</summary>
@@ -77,6 +78,11 @@ public sealed partial class KafkaMembershipPublisher : IMembershipPublisher, IDi
                         LogFailed(report.Error.Code.ToString());
                         acknowledgement.Fail();
                     }
+                    else
+                    {
+                        var next = report.Offset.Value + 1;
+                        _acknowledgedEnds.AddOrUpdate(report.Partition.Value, next, (_, current) => Math.Max(current, next));
+                    }
 
                     acknowledgement.Done(1);
                 });
@@ -97,6 +103,12 @@ public sealed partial class KafkaMembershipPublisher : IMembershipPublisher, IDi
 
         return acknowledgement.Task;
     }
+
+    /// <summary>
+    /// Per partition, the offset after the last change this publisher had acknowledged. This producer appends to a
+    /// partition in call order, so whatever it publishes later lands at or after it.
+    /// </summary>
+    public IReadOnlyDictionary<int, long> AcknowledgedEnds() => new Dictionary<int, long>(_acknowledgedEnds);
 
     /// <summary>Waits until queued changes are acknowledged (tests, shutdown).</summary>
     public void Flush(TimeSpan timeout) => _producer.Flush(timeout);

@@ -7,10 +7,15 @@ using SegmentEngine.Ingest.Kafka;
 namespace SegmentEngine.Ingest.Pipeline;
 
 /// <summary>
-/// Reads the memberships topic back for shard recovery: its end offsets, and one brand's changes from given offsets
-/// to the end. One consumer without a group subscription (partitions are assigned by hand, nothing is committed);
-/// calls are serialized and run off the caller's thread, since librdkafka's calls block.
+/// Reads the memberships topic back for shard recovery: offsets at or before which nothing published later can land,
+/// and one brand's changes from given offsets to the end. One consumer without a group subscription (partitions are
+/// assigned by hand, nothing is committed); calls are serialized and run off the caller's thread, since librdkafka's
+/// calls block.
 /// </summary>
+/// <remarks>
+/// The end offsets are asked of the broker once; after that they come from the publisher's own acknowledgements (the
+/// offset after its last acknowledged change per partition), so the shards' periodic records cost no request.
+/// </remarks>
 public sealed class KafkaMembershipTopic : IMembershipTopic, IDisposable
 {
     private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(10);
@@ -20,10 +25,16 @@ public sealed class KafkaMembershipTopic : IMembershipTopic, IDisposable
     private readonly IConsumer<byte[], byte[]> _consumer;
     private readonly IAdminClient _admin;
     private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly Func<IReadOnlyDictionary<int, long>> _acknowledgedEnds;
+    private IReadOnlyDictionary<int, long>? _brokerEnds;
 
     /// <summary>Creates the reader's clients (they connect on first use).</summary>
-    public KafkaMembershipTopic(string bootstrapServers, string topic)
+    /// <param name="bootstrapServers">Broker addresses.</param>
+    /// <param name="topic">The memberships topic.</param>
+    /// <param name="acknowledgedEnds">The publisher's acknowledged ends (<see cref="KafkaMembershipPublisher.AcknowledgedEnds"/>).</param>
+    public KafkaMembershipTopic(string bootstrapServers, string topic, Func<IReadOnlyDictionary<int, long>> acknowledgedEnds)
     {
+        _acknowledgedEnds = acknowledgedEnds;
         KafkaNative.EnsureLoaded();
         _topic = topic;
         _consumer = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig
@@ -38,8 +49,10 @@ public sealed class KafkaMembershipTopic : IMembershipTopic, IDisposable
     }
 
     /// <inheritdoc />
-    public Task<IReadOnlyDictionary<int, long>> EndOffsetsAsync(CancellationToken cancellationToken)
-        => RunAsync(() =>
+    public async Task<IReadOnlyDictionary<int, long>> EndOffsetsAsync(CancellationToken cancellationToken)
+    {
+        // Asked of the broker first (before anything taken after it), so the maximum of both is a valid bound.
+        var broker = Volatile.Read(ref _brokerEnds) ?? await RunAsync(() =>
         {
             var ends = new Dictionary<int, long>();
             foreach (var partition in Partitions())
@@ -47,8 +60,23 @@ public sealed class KafkaMembershipTopic : IMembershipTopic, IDisposable
                 ends[partition] = _consumer.QueryWatermarkOffsets(new TopicPartition(_topic, partition), RequestTimeout).High.Value;
             }
 
+            // Kept only when the topic was found: with no partitions, the next call asks again.
+            if (ends.Count > 0)
+            {
+                Volatile.Write(ref _brokerEnds, ends);
+            }
+
             return (IReadOnlyDictionary<int, long>)ends;
-        }, cancellationToken);
+        }, cancellationToken).ConfigureAwait(false);
+
+        var result = new Dictionary<int, long>(broker);
+        foreach (var (partition, end) in _acknowledgedEnds())
+        {
+            result[partition] = Math.Max(end, result.GetValueOrDefault(partition));
+        }
+
+        return result;
+    }
 
     /// <inheritdoc />
     public Task<IReadOnlyList<MembershipChange>> ReadAsync(string brandId, IReadOnlyDictionary<int, long> from, CancellationToken cancellationToken)
