@@ -83,8 +83,10 @@ public sealed partial class ShardGrain(
             if (record.TopicOffsets.Count == 0)
             {
                 // Never recorded: nothing was published for the brand (every activation records the topic's end before
-                // it publishes). Record it now, before the first publication.
-                await published.SaveAsync(BrandId, [], await topic.EndOffsetsAsync(cancellationToken), cancellationToken);
+                // it publishes). Record it now, before the first publication. A topic not found yet is recorded as
+                // partition 0 at offset 0, so that a later recovery reads whatever appears from the start.
+                var ends = await topic.EndOffsetsAsync(cancellationToken);
+                await published.SaveAsync(BrandId, [], ends.Count > 0 ? ends : new Dictionary<int, long> { [0] = 0 }, cancellationToken);
             }
             else
             {
