@@ -12,8 +12,7 @@ public enum MembershipTrigger
     /// <summary>The consumer was erased.</summary>
     Erasure,
     /// <summary>
-    /// A shard rebuilt after a crash found a change that was never acknowledged by the broker (lost in flight or made
-    /// while no shard was active).
+    /// A shard rebuilt after a crash found a change the topic lacked (lost in flight, or made while no shard was active).
     /// </summary>
     Recovery,
 }
@@ -85,7 +84,10 @@ public sealed class NoPublishedMemberships : IPublishedMemberships
 /// <summary>Reads the memberships topic back (shard recovery).</summary>
 public interface IMembershipTopic
 {
-    /// <summary>The next offset of every partition of the topic (its end, now).</summary>
+    /// <summary>
+    /// Per partition, an offset at or after which everything published from now on lands: the topic's end, or an
+    /// offset before it.
+    /// </summary>
     Task<IReadOnlyDictionary<int, long>> EndOffsetsAsync(CancellationToken cancellationToken);
 
     /// <summary>
@@ -93,16 +95,4 @@ public interface IMembershipTopic
     /// partition (so in order per consumer); partitions not in <paramref name="from"/> are read from their start.
     /// </summary>
     Task<IReadOnlyList<MembershipChange>> ReadAsync(string brandId, IReadOnlyDictionary<int, long> from, CancellationToken cancellationToken);
-}
-
-/// <summary>A topic with nothing on it (engines that publish nowhere).</summary>
-public sealed class NoMembershipTopic : IMembershipTopic
-{
-    /// <inheritdoc />
-    public Task<IReadOnlyDictionary<int, long>> EndOffsetsAsync(CancellationToken cancellationToken)
-        => Task.FromResult<IReadOnlyDictionary<int, long>>(new Dictionary<int, long>());
-
-    /// <inheritdoc />
-    public Task<IReadOnlyList<MembershipChange>> ReadAsync(string brandId, IReadOnlyDictionary<int, long> from, CancellationToken cancellationToken)
-        => Task.FromResult<IReadOnlyList<MembershipChange>>([]);
 }

@@ -80,8 +80,8 @@ public sealed partial class KafkaMembershipPublisher : IMembershipPublisher, IDi
                     }
                     else
                     {
-                        var next = report.Offset.Value + 1;
-                        _acknowledgedEnds.AddOrUpdate(report.Partition.Value, next, (_, current) => Math.Max(current, next));
+                        _acknowledgedEnds.AddOrUpdate(
+                            report.Partition.Value, static (_, next) => next, static (_, current, next) => Math.Max(current, next), report.Offset.Value + 1);
                     }
 
                     acknowledgement.Done(1);
@@ -157,14 +157,8 @@ public sealed partial class KafkaMembershipPublisher : IMembershipPublisher, IDi
     }
 
     /// <summary>The trigger of a header value (unknown values read as <see cref="MembershipTrigger.Event"/>).</summary>
-    internal static MembershipTrigger TriggerOf(string name) => name switch
-    {
-        "segment" => MembershipTrigger.Segment,
-        "time" => MembershipTrigger.Time,
-        "erasure" => MembershipTrigger.Erasure,
-        "recovery" => MembershipTrigger.Recovery,
-        _ => MembershipTrigger.Event,
-    };
+    internal static MembershipTrigger TriggerOf(string name)
+        => Enum.GetValues<MembershipTrigger>().FirstOrDefault(trigger => TriggerName(trigger) == name, MembershipTrigger.Event);
 
     [LoggerMessage(1, LogLevel.Warning, "A membership change was not acknowledged by the broker: {Code}")]
     private partial void LogFailed(string code);
