@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# One ingest load-test run against a fresh engine, as in benchmarks/RESULTS.md ("Ingest load test").
+#
+#   benchmarks/ingest-run.sh NAME RATE DURATION [engine options...]
+#
+# Builds the silo and the load test (Release; NO_BUILD=1 skips it), starts a fresh engine on an empty data folder
+# (/tmp/segengine-runs/NAME: embedded PostgreSQL, embedded broker with 16 partitions), waits until it is ready, runs
+# the load test for DURATION seconds at RATE events/s (0 = as fast as the engine takes it) with no baselines, prints
+# the summary lines and the engine's CPU, saves the engine's /metrics next to the run, and stops the engine.
+# Engine options are passed on (e.g. --SegmentEngine:Kafka:Lanes=4); ENGINE_ENV sets its environment (e.g.
+# "DOTNET_GCgen0size=0x4000000"), LT_ARGS adds load-test options (e.g. "--baselines pgbench,orleans").
+# Ports: PG_PORT (55490), API_PORT (5280, and the next one for HTTP), SILO_PORT (11311), GATEWAY_PORT (30300).
+set -euo pipefail
+if [[ $# -lt 3 ]]; then
+    sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+    exit 2
+fi
+
+name=$1; rate=$2; duration=$3; shift 3
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+pg_port=${PG_PORT:-55490}; api_port=${API_PORT:-5280}; http_port=$((api_port + 1))
+run_dir=/tmp/segengine-runs/$name
+rm -rf "$run_dir"; mkdir -p "$run_dir"
+
+if [[ "${NO_BUILD:-0}" != "1" ]]; then
+    dotnet build src/SegmentEngine.Silo -c Release -v q -nologo -clp:ErrorsOnly
+    dotnet build loadtests/SegmentEngine.LoadTests -c Release -v q -nologo -clp:ErrorsOnly
+fi
+
+# shellcheck disable=SC2086
+env ${ENGINE_ENV:-} dotnet src/SegmentEngine.Silo/bin/Release/net10.0/SegmentEngine.Silo.dll \
+    --contentRoot "$root/src/SegmentEngine.Silo" \
+    --SegmentEngine:DataDirectory="$run_dir/data" \
+    --SegmentEngine:Api:Port="$api_port" --SegmentEngine:Api:HttpPort="$http_port" \
+    --SegmentEngine:Postgres:EmbeddedPort="$pg_port" \
+    --SegmentEngine:Cluster:SiloPort="${SILO_PORT:-11311}" --SegmentEngine:Cluster:GatewayPort="${GATEWAY_PORT:-30300}" \
+    --SegmentEngine:Kafka:EmbeddedPartitions=16 "$@" > "$run_dir/engine.log" 2>&1 &
+engine=$!
+trap 'kill "$engine" 2>/dev/null || true' EXIT
+
+for _ in $(seq 1 120); do
+    grep -q 'SegmentEngine ready' "$run_dir/engine.log" && break
+    kill -0 "$engine" 2>/dev/null || { echo "engine exited; see $run_dir/engine.log" >&2; exit 1; }
+    sleep 1
+done
+grep -q 'SegmentEngine ready' "$run_dir/engine.log" || { echo "engine not ready after 120 s; see $run_dir/engine.log" >&2; exit 1; }
+
+ticks() { awk '{print $14 + $15}' "/proc/$engine/stat"; }
+before=$(ticks)
+# shellcheck disable=SC2086
+timeout 600 dotnet loadtests/SegmentEngine.LoadTests/bin/Release/net10.0/SegmentEngine.LoadTests.dll \
+    --data-dir "$run_dir/data" --grpc "http://127.0.0.1:$api_port" --metrics "http://127.0.0.1:$http_port/metrics" \
+    --pg-port "$pg_port" --duration "$duration" --rate "$rate" --max-lag 100000 --drain-timeout 120 --baselines none \
+    ${LT_ARGS:-} > "$run_dir/loadtest.txt" 2>&1 || echo "load test exited with $? (see $run_dir/loadtest.txt)" >&2
+after=$(ticks)
+curl -s "http://127.0.0.1:$http_port/metrics" > "$run_dir/metrics.txt" || true
+
+echo "$name: engine process CPU $(( (after - before) / 100 )) s during the load test; files in $run_dir"
+grep -E 'applied, steady|latency|CPU  |errors' "$run_dir/loadtest.txt" || true
+kill "$engine" 2>/dev/null || true
+wait "$engine" 2>/dev/null || true
+trap - EXIT
