@@ -10,9 +10,10 @@
 # Engine options are passed on (e.g. --SegmentEngine:Kafka:Lanes=4); ENGINE_ENV sets its environment (e.g.
 # "DOTNET_GCgen0size=0x4000000"), LT_ARGS adds load-test options (e.g. "--baselines pgbench,orleans").
 # Ports: PG_PORT (55490), API_PORT (5280, and the next one for HTTP), SILO_PORT (11311), GATEWAY_PORT (30300).
+# SILO_DIR runs another build of the silo (for A/B runs; default src/SegmentEngine.Silo/bin/Release/net10.0).
 set -euo pipefail
 if [[ $# -lt 3 ]]; then
-    sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
 fi
 
@@ -30,7 +31,7 @@ if [[ "${NO_BUILD:-0}" != "1" ]]; then
 fi
 
 # shellcheck disable=SC2086
-env ${ENGINE_ENV:-} dotnet src/SegmentEngine.Silo/bin/Release/net10.0/SegmentEngine.Silo.dll \
+env ${ENGINE_ENV:-} dotnet "${SILO_DIR:-src/SegmentEngine.Silo/bin/Release/net10.0}/SegmentEngine.Silo.dll" \
     --contentRoot "$root/src/SegmentEngine.Silo" \
     --SegmentEngine:DataDirectory="$run_dir/data" \
     --SegmentEngine:Api:Port="$api_port" --SegmentEngine:Api:HttpPort="$http_port" \

@@ -55,7 +55,16 @@ public interface IConsumerGrain : IGrainWithStringKey
 [GenerateSerializer, Immutable]
 public sealed record RawEvent(
     [property: Id(0)] byte[] Key,
-    [property: Id(1)] byte[] Value);
+    [property: Id(1)] byte[] Value)
+{
+    /// <summary>
+    /// The record as the ingest parsed it, so that a grain on the same silo does not parse it again (the type is
+    /// immutable, so a call within the silo passes it by reference). Not serialized: a grain on another silo gets
+    /// null and parses <see cref="Value"/> itself.
+    /// </summary>
+    [field: NonSerialized]
+    public SegmentEngine.Domain.Events.ConsumerEvent? Parsed { get; init; }
+}
 
 /// <summary>What one ingest batch did to one consumer.</summary>
 [GenerateSerializer, Immutable]

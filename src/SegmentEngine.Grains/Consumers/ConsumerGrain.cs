@@ -86,14 +86,15 @@ public sealed partial class ConsumerGrain(
         var heldBefore = state.State.HeldCount;
         foreach (var raw in events)
         {
-            var parsed = EventParser.Parse(raw.Key, raw.Value, brands.Brands.Find, now);
-            if (!parsed.IsSuccess || parsed.Event!.BrandId != BrandId || parsed.Event.ConsumerId != ConsumerId)
+            // Parsed by the ingest when it called from this silo; parsed here when the call came from another one.
+            var consumerEvent = raw.Parsed ?? Parse(raw, now);
+            if (consumerEvent is null || consumerEvent.BrandId != BrandId || consumerEvent.ConsumerId != ConsumerId)
             {
                 dropped++;
                 continue;
             }
 
-            var result = state.State.Apply(parsed.Event, now);
+            var result = state.State.Apply(consumerEvent, now);
             switch (result.Outcome)
             {
                 case ApplyOutcome.Applied:
@@ -229,6 +230,12 @@ public sealed partial class ConsumerGrain(
         }
 
         return await GetAsync();
+    }
+
+    private ConsumerEvent? Parse(RawEvent raw, DateTimeOffset now)
+    {
+        var parsed = EventParser.Parse(raw.Key, raw.Value, brands.Brands.Find, now);
+        return parsed.IsSuccess ? parsed.Event : null;
     }
 
     private Task PublishAsync(int? eventsFrom, bool waitForApply)

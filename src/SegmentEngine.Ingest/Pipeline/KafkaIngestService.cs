@@ -229,7 +229,7 @@ public sealed partial class KafkaIngestService(
                 byConsumer.Add(grainKey, events);
             }
 
-            events.Add(new RawEvent(key, value));
+            events.Add(new RawEvent(key, value) { Parsed = ev });
         }
 
         foreach (var (grainKey, events) in byConsumer)
