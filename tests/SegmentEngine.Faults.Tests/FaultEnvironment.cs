@@ -220,44 +220,37 @@ public sealed class FaultEnvironment : IAsyncDisposable
     /// Reads every expected consumer over gRPC (ConsumerService.GetConsumer) and compares profile,
     /// consent, event count and membership exactly; polls until equal, then fails with the differences.
     /// </summary>
-    public async Task AssertStateEqualsAsync(SiloProcess silo, FaultLoad load, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        List<string> differences;
-        do
-        {
-            differences = await CompareAsync(silo, load);
-            if (differences.Count == 0)
-            {
-                return;
-            }
-
-            await Task.Delay(500);
-        }
-        while (DateTime.UtcNow < deadline);
-
-        Assert.Fail($"{differences.Count} differences between the engine's state and the expected state (first 25):\n" +
-            string.Join('\n', differences.Take(25)) + "\n" + LogTails());
-    }
+    public Task AssertStateEqualsAsync(SiloProcess silo, FaultLoad load, TimeSpan timeout)
+        => AssertNoDifferencesAsync(() => CompareAsync(silo, load), timeout, "differences between the engine's state and the expected state");
 
     /// <summary>
     /// Reads the whole memberships topic and checks, for every expected consumer, that the last change published for
     /// the test segment is the expected membership (entered for members; exited or nothing for the others). Polls
     /// until it holds, then fails with the differences.
     /// </summary>
-    public async Task AssertMembershipTopicAsync(FaultLoad load, TimeSpan timeout)
+    public Task AssertMembershipTopicAsync(FaultLoad load, TimeSpan timeout)
+        => AssertNoDifferencesAsync(
+            () =>
+            {
+                var last = ReadLastMemberships(FaultLoad.SegmentId);
+                return Task.FromResult(load.Expected.Values
+                    .Select(expected => (expected.Id, Expected: expected.InSegment, Published: last.TryGetValue(expected.Id, out var change) ? change : "none"))
+                    .Where(c => c.Expected != (c.Published == "entered"))
+                    .Select(c => $"{c.Id}: last published change '{c.Published}', expected {(c.Expected ? "a member" : "not a member")}")
+                    .ToList());
+            },
+            timeout,
+            "consumers whose last published membership change is wrong");
+
+    /// <summary>Polls <paramref name="differences"/> until it finds none, or fails with the first 25 and the silo logs.</summary>
+    private async Task AssertNoDifferencesAsync(Func<Task<List<string>>> differences, TimeSpan timeout, string what)
     {
         var deadline = DateTime.UtcNow + timeout;
-        List<string> differences;
+        List<string> found;
         do
         {
-            var last = ReadLastMemberships(FaultLoad.SegmentId);
-            differences = load.Expected.Values
-                .Select(expected => (expected.Id, Expected: expected.InSegment, Published: last.TryGetValue(expected.Id, out var change) ? change : "none"))
-                .Where(c => c.Expected != (c.Published == "entered"))
-                .Select(c => $"{c.Id}: last published change '{c.Published}', expected {(c.Expected ? "a member" : "not a member")}")
-                .ToList();
-            if (differences.Count == 0)
+            found = await differences();
+            if (found.Count == 0)
             {
                 return;
             }
@@ -266,8 +259,7 @@ public sealed class FaultEnvironment : IAsyncDisposable
         }
         while (DateTime.UtcNow < deadline);
 
-        Assert.Fail($"{differences.Count} consumers whose last published membership change is wrong (first 25):\n" +
-            string.Join('\n', differences.Take(25)) + "\n" + LogTails());
+        Assert.Fail($"{found.Count} {what} (first 25):\n" + string.Join('\n', found.Take(25)) + "\n" + LogTails());
     }
 
     /// <summary>The last change (entered/exited) per consumer id of one segment, from the start of the memberships topic to its end.</summary>

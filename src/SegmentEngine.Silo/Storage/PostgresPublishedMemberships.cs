@@ -45,10 +45,8 @@ public sealed class PostgresPublishedMemberships(string connectionString, string
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
         var memberships = new List<PublishedMembership>();
-        await using (var command = new NpgsqlCommand(ReadSql, connection))
+        await using (var command = BrandCommand(ReadSql, brandId, connection))
         {
-            command.Parameters.AddWithValue("service", serviceId);
-            command.Parameters.AddWithValue("brand", brandId);
             await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
@@ -57,10 +55,8 @@ public sealed class PostgresPublishedMemberships(string connectionString, string
         }
 
         var offsets = new Dictionary<int, long>();
-        await using (var command = new NpgsqlCommand(ReadOffsetsSql, connection))
+        await using (var command = BrandCommand(ReadOffsetsSql, brandId, connection))
         {
-            command.Parameters.AddWithValue("service", serviceId);
-            command.Parameters.AddWithValue("brand", brandId);
             await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
@@ -94,9 +90,7 @@ public sealed class PostgresPublishedMemberships(string connectionString, string
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         if (exited.Count > 0)
         {
-            await using var delete = new NpgsqlCommand(DeleteSql, connection, transaction);
-            delete.Parameters.AddWithValue("service", serviceId);
-            delete.Parameters.AddWithValue("brand", brandId);
+            await using var delete = BrandCommand(DeleteSql, brandId, connection, transaction);
             delete.Parameters.Add(new NpgsqlParameter("segments", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = exited.Select(c => c.SegmentId).ToArray() });
             delete.Parameters.Add(new NpgsqlParameter("consumers", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = exited.Select(c => c.ConsumerId).ToArray() });
             await delete.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
@@ -104,9 +98,7 @@ public sealed class PostgresPublishedMemberships(string connectionString, string
 
         if (entered.Count > 0)
         {
-            await using var upsert = new NpgsqlCommand(UpsertSql, connection, transaction);
-            upsert.Parameters.AddWithValue("service", serviceId);
-            upsert.Parameters.AddWithValue("brand", brandId);
+            await using var upsert = BrandCommand(UpsertSql, brandId, connection, transaction);
             upsert.Parameters.Add(new NpgsqlParameter("segments", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = entered.Select(c => c.SegmentId).ToArray() });
             upsert.Parameters.Add(new NpgsqlParameter("consumers", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = entered.Select(c => c.ConsumerId).ToArray() });
             upsert.Parameters.Add(new NpgsqlParameter("versions", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { Value = entered.Select(c => c.SegmentVersion).ToArray() });
@@ -115,14 +107,21 @@ public sealed class PostgresPublishedMemberships(string connectionString, string
 
         if (topicOffsets.Count > 0)
         {
-            await using var offsets = new NpgsqlCommand(UpsertOffsetsSql, connection, transaction);
-            offsets.Parameters.AddWithValue("service", serviceId);
-            offsets.Parameters.AddWithValue("brand", brandId);
+            await using var offsets = BrandCommand(UpsertOffsetsSql, brandId, connection, transaction);
             offsets.Parameters.Add(new NpgsqlParameter("partitions", NpgsqlDbType.Array | NpgsqlDbType.Integer) { Value = topicOffsets.Keys.ToArray() });
             offsets.Parameters.Add(new NpgsqlParameter("offsets", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { Value = topicOffsets.Values.ToArray() });
             await offsets.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    // A statement on one brand's rows: every statement here takes the service and the brand.
+    private NpgsqlCommand BrandCommand(string sql, string brandId, NpgsqlConnection connection, NpgsqlTransaction? transaction = null)
+    {
+        var command = new NpgsqlCommand(sql, connection, transaction);
+        command.Parameters.AddWithValue("service", serviceId);
+        command.Parameters.AddWithValue("brand", brandId);
+        return command;
     }
 }
