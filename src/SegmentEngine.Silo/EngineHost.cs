@@ -288,6 +288,8 @@ public sealed partial class EngineHost : IAsyncDisposable
             kafka.MaxBatchWaitMs = configured.MaxBatchWaitMs;
             kafka.FetchWaitMaxMs = configured.FetchWaitMaxMs;
             kafka.Lanes = configured.Lanes;
+            kafka.MaxBatchesInFlight = configured.MaxBatchesInFlight;
+            kafka.BatchOverlapAfterMs = configured.BatchOverlapAfterMs;
             kafka.Enabled = configured.Enabled;
         });
         services.AddSingleton<IKafkaEndpoint>(new KafkaEndpoint(bootstrap, embedded: string.IsNullOrWhiteSpace(options.Kafka.BootstrapServers)));

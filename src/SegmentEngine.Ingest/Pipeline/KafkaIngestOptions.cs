@@ -40,6 +40,19 @@ public sealed class KafkaIngestOptions
     [Range(1, 64)]
     public int Lanes { get; set; } = 8;
 
+    /// <summary>
+    /// Batches a lane may have going at once. A lane takes its next batch when its current one has finished or, if
+    /// that one is slow (a new consumer being activated, say), once it has run <see cref="BatchOverlapAfterMs"/>; a
+    /// consumer's call from a later batch still starts only after its call from an earlier one, and offsets are
+    /// committed in batch order. 1 applies each lane's batches strictly one after the other.
+    /// </summary>
+    [Range(1, 64)]
+    public int MaxBatchesInFlight { get; set; } = 2;
+
+    /// <summary>How long, in milliseconds, a lane's batch may run before the lane takes its next one beside it.</summary>
+    [Range(1, 60_000)]
+    public int BatchOverlapAfterMs { get; set; } = 250;
+
     /// <summary>Longest wait, in milliseconds, to fill an ingest batch.</summary>
     [Range(1, 10_000)]
     public int MaxBatchWaitMs { get; set; } = 100;

@@ -14,9 +14,10 @@ namespace SegmentEngine.Ingest.Pipeline;
 /// <summary>
 /// Reads the events topic, spreads the records over lanes by partition, and in each lane takes batches that it
 /// validates (bad records go to the dead-letter topic) and hands to their consumer grains (one call per consumer
-/// per batch, in order). Lanes run side by side; each applies its batches one after the other, so a consumer's
-/// events (one partition) stay in order. A batch's offsets are committed, by the polling thread, only once every
-/// grain has persisted its state and every dead letter is acknowledged. A crash before the commit replays the
+/// per batch, in order). Lanes run side by side; each keeps up to MaxBatchesInFlight batches going, and a consumer's
+/// call from a later batch starts only after its call from an earlier one, so its events (one partition) stay in
+/// order. A batch's offsets are committed, by the polling thread, only once every grain of it and of every earlier
+/// batch of its lane has persisted its state and every dead letter is acknowledged. A crash before the commit replays the
 /// batch; grains apply each event_id once.
 /// </summary>
 public sealed partial class KafkaIngestService(
@@ -151,39 +152,126 @@ public sealed partial class KafkaIngestService(
         }
     }
 
-    /// <summary>One lane: takes its batches (up to MaxBatchSize records, waiting up to MaxBatchWaitMs to fill) and applies them in turn.</summary>
+    /// <summary>
+    /// One lane: takes its batches (up to MaxBatchSize records, waiting up to MaxBatchWaitMs to fill) and applies them,
+    /// up to MaxBatchesInFlight at once. A consumer's deliveries are chained across overlapping batches, so its events
+    /// stay in partition order; batches are handed on for commit in the order they were taken, each once it and every
+    /// earlier one are durable. So a slow consumer (a new one being activated, say) holds back only its own later
+    /// events, not the lane's next batch.
+    /// </summary>
     private async Task RunLaneAsync(Lane lane, IProducer<byte[], byte[]> producer, BufferedCount buffered, System.Collections.Concurrent.ConcurrentQueue<LaneCheckpoint> completed, CancellationToken stop)
     {
-        while (!stop.IsCancellationRequested)
+        var slots = new SemaphoreSlim(_options.MaxBatchesInFlight, _options.MaxBatchesInFlight);
+        var order = new InOrderCompletions<LaneCheckpoint>();
+        var chains = new DeliveryChains();
+        var running = new HashSet<Task>();
+
+        // A batch that failed (not a grain call: those are retried, then dead-lettered) stops the lane, as before,
+        // even while the lane waits for records.
+        var failed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        try
         {
-            await lane.WaitForRecordsAsync(stop).ConfigureAwait(false);
-            var full = lane.WaitForFullAsync();
-            if (!full.IsCompleted)
+            while (!stop.IsCancellationRequested)
             {
-                await Task.WhenAny(full, Task.Delay(_options.MaxBatchWaitMs, stop)).ConfigureAwait(false);
-            }
-
-            stop.ThrowIfCancellationRequested();
-            var batch = lane.Take(_options.MaxBatchSize);
-            if (batch.Count == 0)
-            {
-                continue;
-            }
-
-            buffered.Add(-batch.Count);
-            var started = Stopwatch.GetTimestamp();
-            await ProcessBatchAsync(batch, producer, stop).ConfigureAwait(false);
-            var next = new Dictionary<TopicPartition, long>();
-            foreach (var record in batch)
-            {
-                var offset = record.Offset.Value + 1;
-                if (!next.TryGetValue(record.TopicPartition, out var current) || offset > current)
+                running.RemoveWhere(t => t.IsCompleted);
+                if (failed.Task.IsCompleted)
                 {
-                    next[record.TopicPartition] = offset;
+                    await failed.Task.ConfigureAwait(false);
+                }
+
+                await slots.WaitAsync(stop).ConfigureAwait(false);
+                List<ConsumeResult<byte[], byte[]>> batch;
+                try
+                {
+                    await Task.WhenAny(lane.WaitForRecordsAsync(stop), failed.Task).ConfigureAwait(false);
+                    if (failed.Task.IsCompleted)
+                    {
+                        await failed.Task.ConfigureAwait(false);
+                    }
+
+                    var full = lane.WaitForFullAsync();
+                    if (!full.IsCompleted)
+                    {
+                        await Task.WhenAny(full, Task.Delay(_options.MaxBatchWaitMs, stop)).ConfigureAwait(false);
+                    }
+
+                    stop.ThrowIfCancellationRequested();
+                    batch = lane.Take(_options.MaxBatchSize);
+                }
+                catch
+                {
+                    slots.Release();
+                    throw;
+                }
+
+                if (batch.Count == 0)
+                {
+                    slots.Release();
+                    continue;
+                }
+
+                buffered.Add(-batch.Count);
+                var applying = RunBatchAsync(batch, producer, order, chains, completed, slots, stop);
+                running.Add(applying);
+                _ = applying.ContinueWith(
+                    (t, signal) => ((TaskCompletionSource)signal!).TrySetException(t.Exception!.InnerExceptions),
+                    failed,
+                    CancellationToken.None,
+                    TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously,
+                    TaskScheduler.Default);
+
+                // The next batch waits for this one, as long as it is quick: overlapping every batch would make
+                // them smaller, and each batch costs a call per consumer. Only a slow one is overtaken.
+                if (!applying.IsCompleted && _options.MaxBatchesInFlight > 1)
+                {
+                    await Task.WhenAny(applying, Task.Delay(_options.BatchOverlapAfterMs, stop)).ConfigureAwait(false);
                 }
             }
+        }
+        finally
+        {
+            // Batches already started finish (or stop with the token) before the final commit.
+            try
+            {
+                await Task.WhenAll(running).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+            }
+        }
+    }
 
-            completed.Enqueue(new LaneCheckpoint(next, batch.Count, started));
+    private async Task RunBatchAsync(
+        List<ConsumeResult<byte[], byte[]>> batch,
+        IProducer<byte[], byte[]> producer,
+        InOrderCompletions<LaneCheckpoint> order,
+        DeliveryChains chains,
+        System.Collections.Concurrent.ConcurrentQueue<LaneCheckpoint> completed,
+        SemaphoreSlim slots,
+        CancellationToken stop)
+    {
+        var next = new Dictionary<TopicPartition, long>();
+        foreach (var record in batch)
+        {
+            var offset = record.Offset.Value + 1;
+            if (!next.TryGetValue(record.TopicPartition, out var current) || offset > current)
+            {
+                next[record.TopicPartition] = offset;
+            }
+        }
+
+        var started = order.Start(new LaneCheckpoint(next, batch.Count, Stopwatch.GetTimestamp()));
+        try
+        {
+            await ProcessBatchAsync(batch, producer, chains, stop).ConfigureAwait(false);
+
+            // Only a batch that was applied completely is handed on; a failed one stops the lane and holds back every
+            // later batch's commit, so its records are replayed.
+            order.Finish(started, completed.Enqueue);
+        }
+        finally
+        {
+            slots.Release();
         }
     }
 
@@ -203,7 +291,7 @@ public sealed partial class KafkaIngestService(
         }
     }
 
-    private async Task ProcessBatchAsync(List<ConsumeResult<byte[], byte[]>> batch, IProducer<byte[], byte[]> producer, CancellationToken stoppingToken)
+    private async Task ProcessBatchAsync(List<ConsumeResult<byte[], byte[]>> batch, IProducer<byte[], byte[]> producer, DeliveryChains chains, CancellationToken stoppingToken)
     {
         var now = time.GetUtcNow();
         var directory = brands.Brands;
@@ -232,12 +320,27 @@ public sealed partial class KafkaIngestService(
             events.Add(new RawEvent(key, value) { Parsed = ev });
         }
 
+        // Everything up to here runs on the lane, one batch at a time, so each consumer's deliveries chain in batch order.
+        var deliveries = new List<(string Key, Task Delivery)>(byConsumer.Count);
         foreach (var (grainKey, events) in byConsumer)
         {
-            pending.Add(DeliverAsync(grainKey, events.ToImmutable(), producer, stoppingToken));
+            var immutable = events.ToImmutable();
+            var delivery = chains.Chain(grainKey, () => DeliverAsync(grainKey, immutable, producer, stoppingToken));
+            deliveries.Add((grainKey, delivery));
+            pending.Add(delivery);
         }
 
-        await Task.WhenAll(pending).ConfigureAwait(false);
+        try
+        {
+            await Task.WhenAll(pending).ConfigureAwait(false);
+        }
+        finally
+        {
+            foreach (var (grainKey, delivery) in deliveries)
+            {
+                chains.Forget(grainKey, delivery);
+            }
+        }
     }
 
     private async Task DeliverAsync(string grainKey, ImmutableArray<RawEvent> events, IProducer<byte[], byte[]> producer, CancellationToken stoppingToken)

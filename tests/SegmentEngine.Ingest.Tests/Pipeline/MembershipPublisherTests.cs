@@ -1,4 +1,3 @@
-using System.Diagnostics.Metrics;
 using System.Text;
 using System.Text.Json;
 using Confluent.Kafka;
@@ -131,14 +130,5 @@ public sealed class MembershipPublisherTests(BrokerFixture fixture) : IClassFixt
 
         consumer.Close();
         return records;
-    }
-
-    private sealed class TestMeters : IMeterFactory
-    {
-        public Meter Create(MeterOptions options) => new(options);
-
-        public void Dispose()
-        {
-        }
     }
 }

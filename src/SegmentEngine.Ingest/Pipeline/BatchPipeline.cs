@@ -1,0 +1,106 @@
+namespace SegmentEngine.Ingest.Pipeline;
+
+/// <summary>
+/// Batches of one lane, in the order the lane started them. Batches may finish in any order, but a batch is handed on
+/// (to be committed) only once it and every batch started before it have finished, so a committed offset never
+/// covers a record whose batch is not yet durable.
+/// </summary>
+/// <typeparam name="T">What is handed on for each batch (its checkpoint).</typeparam>
+internal sealed class InOrderCompletions<T>
+{
+    private readonly Lock _gate = new();
+    private readonly Queue<Slot> _started = new();
+
+    /// <summary>Batches started and not yet handed on.</summary>
+    public int Pending
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _started.Count;
+            }
+        }
+    }
+
+    /// <summary>Registers a batch that starts now; finish it with <see cref="Finish"/>.</summary>
+    public object Start(T checkpoint)
+    {
+        var slot = new Slot(checkpoint);
+        lock (_gate)
+        {
+            _started.Enqueue(slot);
+        }
+
+        return slot;
+    }
+
+    /// <summary>
+    /// Marks a batch finished and hands on, in start order, every finished batch no earlier batch is still holding back.
+    /// <paramref name="handOn"/> runs under the lane's lock, so batches are handed on in start order even when they
+    /// finish on different threads.
+    /// </summary>
+    public void Finish(object started, Action<T> handOn)
+    {
+        ArgumentNullException.ThrowIfNull(handOn);
+        var slot = (Slot)started;
+        lock (_gate)
+        {
+            slot.Finished = true;
+            while (_started.TryPeek(out var first) && first.Finished)
+            {
+                handOn(_started.Dequeue().Checkpoint);
+            }
+        }
+    }
+
+    private sealed class Slot(T checkpoint)
+    {
+        public T Checkpoint { get; } = checkpoint;
+
+        public bool Finished { get; set; }
+    }
+}
+
+/// <summary>
+/// The last delivery started for each consumer of one lane, so that a consumer's next delivery (from a later batch)
+/// starts only after it: a consumer's events are applied in partition order even when batches overlap.
+/// </summary>
+internal sealed class DeliveryChains
+{
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Task> _last = new(StringComparer.Ordinal);
+
+    /// <summary>Consumers with a delivery still registered.</summary>
+    public int Count => _last.Count;
+
+    /// <summary>
+    /// Starts <paramref name="deliver"/> for <paramref name="key"/> once the consumer's previous delivery, if any, has
+    /// finished (whatever its outcome), and registers it as the consumer's last. Called by the lane, one batch at a time.
+    /// </summary>
+    public Task Chain(string key, Func<Task> deliver)
+    {
+        ArgumentNullException.ThrowIfNull(deliver);
+        var delivery = _last.TryGetValue(key, out var previous) && !previous.IsCompleted
+            ? After(previous, deliver)
+            : deliver();
+        _last[key] = delivery;
+        return delivery;
+    }
+
+    /// <summary>Forgets a finished delivery unless a later one of the same consumer has replaced it.</summary>
+    public void Forget(string key, Task delivery) => _last.TryRemove(new KeyValuePair<string, Task>(key, delivery));
+
+    private static async Task After(Task previous, Func<Task> deliver)
+    {
+        try
+        {
+            await previous.ConfigureAwait(false);
+        }
+        catch
+        {
+            // The previous delivery's failure is its own batch's to report; this one still runs after it.
+        }
+
+        await deliver().ConfigureAwait(false);
+    }
+}
