@@ -60,7 +60,7 @@ after=$(ticks)
 curl -s "http://127.0.0.1:$http_port/metrics" > "$run_dir/metrics.txt" || true
 
 echo "$name: engine process CPU $(( (after - before) / 100 )) s during the load test; files in $run_dir"
-grep -E 'applied, steady|latency|CPU  |errors' "$run_dir/loadtest.txt" || true
+grep -E 'applied, steady|latency|GC pauses|CPU  |errors' "$run_dir/loadtest.txt" || true
 kill "$engine" 2>/dev/null || true
 wait "$engine" 2>/dev/null || true
 trap - EXIT

@@ -142,4 +142,38 @@ public sealed class LoadGeneratorTests
         Assert.Throws<ArgumentException>(() => LoadOptions.Parse(["--baselines", "duckdb"]));
         Assert.Throws<ArgumentException>(() => LoadOptions.Parse(["--rate"]));
     }
+
+    [Fact]
+    public void The_report_splits_probe_latency_at_the_shards_evaluation_and_dates_the_slowest_probes()
+    {
+        // 200 probes: 198 quick ones, and two slow ones (one slow in the engine, one in delivery) sent at t = 12.5 and
+        // 40 s; the steady window (30..60 s) holds the second slow one and 99 quick ones.
+        var timings = Enumerable.Range(0, 198).Select(i => new ProbeTiming(i < 99 ? i * 0.1 : 30 + (i * 0.1), 100, 80, 20))
+            .Append(new ProbeTiming(12.5, 1500, 1400, 100))
+            .Append(new ProbeTiming(40, 1100, 100, 1000))
+            .ToArray();
+        var report = new RunReport
+        {
+            Options = LoadOptions.Parse(["--baselines", "none"]),
+            ProbeSegment = "lt-probe-x",
+            ProbesSent = timings.Length,
+            ProbeLatenciesMs = [.. timings.Select(t => t.TotalMs)],
+            ProbeTimings = timings,
+            SteadyFrom = 30,
+            SteadyTo = 60,
+
+            // Scrapes every 2 s from t = 30 s; the engine paused 0.1 s per interval, and 0.9 s in t = 38..40 s.
+            Samples = [.. Enumerable.Range(0, 16).Select(k => new ProgressSample(30 + (2 * k), 0, 0, 0, (0.1 * k) + (k >= 5 ? 0.8 : 0)))],
+        };
+        var text = new StringWriter();
+        report.Print(text);
+        var lines = text.ToString().Split('\n');
+
+        Assert.Contains(lines, l => l.StartsWith("latency               event -> membership entered: p50 100 ms, p99 100 ms, max 1500 ms over 200 probes", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("latency, steady       probes sent in t=30.0..60.0 s: p50 100 ms, p99 100 ms, max 1100 ms over 100 probes", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("latency split         to the shard's evaluation p50 80 / p99 80 ms; evaluation to reader p50 20 / p99 20 ms", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("GC pauses, steady     2.3 s of 30.0 s (8 %); worst interval t=38.0..40.0 s paused 0.90 s", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("GC pauses, slowest 1% on average 0.50 s of GC pause", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("latency, slowest 1%   2 probes: on average 750 ms to the evaluation and 550 ms after it; sent at t = 12.5, 40.0 s", StringComparison.Ordinal));
+    }
 }

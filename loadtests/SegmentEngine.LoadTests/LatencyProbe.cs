@@ -16,8 +16,8 @@ internal sealed class LatencyProbe : IDisposable
     private readonly string _runId;
     private readonly IProducer<byte[], byte[]> _producer;
     private readonly IConsumer<byte[], byte[]> _consumer;
-    private readonly ConcurrentDictionary<string, long> _pending = new(StringComparer.Ordinal);
-    private readonly ConcurrentBag<double> _latenciesMs = [];
+    private readonly ConcurrentDictionary<string, (long Sent, DateTimeOffset SentAt)> _pending = new(StringComparer.Ordinal);
+    private readonly ConcurrentBag<(long Sent, ProbeTiming Timing)> _timings = [];
     private long _sent;
     private long _changesSeen;
     private long _produceFailures;
@@ -75,7 +75,11 @@ internal sealed class LatencyProbe : IDisposable
     public int Outstanding => _pending.Count;
 
     /// <summary>Measured latencies in milliseconds.</summary>
-    public double[] LatenciesMs() => _latenciesMs.ToArray();
+    public double[] LatenciesMs() => [.. _timings.Select(t => t.Timing.TotalMs)];
+
+    /// <summary>Every answered probe: when it was sent (seconds after <paramref name="origin"/>, a <see cref="Stopwatch"/> timestamp) and how its latency splits.</summary>
+    public ProbeTiming[] Timings(long origin)
+        => [.. _timings.Select(t => t.Timing with { SentSeconds = (t.Sent - origin) / (double)Stopwatch.Frequency })];
 
     /// <summary>Reads the memberships topic until cancelled (run on its own thread).</summary>
     public void ReadMemberships(CancellationToken cancellationToken)
@@ -99,15 +103,21 @@ internal sealed class LatencyProbe : IDisposable
 
             var received = Stopwatch.GetTimestamp();
             Interlocked.Increment(ref _changesSeen);
-            if (!TryRead(value, out var segment, out var consumer, out var change))
+            var receivedAt = DateTimeOffset.UtcNow;
+            if (!TryRead(value, out var segment, out var consumer, out var change, out var evaluatedAt))
             {
                 Interlocked.Increment(ref _unparsable);
                 continue;
             }
 
-            if (change == "entered" && segment == _segmentId && consumer is not null && _pending.TryRemove(consumer, out var sentAt))
+            if (change == "entered" && segment == _segmentId && consumer is not null && _pending.TryRemove(consumer, out var sent))
             {
-                _latenciesMs.Add((received - sentAt) * 1000.0 / Stopwatch.Frequency);
+                // The change's time is the shard's clock when it evaluated the event: the same machine's clock as ours.
+                _timings.Add((sent.Sent, new ProbeTiming(
+                    0,
+                    (received - sent.Sent) * 1000.0 / Stopwatch.Frequency,
+                    evaluatedAt is { } at ? (at - sent.SentAt).TotalMilliseconds : double.NaN,
+                    evaluatedAt is { } at2 ? (receivedAt - at2).TotalMilliseconds : double.NaN)));
             }
         }
     }
@@ -129,7 +139,7 @@ internal sealed class LatencyProbe : IDisposable
                 var n = Interlocked.Increment(ref _sent);
                 var consumerId = $"probe-{_runId}-{n}";
                 var (key, value) = EventGenerator.Probe(_options.Brand, consumerId, $"lt-probe-{_runId}-{n}", DateTimeOffset.UtcNow);
-                _pending[consumerId] = Stopwatch.GetTimestamp();
+                _pending[consumerId] = (Stopwatch.GetTimestamp(), DateTimeOffset.UtcNow);
                 try
                 {
                     _producer.Produce(_options.EventsTopic, new Message<byte[], byte[]> { Key = key, Value = value }, report =>
@@ -165,9 +175,10 @@ internal sealed class LatencyProbe : IDisposable
         }
     }
 
-    private static bool TryRead(byte[] value, out string? segment, out string? consumer, out string? change)
+    private static bool TryRead(byte[] value, out string? segment, out string? consumer, out string? change, out DateTimeOffset? time)
     {
         segment = consumer = change = null;
+        time = null;
         try
         {
             var reader = new Utf8JsonReader(value);
@@ -191,6 +202,7 @@ internal sealed class LatencyProbe : IDisposable
                         case "segment_id": segment = reader.GetString(); break;
                         case "consumer_id": consumer = reader.GetString(); break;
                         case "change": change = reader.GetString(); break;
+                        case "time": time = reader.TryGetDateTimeOffset(out var at) ? at : null; break;
                     }
                 }
                 else
@@ -215,3 +227,10 @@ internal sealed class LatencyProbe : IDisposable
         _consumer.Dispose();
     }
 }
+
+/// <summary>
+/// One answered probe: when it was sent (seconds on the run's clock), its event-to-membership latency, and that latency's
+/// two parts: up to the shard's evaluation (ingest, consumer grain, shard), and from there to the reader (publish,
+/// broker, fetch). The parts come from wall clocks and the change's time, so they add up to the total only roughly.
+/// </summary>
+internal readonly record struct ProbeTiming(double SentSeconds, double TotalMs, double EngineMs, double DeliveryMs);

@@ -4,12 +4,13 @@ using System.Globalization;
 namespace SegmentEngine.LoadTests;
 
 /// <summary>One sample of the engine's progress.</summary>
-internal readonly record struct ProgressSample(double Seconds, long Committed, double Accepted, long HighWatermarks);
+internal readonly record struct ProgressSample(double Seconds, long Committed, double Accepted, long HighWatermarks, double GcPauseSeconds = double.NaN);
 
 /// <summary>The load phase: probe segment, produce, monitor, drain, latency, errors.</summary>
 internal static class LoadRun
 {
     private const string EventsMetric = "segengine_ingest_events";
+    private const string GcPauseMetric = "dotnet_gc_pause_time_seconds_total";
     private const string DeadLettersMetric = "segengine_ingest_dead_letters";
 
     /// <summary>Runs the load against the engine and fills <paramref name="report"/>; returns a process exit code.</summary>
@@ -83,7 +84,11 @@ internal static class LoadRun
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var samples = new List<ProgressSample>();
         long committedLatest = 0;
+        var clockOrigin = Stopwatch.GetTimestamp();
         var clock = Stopwatch.StartNew();
+
+        // So that the run's times (t=...) can be matched with the engine's and PostgreSQL's logs.
+        Console.WriteLine($"[load] run clock t=0 at {DateTimeOffset.UtcNow:yyyy-MM-ddTHH:mm:ss.fff}Z");
         var monitor = Task.Run(async () =>
         {
             // Committed offsets (the lag guard's input) are polled every 500 ms. The engine's /metrics is scraped every
@@ -101,7 +106,9 @@ internal static class LoadRun
                     if (scrape is not null)
                     {
                         var accepted = MetricsScraper.Find(scrape, EventsMetric, string.Empty) - acceptedStart;
-                        var sample = new ProgressSample(clock.Elapsed.TotalSeconds, committed, accepted, hw);
+                        // The runtime's total GC pause time (System.Runtime meter; NaN from an engine that does not export it).
+                        var gcPause = scrape.TryGetValue(GcPauseMetric, out var paused) ? paused : double.NaN;
+                        var sample = new ProgressSample(clock.Elapsed.TotalSeconds, committed, accepted, hw, gcPause);
                         lock (samples)
                         {
                             samples.Add(sample);
@@ -210,6 +217,7 @@ internal static class LoadRun
         {
             report.ProbesSent = probe.Sent;
             report.ProbeLatenciesMs = probe.LatenciesMs();
+            report.ProbeTimings = probe.Timings(clockOrigin);
             report.ProbesMissing = probe.Outstanding;
             report.MembershipMessages = probe.ChangesSeen;
             report.MembershipUnparsable = probe.Unparsable;

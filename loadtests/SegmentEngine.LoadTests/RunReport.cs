@@ -45,6 +45,7 @@ internal sealed class RunReport
     public double SteadyTo { get; set; }
     public long ProbesSent { get; set; }
     public double[] ProbeLatenciesMs { get; set; } = [];
+    public ProbeTiming[] ProbeTimings { get; set; } = [];
     public long ProbesMissing { get; set; }
     public long MembershipMessages { get; set; }
     public long MembershipUnparsable { get; set; }
@@ -133,6 +134,58 @@ internal sealed class RunReport
 
         var sorted = ProbeLatenciesMs.Order().ToArray();
         o.WriteLine($"latency               event -> membership entered: p50 {Percentile(sorted, 0.50):0} ms, p99 {Percentile(sorted, 0.99):0} ms, max {sorted[^1]:0} ms over {sorted.Length} probes; {ProbesMissing} of {ProbesSent} never arrived (segment {ProbeSegment})");
+        PrintLatencySplit(o);
+    }
+
+    /// <summary>
+    /// The probes sent in the steady window (the window of the steady rate), where the split goes, and when the slowest
+    /// probes of the whole run were sent: on a fresh engine they cluster in its first seconds (JIT, every consumer new).
+    /// </summary>
+    private void PrintLatencySplit(TextWriter o)
+    {
+        var timed = ProbeTimings.Where(t => !double.IsNaN(t.EngineMs)).ToArray();
+        if (timed.Length == 0)
+        {
+            return;
+        }
+
+        var steady = timed.Where(t => t.SentSeconds >= SteadyFrom && t.SentSeconds <= SteadyTo).Select(t => t.TotalMs).Order().ToArray();
+        if (steady.Length > 0)
+        {
+            o.WriteLine($"latency, steady       probes sent in t={SteadyFrom:0.0}..{SteadyTo:0.0} s: p50 {Percentile(steady, 0.50):0} ms, p99 {Percentile(steady, 0.99):0} ms, max {steady[^1]:0} ms over {steady.Length} probes");
+        }
+
+        var engine = timed.Select(t => t.EngineMs).Order().ToArray();
+        var delivery = timed.Select(t => t.DeliveryMs).Order().ToArray();
+        var slowest = timed.OrderByDescending(t => t.TotalMs).Take(Math.Max(1, timed.Length / 100)).ToArray();
+        o.WriteLine($"latency split         to the shard's evaluation p50 {Percentile(engine, 0.50):0} / p99 {Percentile(engine, 0.99):0} ms; evaluation to reader p50 {Percentile(delivery, 0.50):0} / p99 {Percentile(delivery, 0.99):0} ms");
+        o.WriteLine($"latency, slowest 1%   {slowest.Length} probes: on average {slowest.Average(t => t.EngineMs):0} ms to the evaluation and {slowest.Average(t => t.DeliveryMs):0} ms after it; sent at t = {string.Join(", ", slowest.Select(t => t.SentSeconds).Order().Select(s => s.ToString("0.0", CultureInfo.InvariantCulture)))} s");
+        PrintGcPauses(o, slowest);
+    }
+
+    /// <summary>
+    /// The engine's GC pause time (scraped every 2 s): its share of the steady window, its worst scrape interval, and how
+    /// much of it fell in the intervals around the slowest probes.
+    /// </summary>
+    private void PrintGcPauses(TextWriter o, ProbeTiming[] slowest)
+    {
+        var gc = Samples.Where(s => !double.IsNaN(s.GcPauseSeconds)).ToArray();
+        if (gc.Length < 2)
+        {
+            return;
+        }
+
+        var intervals = gc.Zip(gc.Skip(1), (a, b) => (From: a.Seconds, To: b.Seconds, Paused: b.GcPauseSeconds - a.GcPauseSeconds)).ToArray();
+        var steady = intervals.Where(i => i.From >= SteadyFrom && i.To <= SteadyTo).ToArray();
+        if (steady.Length > 0)
+        {
+            var worst = steady.MaxBy(i => i.Paused / (i.To - i.From));
+            o.WriteLine($"GC pauses, steady     {steady.Sum(i => i.Paused):0.0} s of {steady[^1].To - steady[0].From:0.0} s ({steady.Sum(i => i.Paused) / (steady[^1].To - steady[0].From):P0}); worst interval t={worst.From:0.0}..{worst.To:0.0} s paused {worst.Paused:0.00} s");
+        }
+
+        // For each slow probe, the pause time of the scrape intervals that overlap its life (sent to answered).
+        var around = slowest.Select(p => intervals.Where(i => i.To >= p.SentSeconds && i.From <= p.SentSeconds + (p.TotalMs / 1000)).Sum(i => i.Paused)).ToArray();
+        o.WriteLine($"GC pauses, slowest 1% on average {around.Average():0.00} s of GC pause in the scrape intervals overlapping each probe (lives of {slowest.Average(p => p.TotalMs) / 1000:0.00} s on average)");
     }
 
     private static double Percentile(double[] sorted, double q) => sorted[Math.Clamp((int)Math.Ceiling(q * sorted.Length) - 1, 0, sorted.Length - 1)];

@@ -310,7 +310,7 @@ public sealed partial class EngineHost : IAsyncDisposable
         services.AddSegmentEngineApi();
         services.AddHealthChecks();
         services.AddOpenTelemetry().WithMetrics(metrics => metrics
-            .AddMeter(IngestMetrics.MeterName, KafkaMembershipPublisher.MeterName, EventLogMetrics.MeterName, "Microsoft.Orleans")
+            .AddMeter(IngestMetrics.MeterName, KafkaMembershipPublisher.MeterName, EventLogMetrics.MeterName, "Microsoft.Orleans", "System.Runtime")
             .AddPrometheusExporter());
     }
 

@@ -288,6 +288,8 @@ public sealed class EngineEndToEndTests : IAsyncLifetime
         Assert.Equal(0, Sum("segengine_ingest_dead_letters_total"));
         Assert.Contains("segengine_ingest_consumer_lag", metrics, StringComparison.Ordinal);
         Assert.Contains("orleans_catalog_activations", metrics, StringComparison.Ordinal);
+        Assert.True(Sum("dotnet_gc_pause_time_seconds_total") >= 0, "the runtime's GC pause time is exported");
+        Assert.Contains("dotnet_gc_pause_time_seconds_total", metrics, StringComparison.Ordinal);
     }
 
     private async Task<EngineHost> StartEngineAsync(TimeProvider? time = null)
