@@ -10,11 +10,13 @@
 # its data folder (about 1 GB for 150 s at 10k events/s; KEEP_DATA=1 keeps it).
 # Engine options are passed on (e.g. --SegmentEngine:Kafka:Lanes=4); ENGINE_ENV sets its environment (e.g.
 # "DOTNET_GCgen0size=0x4000000"), LT_ARGS adds load-test options (e.g. "--baselines pgbench,orleans").
+# RUNS=N runs the load test N times back to back on the same engine, with seeds 1..N (later runs meet a warm engine
+# whose consumers from the earlier runs are still active); each run's summary goes to loadtest-K.txt.
 # Ports: PG_PORT (55490), API_PORT (5280, and the next one for HTTP), SILO_PORT (11311), GATEWAY_PORT (30300).
 # SILO_DIR runs another build of the silo (for A/B runs; default src/SegmentEngine.Silo/bin/Release/net10.0).
 set -euo pipefail
 if [[ $# -lt 3 ]]; then
-    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
 fi
 
@@ -50,17 +52,23 @@ done
 grep -q 'SegmentEngine ready' "$run_dir/engine.log" || { echo "engine not ready after 120 s; see $run_dir/engine.log" >&2; exit 1; }
 
 ticks() { awk '{print $14 + $15}' "/proc/$engine/stat"; }
-before=$(ticks)
-# shellcheck disable=SC2086
-timeout 600 dotnet loadtests/SegmentEngine.LoadTests/bin/Release/net10.0/SegmentEngine.LoadTests.dll \
-    --data-dir "$run_dir/data" --grpc "http://127.0.0.1:$api_port" --metrics "http://127.0.0.1:$http_port/metrics" \
-    --pg-port "$pg_port" --duration "$duration" --rate "$rate" --max-lag 100000 --drain-timeout 120 --baselines none \
-    ${LT_ARGS:-} > "$run_dir/loadtest.txt" 2>&1 || echo "load test exited with $? (see $run_dir/loadtest.txt)" >&2
-after=$(ticks)
-curl -s "http://127.0.0.1:$http_port/metrics" > "$run_dir/metrics.txt" || true
+runs=${RUNS:-1}
+for run in $(seq 1 "$runs"); do
+    out="$run_dir/loadtest.txt"; label=$name; seed_args=()
+    if [[ "$runs" -gt 1 ]]; then out="$run_dir/loadtest-$run.txt"; label="$name (run $run of $runs, seed $run)"; seed_args=(--seed "$run"); fi
+    before=$(ticks)
+    # shellcheck disable=SC2086
+    timeout 600 dotnet loadtests/SegmentEngine.LoadTests/bin/Release/net10.0/SegmentEngine.LoadTests.dll \
+        --data-dir "$run_dir/data" --grpc "http://127.0.0.1:$api_port" --metrics "http://127.0.0.1:$http_port/metrics" \
+        --pg-port "$pg_port" --duration "$duration" --rate "$rate" --max-lag 100000 --drain-timeout 120 --baselines none \
+        "${seed_args[@]}" ${LT_ARGS:-} > "$out" 2>&1 || echo "load test exited with $? (see $out)" >&2
+    after=$(ticks)
+    curl -s "http://127.0.0.1:$http_port/metrics" > "${out%.txt}-metrics.txt" || true
+    [[ "$runs" -gt 1 ]] || mv "${out%.txt}-metrics.txt" "$run_dir/metrics.txt"
 
-echo "$name: engine process CPU $(( (after - before) / 100 )) s during the load test; files in $run_dir"
-grep -E 'applied, steady|latency|GC pauses|CPU  |errors' "$run_dir/loadtest.txt" || true
+    echo "$label: engine process CPU $(( (after - before) / 100 )) s during the load test; files in $run_dir"
+    grep -E 'applied, steady|latency|GC pauses|CPU  |errors' "$out" || true
+done
 kill "$engine" 2>/dev/null || true
 wait "$engine" 2>/dev/null || true
 trap - EXIT
