@@ -11,7 +11,7 @@
 # Engine options are passed on (e.g. --SegmentEngine:Kafka:Lanes=4); ENGINE_ENV sets its environment (e.g.
 # "DOTNET_GCgen0size=0x4000000"), LT_ARGS adds load-test options (e.g. "--baselines pgbench,orleans").
 # RUNS=N runs the load test N times back to back on the same engine, with seeds 1..N (later runs meet a warm engine
-# whose consumers from the earlier runs are still active); each run's summary goes to loadtest-K.txt.
+# whose consumers from the earlier runs are still active); run K's summary goes to loadtest-K.txt, its /metrics to loadtest-K-metrics.txt.
 # Ports: PG_PORT (55490), API_PORT (5280, and the next one for HTTP), SILO_PORT (11311), GATEWAY_PORT (30300).
 # SILO_DIR runs another build of the silo (for A/B runs; default src/SegmentEngine.Silo/bin/Release/net10.0).
 set -euo pipefail
@@ -54,8 +54,11 @@ grep -q 'SegmentEngine ready' "$run_dir/engine.log" || { echo "engine not ready 
 ticks() { awk '{print $14 + $15}' "/proc/$engine/stat"; }
 runs=${RUNS:-1}
 for run in $(seq 1 "$runs"); do
-    out="$run_dir/loadtest.txt"; label=$name; seed_args=()
-    if [[ "$runs" -gt 1 ]]; then out="$run_dir/loadtest-$run.txt"; label="$name (run $run of $runs, seed $run)"; seed_args=(--seed "$run"); fi
+    out="$run_dir/loadtest.txt"; metrics_out="$run_dir/metrics.txt"; label=$name; seed_args=()
+    if [[ "$runs" -gt 1 ]]; then
+        out="$run_dir/loadtest-$run.txt"; metrics_out="$run_dir/loadtest-$run-metrics.txt"
+        label="$name (run $run of $runs, seed $run)"; seed_args=(--seed "$run")
+    fi
     before=$(ticks)
     # shellcheck disable=SC2086
     timeout 600 dotnet loadtests/SegmentEngine.LoadTests/bin/Release/net10.0/SegmentEngine.LoadTests.dll \
@@ -63,8 +66,7 @@ for run in $(seq 1 "$runs"); do
         --pg-port "$pg_port" --duration "$duration" --rate "$rate" --max-lag 100000 --drain-timeout 120 --baselines none \
         "${seed_args[@]}" ${LT_ARGS:-} > "$out" 2>&1 || echo "load test exited with $? (see $out)" >&2
     after=$(ticks)
-    curl -s "http://127.0.0.1:$http_port/metrics" > "${out%.txt}-metrics.txt" || true
-    [[ "$runs" -gt 1 ]] || mv "${out%.txt}-metrics.txt" "$run_dir/metrics.txt"
+    curl -s "http://127.0.0.1:$http_port/metrics" > "$metrics_out" || true
 
     echo "$label: engine process CPU $(( (after - before) / 100 )) s during the load test; files in $run_dir"
     grep -E 'applied, steady|latency|GC pauses|CPU  |errors' "$out" || true

@@ -157,7 +157,6 @@ public sealed class LoadGeneratorTests
             Options = LoadOptions.Parse(["--baselines", "none"]),
             ProbeSegment = "lt-probe-x",
             ProbesSent = timings.Length,
-            ProbeLatenciesMs = [.. timings.Select(t => t.TotalMs)],
             ProbeTimings = timings,
             SteadyFrom = 30,
             SteadyTo = 60,

@@ -17,7 +17,7 @@ internal sealed class LatencyProbe : IDisposable
     private readonly IProducer<byte[], byte[]> _producer;
     private readonly IConsumer<byte[], byte[]> _consumer;
     private readonly ConcurrentDictionary<string, (long Sent, DateTimeOffset SentAt)> _pending = new(StringComparer.Ordinal);
-    private readonly ConcurrentBag<(long Sent, ProbeTiming Timing)> _timings = [];
+    private readonly ConcurrentBag<(long Sent, double TotalMs, double EngineMs, double DeliveryMs)> _answered = [];
     private long _sent;
     private long _changesSeen;
     private long _produceFailures;
@@ -74,12 +74,9 @@ internal sealed class LatencyProbe : IDisposable
     /// <summary>Probes whose entered change has not been seen.</summary>
     public int Outstanding => _pending.Count;
 
-    /// <summary>Measured latencies in milliseconds.</summary>
-    public double[] LatenciesMs() => [.. _timings.Select(t => t.Timing.TotalMs)];
-
     /// <summary>Every answered probe: when it was sent (seconds after <paramref name="origin"/>, a <see cref="Stopwatch"/> timestamp) and how its latency splits.</summary>
     public ProbeTiming[] Timings(long origin)
-        => [.. _timings.Select(t => t.Timing with { SentSeconds = (t.Sent - origin) / (double)Stopwatch.Frequency })];
+        => [.. _answered.Select(a => new ProbeTiming((a.Sent - origin) / (double)Stopwatch.Frequency, a.TotalMs, a.EngineMs, a.DeliveryMs))];
 
     /// <summary>Reads the memberships topic until cancelled (run on its own thread).</summary>
     public void ReadMemberships(CancellationToken cancellationToken)
@@ -113,11 +110,14 @@ internal sealed class LatencyProbe : IDisposable
             if (change == "entered" && segment == _segmentId && consumer is not null && _pending.TryRemove(consumer, out var sent))
             {
                 // The change's time is the shard's clock when it evaluated the event: the same machine's clock as ours.
-                _timings.Add((sent.Sent, new ProbeTiming(
-                    0,
-                    (received - sent.Sent) * 1000.0 / Stopwatch.Frequency,
-                    evaluatedAt is { } at ? (at - sent.SentAt).TotalMilliseconds : double.NaN,
-                    evaluatedAt is { } at2 ? (receivedAt - at2).TotalMilliseconds : double.NaN)));
+                double engineMs = double.NaN, deliveryMs = double.NaN;
+                if (evaluatedAt is { } at)
+                {
+                    engineMs = (at - sent.SentAt).TotalMilliseconds;
+                    deliveryMs = (receivedAt - at).TotalMilliseconds;
+                }
+
+                _answered.Add((sent.Sent, (received - sent.Sent) * 1000.0 / Stopwatch.Frequency, engineMs, deliveryMs));
             }
         }
     }

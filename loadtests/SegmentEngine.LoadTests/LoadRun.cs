@@ -216,7 +216,6 @@ internal static class LoadRun
         if (probe is not null)
         {
             report.ProbesSent = probe.Sent;
-            report.ProbeLatenciesMs = probe.LatenciesMs();
             report.ProbeTimings = probe.Timings(clockOrigin);
             report.ProbesMissing = probe.Outstanding;
             report.MembershipMessages = probe.ChangesSeen;

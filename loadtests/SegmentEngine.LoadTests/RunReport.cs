@@ -44,7 +44,6 @@ internal sealed class RunReport
     public double SteadyFrom { get; set; }
     public double SteadyTo { get; set; }
     public long ProbesSent { get; set; }
-    public double[] ProbeLatenciesMs { get; set; } = [];
     public ProbeTiming[] ProbeTimings { get; set; } = [];
     public long ProbesMissing { get; set; }
     public long MembershipMessages { get; set; }
@@ -124,7 +123,7 @@ internal sealed class RunReport
             return;
         }
 
-        if (ProbeLatenciesMs.Length == 0)
+        if (ProbeTimings.Length == 0)
         {
             o.WriteLine(MembershipMessages == 0
                 ? $"latency               no membership changes observed on {Options.MembershipsTopic} ({ProbesSent} probes sent, {ProbesMissing} never arrived)"
@@ -132,7 +131,7 @@ internal sealed class RunReport
             return;
         }
 
-        var sorted = ProbeLatenciesMs.Order().ToArray();
+        var sorted = ProbeTimings.Select(t => t.TotalMs).Order().ToArray();
         o.WriteLine($"latency               event -> membership entered: p50 {Percentile(sorted, 0.50):0} ms, p99 {Percentile(sorted, 0.99):0} ms, max {sorted[^1]:0} ms over {sorted.Length} probes; {ProbesMissing} of {ProbesSent} never arrived (segment {ProbeSegment})");
         PrintLatencySplit(o);
     }

@@ -288,7 +288,7 @@ public sealed class EngineEndToEndTests : IAsyncLifetime
         Assert.Equal(0, Sum("segengine_ingest_dead_letters_total"));
         Assert.Contains("segengine_ingest_consumer_lag", metrics, StringComparison.Ordinal);
         Assert.Contains("orleans_catalog_activations", metrics, StringComparison.Ordinal);
-        Assert.True(Sum("dotnet_gc_pause_time_seconds_total") >= 0, "the runtime's GC pause time is exported");
+        Assert.Contains(metrics.Split('\n'), line => line.StartsWith("dotnet_gc_pause_time_seconds_total{", StringComparison.Ordinal));
         Assert.Contains("dotnet_gc_pause_time_seconds_total", metrics, StringComparison.Ordinal);
     }
 
