@@ -69,7 +69,7 @@ for run in $(seq 1 "$runs"); do
     curl -s "http://127.0.0.1:$http_port/metrics" > "$metrics_out" || true
 
     echo "$label: engine process CPU $(( (after - before) / 100 )) s during the load test; files in $run_dir"
-    grep -E 'applied, steady|latency|GC pauses|CPU  |errors' "$out" || true
+    grep -E 'applied, steady|latency|allocated|GC pauses|CPU  |errors' "$out" || true
 done
 kill "$engine" 2>/dev/null || true
 wait "$engine" 2>/dev/null || true

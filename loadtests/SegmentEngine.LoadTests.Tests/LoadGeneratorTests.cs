@@ -161,8 +161,9 @@ public sealed class LoadGeneratorTests
             SteadyFrom = 30,
             SteadyTo = 60,
 
-            // Scrapes every 2 s from t = 30 s; the engine paused 0.1 s per interval, and 0.9 s in t = 38..40 s.
-            Samples = [.. Enumerable.Range(0, 16).Select(k => new ProgressSample(30 + (2 * k), 0, 0, 0, (0.1 * k) + (k >= 5 ? 0.8 : 0)))],
+            // Scrapes every 2 s from t = 30 s; the engine paused 0.1 s per interval, and 0.9 s in t = 38..40 s; it accepted
+            // 1,000 events and allocated 4 MiB per interval.
+            Samples = [.. Enumerable.Range(0, 16).Select(k => new ProgressSample(30 + (2 * k), 0, 1000 * k, 0, (0.1 * k) + (k >= 5 ? 0.8 : 0), 4.0 * 1024 * 1024 * k))],
         };
         var text = new StringWriter();
         report.Print(text);
@@ -173,6 +174,7 @@ public sealed class LoadGeneratorTests
         Assert.Contains(lines, l => l.StartsWith("latency split         to the shard's evaluation p50 80 / p99 80 ms; evaluation to reader p50 20 / p99 20 ms", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.StartsWith("GC pauses, steady     2.3 s of 30.0 s (8 %); worst interval t=38.0..40.0 s paused 0.90 s", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.StartsWith("GC pauses, slowest 1% on average 0.50 s of GC pause", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("allocated, steady     4.1 KiB of engine heap allocation per accepted event (2 MiB/s)", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.StartsWith("latency, slowest 1%   2 probes: on average 750 ms to the evaluation and 550 ms after it; sent at t = 12.5, 40.0 s", StringComparison.Ordinal));
     }
 }

@@ -4,13 +4,14 @@ using System.Globalization;
 namespace SegmentEngine.LoadTests;
 
 /// <summary>One sample of the engine's progress.</summary>
-internal readonly record struct ProgressSample(double Seconds, long Committed, double Accepted, long HighWatermarks, double GcPauseSeconds = double.NaN);
+internal readonly record struct ProgressSample(double Seconds, long Committed, double Accepted, long HighWatermarks, double GcPauseSeconds = double.NaN, double AllocatedBytes = double.NaN);
 
 /// <summary>The load phase: probe segment, produce, monitor, drain, latency, errors.</summary>
 internal static class LoadRun
 {
     private const string EventsMetric = "segengine_ingest_events";
     private const string GcPauseMetric = "dotnet_gc_pause_time_seconds_total";
+    private const string AllocatedMetric = "dotnet_gc_heap_total_allocated_bytes_total";
     private const string DeadLettersMetric = "segengine_ingest_dead_letters";
 
     /// <summary>Runs the load against the engine and fills <paramref name="report"/>; returns a process exit code.</summary>
@@ -108,7 +109,8 @@ internal static class LoadRun
                         var accepted = MetricsScraper.Find(scrape, EventsMetric, string.Empty) - acceptedStart;
                         // The runtime's total GC pause time (System.Runtime meter; NaN from an engine that does not export it).
                         var gcPause = scrape.TryGetValue(GcPauseMetric, out var paused) ? paused : double.NaN;
-                        var sample = new ProgressSample(clock.Elapsed.TotalSeconds, committed, accepted, hw, gcPause);
+                        var allocated = scrape.TryGetValue(AllocatedMetric, out var bytes) ? bytes : double.NaN;
+                        var sample = new ProgressSample(clock.Elapsed.TotalSeconds, committed, accepted, hw, gcPause, allocated);
                         lock (samples)
                         {
                             samples.Add(sample);

@@ -168,6 +168,12 @@ internal sealed class RunReport
     /// </summary>
     private void PrintGcPauses(TextWriter o, ProbeTiming[] slowest)
     {
+        var allocatedPerSecond = Rate(s => s.AllocatedBytes);
+        if (!double.IsNaN(allocatedPerSecond) && SteadyAcceptedPerSecond > 0)
+        {
+            o.WriteLine($"allocated, steady     {allocatedPerSecond / SteadyAcceptedPerSecond / 1024:0.0} KiB of engine heap allocation per accepted event ({allocatedPerSecond / (1024 * 1024):0} MiB/s)");
+        }
+
         var gc = Samples.Where(s => !double.IsNaN(s.GcPauseSeconds)).ToArray();
         if (gc.Length < 2)
         {

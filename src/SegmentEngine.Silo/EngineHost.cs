@@ -152,8 +152,9 @@ public sealed partial class EngineHost : IAsyncDisposable
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
             await host.SeedKeysAsync(dataDirectory, boot).ConfigureAwait(false);
 
-            // The event log's instruments exist from the start, not from the first consumer activation.
+            // The event log's and the shard feed's instruments exist from the start, not from the first consumer activation.
             app.Services.GetService<EventLogMetrics>();
+            app.Services.GetRequiredService<ShardFeedMetrics>();
         }
         catch
         {
@@ -250,6 +251,7 @@ public sealed partial class EngineHost : IAsyncDisposable
         services.AddSingleton(time);
         services.AddSingleton<IBrandSource>(new StaticBrandSource(brands));
         services.AddSingleton(new ErasureKey(erasureKey));
+        services.AddSingleton(typeof(StringKeyGrains<>));
         if (connectionString is not null)
         {
             services.AddSingleton(sp => new PostgresEventLogStore(
@@ -296,6 +298,7 @@ public sealed partial class EngineHost : IAsyncDisposable
         services.AddSingleton(new ShardOptions { TimeRefreshPeriod = options.Memberships.TimeRefreshPeriod });
         services.AddSingleton(new ShardFeedOptions());
         services.AddSingleton<ShardFeed>();
+        services.AddSingleton<ShardFeedMetrics>();
         services.AddSingleton<KafkaMembershipPublisher>(sp => new KafkaMembershipPublisher(
             bootstrap,
             options.Kafka.MembershipsTopic,
@@ -310,7 +313,7 @@ public sealed partial class EngineHost : IAsyncDisposable
         services.AddSegmentEngineApi();
         services.AddHealthChecks();
         services.AddOpenTelemetry().WithMetrics(metrics => metrics
-            .AddMeter(IngestMetrics.MeterName, KafkaMembershipPublisher.MeterName, EventLogMetrics.MeterName, "Microsoft.Orleans", "System.Runtime")
+            .AddMeter(IngestMetrics.MeterName, KafkaMembershipPublisher.MeterName, EventLogMetrics.MeterName, ShardFeedMetrics.MeterName, "Microsoft.Orleans", "System.Runtime")
             .AddPrometheusExporter());
     }
 

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using SegmentEngine.Domain.Audiences;
 using SegmentEngine.Domain.Common;
 using SegmentEngine.Domain.Consumers;
 using static SegmentEngine.Domain.Tests.TestData;
@@ -98,5 +99,46 @@ public sealed class SerializationTests
         Assert.Throws<JsonException>(() => JsonSerializer.Deserialize<ScalarValue>("{}"));
         Assert.Equal(ScalarValue.Of(1.5), JsonSerializer.Deserialize<ScalarValue>("1.5"));
         Assert.Throws<ArgumentOutOfRangeException>(() => ScalarValue.Of(double.NaN));
+    }
+}
+
+public sealed class LazyPartsTests
+{
+    [Fact]
+    public void Behavioural_events_leave_profile_consent_privacy_and_loyalty_uncreated_and_the_row_keeps_its_shape()
+    {
+        var state = new ConsumerState();
+        foreach (var behavioural in new[] { PurchaseJson, CheckInJson, SurveyAnswerJson, CustomJson })
+        {
+            Assert.Equal(ApplyOutcome.Applied, state.Apply(ParseOk(behavioural), Now).Outcome);
+        }
+
+        // Reads made on every batch (dedup, the children rule, eligibility) create nothing.
+        Assert.True(state.HasSeen(ParseOk(PurchaseJson).EventId));
+        Assert.Equal(ApplyOutcome.Duplicate, state.Apply(ParseOk(PurchaseJson), Now).Outcome);
+        Assert.Equal(AudienceExclusion.NoConsent, AudienceEligibility.Check(state, Channel.Email, Now));
+        Assert.False(state.HasAddress(Channel.Email));
+        Assert.Null(state.ProfileIfAny);
+        Assert.Null(state.ConsentIfAny);
+        Assert.Null(state.PrivacyIfAny);
+        Assert.Null(state.LoyaltyIfAny);
+
+        // The state row still has every part, with its defaults, as before.
+        var row = JsonSerializer.Serialize(state, new JsonSerializerOptions(JsonSerializerDefaults.Web));
+        foreach (var part in new[] { "\"profile\":{", "\"consent\":{", "\"privacy\":{", "\"loyalty\":{", "\"seenEventIds\":{}" })
+        {
+            Assert.Contains(part, row, StringComparison.Ordinal);
+        }
+
+        // A profile or consent event creates its part; erasure lets every part go.
+        state.Apply(ParseOk(ProfileUpdateJson), Now);
+        state.Apply(ParseOk(ConsentUpdateJson), Now);
+        Assert.NotNull(state.ProfileIfAny);
+        Assert.NotNull(state.ConsentIfAny);
+        Assert.True(state.HasSeen(ParseOk(ConsentUpdateJson).EventId));
+        state.Erase(Now);
+        Assert.Null(state.ProfileIfAny);
+        Assert.Null(state.ConsentIfAny);
+        Assert.False(state.HasSeen(ParseOk(ConsentUpdateJson).EventId));
     }
 }

@@ -290,6 +290,8 @@ public sealed class EngineEndToEndTests : IAsyncLifetime
         Assert.Contains("orleans_catalog_activations", metrics, StringComparison.Ordinal);
         Assert.Contains(metrics.Split('\n'), line => line.StartsWith("dotnet_gc_pause_time_seconds_total{", StringComparison.Ordinal));
         Assert.Contains("dotnet_gc_pause_time_seconds_total", metrics, StringComparison.Ordinal);
+        Assert.Contains(metrics.Split('\n'), line => line.StartsWith("segengine_shard_feed_pending{", StringComparison.Ordinal));
+        Assert.Equal(0, Sum("segengine_shard_feed_pending"));
     }
 
     private async Task<EngineHost> StartEngineAsync(TimeProvider? time = null)

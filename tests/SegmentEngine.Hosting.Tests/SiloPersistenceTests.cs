@@ -7,6 +7,7 @@ using Npgsql;
 using Orleans.Configuration;
 using Orleans.Runtime;
 using Orleans.Storage;
+using SegmentEngine.Grains.Abstractions;
 using SegmentEngine.Hosting.Orleans;
 using Xunit;
 
@@ -97,6 +98,30 @@ public sealed class SiloPersistenceTests(PostgresFixture fixture)
         var reread = new GrainState<CounterState>(new CounterState());
         await storage.ReadStateAsync(grainType, grainId, reread);
         Assert.Equal(4, reread.State!.Total);
+        await host.StopAsync();
+    }
+
+    [Fact]
+    public async Task String_key_references_built_from_the_resolved_grain_type_reach_the_same_grains()
+    {
+        using var host = await StartSiloAsync("refs-" + Guid.NewGuid().ToString("N")[..8]);
+        var factory = host.Services.GetRequiredService<IGrainFactory>();
+        var grains = new StringKeyGrains<ICounterGrain>(factory);
+        var prefix = "refs-" + Guid.NewGuid().ToString("N")[..8] + "-";
+
+        // The first call resolves through the factory; the later ones are built from what it resolved.
+        foreach (var key in new[] { "a", "b", "c" })
+        {
+            var fast = (GrainReference)(object)grains.Get(prefix + key);
+            var usual = (GrainReference)(object)factory.GetGrain<ICounterGrain>(prefix + key);
+            Assert.Equal(usual.GrainId, fast.GrainId);
+            Assert.Equal(usual.InterfaceType, fast.InterfaceType);
+            Assert.Equal(usual, fast);
+        }
+
+        Assert.Equal(4, await grains.Get(prefix + "b").AddAsync(4));
+        Assert.Equal(4, await factory.GetGrain<ICounterGrain>(prefix + "b").GetAsync());
+        Assert.Equal(0, await grains.Get(prefix + "c").GetAsync());
         await host.StopAsync();
     }
 

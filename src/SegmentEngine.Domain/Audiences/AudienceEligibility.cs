@@ -51,20 +51,22 @@ public static class AudienceEligibility
             return AudienceExclusion.Erased;
         }
 
-        var privacy = state.Privacy;
-        if (privacy.Restricted)
+        if (state.PrivacyIfAny is { } privacy)
         {
-            return AudienceExclusion.Restricted;
-        }
+            if (privacy.Restricted)
+            {
+                return AudienceExclusion.Restricted;
+            }
 
-        if (privacy.ObjectsToMarketing)
-        {
-            return AudienceExclusion.ObjectsToMarketing;
-        }
+            if (privacy.ObjectsToMarketing)
+            {
+                return AudienceExclusion.ObjectsToMarketing;
+            }
 
-        if (privacy.Suppressed)
-        {
-            return AudienceExclusion.Suppressed;
+            if (privacy.Suppressed)
+            {
+                return AudienceExclusion.Suppressed;
+            }
         }
 
         if (state.IsKnownUnder(Age.AudienceMinimumAge, now))
@@ -72,7 +74,7 @@ public static class AudienceEligibility
             return AudienceExclusion.KnownMinor;
         }
 
-        switch (state.Consent.Get(channel).Status)
+        switch (state.ConsentIfAny?.Get(channel).Status ?? ConsentStatus.Unknown)
         {
             case ConsentStatus.OptedIn:
                 break;

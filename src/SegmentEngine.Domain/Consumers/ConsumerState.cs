@@ -22,6 +22,14 @@ public sealed partial class ConsumerState
     /// <summary>Every held event's id with its time: those in <see cref="Events"/> and those released from memory.</summary>
     private Dictionary<string, DateTimeOffset> _held = new(StringComparer.Ordinal);
 
+    // Made on first use: most consumers only ever send behavioural events, and an active consumer stays in memory, so
+    // empty profile, consent, privacy and loyalty parts would cost every one of them about 700 bytes.
+    private ConsumerProfile? _profile;
+    private ConsentState? _consent;
+    private PrivacyState? _privacy;
+    private LoyaltyBalance? _loyalty;
+    private Dictionary<string, DateTimeOffset>? _seenEventIds;
+
     /// <summary>Version of this JSON shape, for future migrations.</summary>
     public int SchemaVersion { get; set; } = 1;
 
@@ -41,13 +49,29 @@ public sealed partial class ConsumerState
     public DateTimeOffset? ErasedAt { get; set; }
 
     /// <summary>Profile fields and attributes.</summary>
-    public ConsumerProfile Profile { get; set; } = new();
+    public ConsumerProfile Profile { get => _profile ??= new(); set => _profile = value; }
 
     /// <summary>Consent per channel with history.</summary>
-    public ConsentState Consent { get; set; } = new();
+    public ConsentState Consent { get => _consent ??= new(); set => _consent = value; }
 
     /// <summary>Privacy flags with history.</summary>
-    public PrivacyState Privacy { get; set; } = new();
+    public PrivacyState Privacy { get => _privacy ??= new(); set => _privacy = value; }
+
+    /// <summary>The profile, or null while it was never created (nothing recorded in it); unlike <see cref="Profile"/>, creates nothing.</summary>
+    [JsonIgnore]
+    public ConsumerProfile? ProfileIfAny => _profile;
+
+    /// <summary>The consent part, or null while it was never created (no consent recorded); unlike <see cref="Consent"/>, creates nothing.</summary>
+    [JsonIgnore]
+    public ConsentState? ConsentIfAny => _consent;
+
+    /// <summary>The privacy part, or null while it was never created (no flag recorded); unlike <see cref="Privacy"/>, creates nothing.</summary>
+    [JsonIgnore]
+    public PrivacyState? PrivacyIfAny => _privacy;
+
+    /// <summary>The loyalty balance, or null while it was never created; unlike <see cref="Loyalty"/>, creates nothing.</summary>
+    [JsonIgnore]
+    public LoyaltyBalance? LoyaltyIfAny => _loyalty;
 
     /// <summary>
     /// Behavioural events held (within retention) and still in memory, in arrival order: all of them, unless
@@ -71,13 +95,17 @@ public sealed partial class ConsumerState
     public List<SurveyAnswerRecord> SurveyAnswers { get; private set; } = [];
 
     /// <summary>Loyalty balance fields.</summary>
-    public LoyaltyBalance Loyalty { get; set; } = new();
+    public LoyaltyBalance Loyalty { get => _loyalty ??= new(); set => _loyalty = value; }
 
     /// <summary>
     /// Ids of applied events that are not held in <see cref="Events"/> (profile and consent changes), with their
     /// <c>occurred_at</c>, kept until the retention purge passes it. Held events are recognised by their own ids.
     /// </summary>
-    public Dictionary<string, DateTimeOffset> SeenEventIds { get; set; } = new(StringComparer.Ordinal);
+    public Dictionary<string, DateTimeOffset> SeenEventIds
+    {
+        get => _seenEventIds ??= new(StringComparer.Ordinal);
+        set => _seenEventIds = value;
+    }
 
     /// <summary>The latest retention cutoff purged: events that occurred before it are dropped on arrival.</summary>
     public DateTimeOffset? RetentionWatermark { get; set; }
@@ -128,7 +156,7 @@ public sealed partial class ConsumerState
     }
 
     /// <summary>True when the event id was applied (held, or recorded as seen).</summary>
-    public bool HasSeen(string eventId) => SeenEventIds.ContainsKey(eventId) || _held.ContainsKey(eventId);
+    public bool HasSeen(string eventId) => _held.ContainsKey(eventId) || (_seenEventIds?.ContainsKey(eventId) ?? false);
 
     /// <summary>
     /// Lets go of the held events in memory once they are durable elsewhere (the event log) and were passed on:
@@ -281,7 +309,11 @@ public sealed partial class ConsumerState
         Events.RemoveAll(e => e.OccurredAt < cutoff);
         var removed = RemoveOlder(_held, cutoff);
         SurveyAnswers.RemoveAll(a => a.AnsweredAt < cutoff);
-        RemoveOlder(SeenEventIds, cutoff);
+        if (_seenEventIds is { } seen)
+        {
+            RemoveOlder(seen, cutoff);
+        }
+
         return removed;
 
         static int RemoveOlder(Dictionary<string, DateTimeOffset> ids, DateTimeOffset cutoff)
@@ -312,14 +344,14 @@ public sealed partial class ConsumerState
     {
         ConsumerId = string.Empty;
         CreatedAt = null;
-        Profile = new();
-        Consent = new();
-        Privacy = new();
+        _profile = null;
+        _consent = null;
+        _privacy = null;
         Events = [];
         _held = new(StringComparer.Ordinal);
         SurveyAnswers = [];
-        Loyalty = new();
-        SeenEventIds = new(StringComparer.Ordinal);
+        _loyalty = null;
+        _seenEventIds = null;
         RetentionWatermark = null;
         IsErased = true;
         ErasedAt = at;
@@ -328,23 +360,23 @@ public sealed partial class ConsumerState
     /// <summary>True when the consumer has an address for <paramref name="channel"/>.</summary>
     public bool HasAddress(Channel channel) => channel switch
     {
-        Channel.Email => !string.IsNullOrEmpty(Profile.Email),
-        Channel.Sms => !string.IsNullOrEmpty(Profile.Phone),
-        Channel.Push => !string.IsNullOrEmpty(Profile.PushToken),
+        Channel.Email => !string.IsNullOrEmpty(_profile?.Email),
+        Channel.Sms => !string.IsNullOrEmpty(_profile?.Phone),
+        Channel.Push => !string.IsNullOrEmpty(_profile?.PushToken),
         _ => false,
     };
 
     /// <summary>The address for <paramref name="channel"/>, or null.</summary>
     public string? AddressFor(Channel channel) => channel switch
     {
-        Channel.Email => Profile.Email,
-        Channel.Sms => Profile.Phone,
-        Channel.Push => Profile.PushToken,
+        Channel.Email => _profile?.Email,
+        Channel.Sms => _profile?.Phone,
+        Channel.Push => _profile?.PushToken,
         _ => null,
     };
 
     /// <summary>True when a known birth date shows an age under <paramref name="years"/> at <paramref name="now"/>.</summary>
-    public bool IsKnownUnder(int years, DateTimeOffset now) => Profile.AgeAt(now) is { } age && age < years;
+    public bool IsKnownUnder(int years, DateTimeOffset now) => _profile?.AgeAt(now) is { } age && age < years;
 
     private bool Owns(string brandId, string consumerId)
         => (BrandId.Length == 0 || string.Equals(BrandId, brandId, StringComparison.Ordinal))

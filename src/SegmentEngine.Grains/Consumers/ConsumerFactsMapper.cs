@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Runtime.InteropServices;
 using SegmentEngine.Columnar.Facts;
 using SegmentEngine.Domain.Common;
 using SegmentEngine.Domain.Consumers;
@@ -11,6 +12,8 @@ namespace SegmentEngine.Grains.Consumers;
 /// <summary>Maps a consumer's durable state to the facts the columnar core evaluates.</summary>
 public static class ConsumerFactsMapper
 {
+    private static readonly IReadOnlyDictionary<string, ImmutableArray<FactValue>> NoMultiProperties = ImmutableDictionary<string, ImmutableArray<FactValue>>.Empty;
+
     /// <summary>The facts of one consumer, with all its held events.</summary>
     public static ConsumerFacts ToFacts(ConsumerState state) => ToFacts(state, null);
 
@@ -29,30 +32,36 @@ public static class ConsumerFactsMapper
                 $"Events from position {eventsFrom ?? 0} were asked for, but the first {state.ReleasedCount} were released from memory; restore the history first.");
         }
 
-        var profile = state.Profile;
+        // Parts never created stay so (most consumers only send behavioural events): their facts are the defaults.
+        var profile = state.ProfileIfAny;
+        var consent = state.ConsentIfAny;
+        var privacy = state.PrivacyIfAny;
+        var loyalty = state.LoyaltyIfAny;
         return new ConsumerFacts
         {
             ConsumerId = state.ConsumerId,
             CreatedAt = state.CreatedAt ?? DateTimeOffset.UnixEpoch,
-            BirthDate = profile.BirthDate,
-            Gender = profile.Gender,
-            Country = profile.Country,
-            Region = profile.Region,
-            City = profile.City,
-            PostalCode = profile.PostalCode,
-            Attributes = profile.Attributes.ToImmutableDictionary(p => p.Key, p => ToFact(p.Value), StringComparer.Ordinal),
-            EmailConsent = ToFacts(state.Consent.Email.Status),
-            SmsConsent = ToFacts(state.Consent.Sms.Status),
-            PushConsent = ToFacts(state.Consent.Push.Status),
-            Email = profile.Email,
-            Phone = profile.Phone,
-            PushToken = profile.PushToken,
-            Restricted = state.Privacy.Restricted,
-            ObjectsToMarketing = state.Privacy.ObjectsToMarketing,
-            Suppressed = state.Privacy.Suppressed,
-            LoyaltyPoints = state.Loyalty.Points,
-            LifetimePoints = state.Loyalty.LifetimePoints,
-            LoyaltyTier = state.Loyalty.Tier,
+            BirthDate = profile?.BirthDate,
+            Gender = profile?.Gender,
+            Country = profile?.Country,
+            Region = profile?.Region,
+            City = profile?.City,
+            PostalCode = profile?.PostalCode,
+            Attributes = profile is { Attributes.Count: > 0 }
+                ? profile.Attributes.ToImmutableDictionary(p => p.Key, p => ToFact(p.Value), StringComparer.Ordinal)
+                : ImmutableDictionary<string, FactValue>.Empty,
+            EmailConsent = ToFacts(consent?.Email.Status ?? DomainConsent.Unknown),
+            SmsConsent = ToFacts(consent?.Sms.Status ?? DomainConsent.Unknown),
+            PushConsent = ToFacts(consent?.Push.Status ?? DomainConsent.Unknown),
+            Email = profile?.Email,
+            Phone = profile?.Phone,
+            PushToken = profile?.PushToken,
+            Restricted = privacy?.Restricted ?? false,
+            ObjectsToMarketing = privacy?.ObjectsToMarketing ?? false,
+            Suppressed = privacy?.Suppressed ?? false,
+            LoyaltyPoints = loyalty?.Points ?? 0,
+            LifetimePoints = loyalty?.LifetimePoints ?? 0,
+            LoyaltyTier = loyalty?.Tier,
             SurveyAnswers = [.. state.SurveyAnswers.Select(a => new SurveyAnswerFact(a.SurveyId, a.QuestionId, ToFact(a.Answer), a.AnsweredAt))],
             Events = [.. state.Events.Skip(skip).Select(ToFact)],
             EventsFrom = eventsFrom,
@@ -61,8 +70,9 @@ public static class ConsumerFactsMapper
 
     private static EventFact ToFact(HeldEvent held)
     {
-        var properties = ImmutableDictionary.CreateBuilder<string, FactValue>(StringComparer.Ordinal);
-        var multi = ImmutableDictionary<string, ImmutableArray<FactValue>>.Empty;
+        // One small dictionary per event (a purchase has four properties): an immutable one cost several times more.
+        var properties = new Dictionary<string, FactValue>(held.Type == EventType.Custom ? held.Properties?.Count ?? 0 : 4, StringComparer.Ordinal);
+        IReadOnlyDictionary<string, ImmutableArray<FactValue>> multi = NoMultiProperties;
         switch (held.Type)
         {
             case EventType.Purchase:
@@ -72,9 +82,19 @@ public static class ConsumerFactsMapper
                 Add(properties, "store_id", held.StoreId);
                 if (held.Items is { Count: > 0 } items)
                 {
-                    multi = multi
-                        .Add("sku", [.. items.Select(i => FactValue.Of(i.Sku))])
-                        .Add("category", [.. items.Select(i => FactValue.Of(i.Category))]);
+                    var skus = new FactValue[items.Count];
+                    var categories = new FactValue[items.Count];
+                    for (var i = 0; i < items.Count; i++)
+                    {
+                        skus[i] = FactValue.Of(items[i].Sku);
+                        categories[i] = FactValue.Of(items[i].Category);
+                    }
+
+                    multi = new Dictionary<string, ImmutableArray<FactValue>>(2, StringComparer.Ordinal)
+                    {
+                        ["sku"] = ImmutableCollectionsMarshal.AsImmutableArray(skus),
+                        ["category"] = ImmutableCollectionsMarshal.AsImmutableArray(categories),
+                    };
                 }
 
                 break;
@@ -106,10 +126,10 @@ public static class ConsumerFactsMapper
                 break;
         }
 
-        return new EventFact(held.EventId, held.RuleType, held.OccurredAt, properties.ToImmutable(), multi);
+        return new EventFact(held.EventId, held.RuleType, held.OccurredAt, properties, multi);
     }
 
-    private static void Add(ImmutableDictionary<string, FactValue>.Builder properties, string name, string? value)
+    private static void Add(Dictionary<string, FactValue> properties, string name, string? value)
     {
         if (value is not null)
         {
@@ -117,7 +137,7 @@ public static class ConsumerFactsMapper
         }
     }
 
-    private static void AddNumber(ImmutableDictionary<string, FactValue>.Builder properties, string name, decimal? value)
+    private static void AddNumber(Dictionary<string, FactValue> properties, string name, decimal? value)
     {
         if (value is { } number)
         {

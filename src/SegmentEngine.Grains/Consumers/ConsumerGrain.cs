@@ -24,6 +24,7 @@ public sealed partial class ConsumerGrain(
     IConsumerEventLog eventLog,
     IBrandSource brands,
     ErasureKey erasureKey,
+    StringKeyGrains<IErasureRegistryGrain> erasures,
     ShardFeed shardFeed,
     TimeProvider time,
     ILogger<ConsumerGrain> logger) : Grain, IConsumerGrain, IConsumerIngestGrain, ILifecycleParticipant<IGrainLifecycle>
@@ -248,14 +249,13 @@ public sealed partial class ConsumerGrain(
             return state.State.IsErased;
         }
 
-        _erasedElsewhere ??= await GrainFactory.GetGrain<IErasureRegistryGrain>(GrainKeys.Brand(BrandId))
-            .ContainsAsync(erasureKey.HashOf(BrandId, ConsumerId));
+        _erasedElsewhere ??= await erasures.Get(GrainKeys.Brand(BrandId)).ContainsAsync(erasureKey.HashOf(BrandId, ConsumerId));
         return _erasedElsewhere.Value;
     }
 
     private async Task EraseAsync()
     {
-        await GrainFactory.GetGrain<IErasureRegistryGrain>(GrainKeys.Brand(BrandId)).AddAsync(erasureKey.HashOf(BrandId, ConsumerId));
+        await erasures.Get(GrainKeys.Brand(BrandId)).AddAsync(erasureKey.HashOf(BrandId, ConsumerId));
         await shardFeed.RemoveAsync(BrandId, ConsumerId);
         await eventLog.DeleteAsync(BrandId, ConsumerId);
         await state.ClearStateAsync();

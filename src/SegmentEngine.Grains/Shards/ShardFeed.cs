@@ -30,6 +30,24 @@ public sealed partial class ShardFeed(IGrainFactory grains, ShardFeedOptions opt
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, BrandQueue> _queues = new(StringComparer.Ordinal);
     private readonly HashSet<Task> _resyncs = [];
 
+    /// <summary>Consumer updates queued for the shards of every brand, not yet sent (for the metrics).</summary>
+    public int PendingCount
+    {
+        get
+        {
+            var count = 0;
+            foreach (var queue in _queues.Values)
+            {
+                lock (queue)
+                {
+                    count += queue.Pending.Count;
+                }
+            }
+
+            return count;
+        }
+    }
+
     /// <summary>Queues an update; the task completes at once, or once applied when <paramref name="waitForApply"/> or the queue is full.</summary>
     public Task EnqueueAsync(string brandId, ConsumerFacts facts, bool waitForApply)
         => Enqueue(brandId, facts.ConsumerId, facts, waitForApply);

@@ -31,6 +31,7 @@ public sealed partial class KafkaIngestService(
 {
     private const int MaxGrainAttempts = 5;
     private readonly KafkaIngestOptions _options = options.Value;
+    private readonly StringKeyGrains<IConsumerIngestGrain> _consumers = new(grains);
 
     /// <summary>Raised after each durable checkpoint with the number of records it covered (for tests and metrics).</summary>
     public event Action<int>? Checkpointed;
@@ -345,7 +346,7 @@ public sealed partial class KafkaIngestService(
 
     private async Task DeliverAsync(string grainKey, ImmutableArray<RawEvent> events, IProducer<byte[], byte[]> producer, CancellationToken stoppingToken)
     {
-        var grain = grains.GetGrain<IConsumerIngestGrain>(grainKey);
+        var grain = _consumers.Get(grainKey);
         for (var attempt = 1; ; attempt++)
         {
             try

@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Text.Json;
 using SegmentEngine.Domain.Consumers;
 using SegmentEngine.Grains.Abstractions;
 using SegmentEngine.Grains.Consumers;
@@ -9,12 +8,11 @@ namespace SegmentEngine.Silo.Storage;
 
 /// <summary>
 /// The consumer event log on PostgreSQL: one stream per consumer (keyed like the consumer grain, <c>brand/consumer</c>),
-/// each held event stored as its own JSON document (System.Text.Json, the same options as grain state).
+/// each held event stored as its own JSON document (<see cref="HeldEventJson"/>: System.Text.Json's web defaults, the
+/// options of grain state, with generated serialization code).
 /// </summary>
 public sealed class PostgresConsumerEventLog(PostgresEventLogStore store) : IConsumerEventLog
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
-
     /// <summary>The store underneath (counters, shutdown).</summary>
     public PostgresEventLogStore Store => store;
 
@@ -26,7 +24,7 @@ public sealed class PostgresConsumerEventLog(PostgresEventLogStore store) : ICon
         for (var i = 0; i < entries.Length; i++)
         {
             var held = events[i];
-            entries[i] = new EventLogEntry(held.EventId, held.OccurredAt, JsonSerializer.SerializeToUtf8Bytes(held, Json));
+            entries[i] = new EventLogEntry(held.EventId, held.OccurredAt, HeldEventJson.Serialize(held));
         }
 
         return store.AppendAsync(GrainKeys.Consumer(brandId, consumerId), entries);
@@ -54,7 +52,7 @@ public sealed class PostgresConsumerEventLog(PostgresEventLogStore store) : ICon
         var events = new List<HeldEvent>(entries.Count);
         foreach (var entry in entries)
         {
-            events.Add(JsonSerializer.Deserialize<HeldEvent>(entry.Payload, Json) ?? throw new JsonException("an event log entry is null"));
+            events.Add(HeldEventJson.Deserialize(entry.Payload));
         }
 
         return events;

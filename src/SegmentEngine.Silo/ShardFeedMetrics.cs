@@ -1,0 +1,25 @@
+using System.Diagnostics.Metrics;
+using SegmentEngine.Grains.Shards;
+
+namespace SegmentEngine.Silo;
+
+/// <summary>Instruments of the feed from consumer grains to the shards (meter <c>SegmentEngine.Shards</c>).</summary>
+public sealed class ShardFeedMetrics : IDisposable
+{
+    /// <summary>Meter name, for exporters.</summary>
+    public const string MeterName = "SegmentEngine.Shards";
+
+    private readonly Meter _meter;
+
+    /// <summary>Creates the instruments over <paramref name="feed"/>.</summary>
+    public ShardFeedMetrics(IMeterFactory meterFactory, ShardFeed feed)
+    {
+        ArgumentNullException.ThrowIfNull(meterFactory);
+        ArgumentNullException.ThrowIfNull(feed);
+        _meter = meterFactory.Create(MeterName);
+        _meter.CreateObservableGauge("segengine.shard_feed.pending", () => feed.PendingCount, "{update}", "Consumer updates queued for their brand's shard (writers wait beyond 100,000 per brand).");
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _meter.Dispose();
+}

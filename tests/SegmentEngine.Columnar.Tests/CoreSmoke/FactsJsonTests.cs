@@ -1,0 +1,37 @@
+using System.Collections.Immutable;
+using System.Text.Json;
+using SegmentEngine.Columnar.Facts;
+using Xunit;
+
+namespace SegmentEngine.Columnar.Tests.CoreSmoke;
+
+/// <summary>
+/// Facts cross silos as System.Text.Json (the silo registers its JSON codec for this namespace): events' property maps,
+/// read-only views of whatever the builder used, arrive with every value.
+/// </summary>
+public sealed class FactsJsonTests
+{
+    [Fact]
+    public void Consumer_facts_with_event_properties_round_trip_through_json()
+    {
+        var at = new DateTimeOffset(2026, 11, 29, 20, 0, 0, TimeSpan.Zero);
+        var purchase = new EventFact("e-1", "purchase", at,
+            new Dictionary<string, FactValue>(StringComparer.Ordinal) { ["amount"] = FactValue.Of(12.5), ["store_id"] = FactValue.Of("s-1") },
+            new Dictionary<string, ImmutableArray<FactValue>>(StringComparer.Ordinal) { ["sku"] = [FactValue.Of("a"), FactValue.Of("b")] });
+        var custom = EventFact.Create("e-2", "app_open", at.AddMinutes(1),
+            ImmutableDictionary<string, FactValue>.Empty.Add("first", FactValue.Of(true)));
+        var facts = new ConsumerFacts { ConsumerId = "c-1", CreatedAt = at, Events = [purchase, custom], EventsFrom = 3 };
+
+        var back = JsonSerializer.Deserialize<ConsumerFacts>(JsonSerializer.Serialize(facts))!;
+
+        Assert.Equal("c-1", back.ConsumerId);
+        Assert.Equal(3, back.EventsFrom);
+        Assert.Equal(2, back.Events.Length);
+        Assert.Equal(FactValue.Of(12.5), back.Events[0].Properties["amount"]);
+        Assert.Equal(FactValue.Of("s-1"), back.Events[0].Properties["store_id"]);
+        Assert.Equal(new[] { FactValue.Of("a"), FactValue.Of("b") }, back.Events[0].MultiProperties["sku"].ToArray());
+        Assert.Equal(FactValue.Of(true), back.Events[1].Properties["first"]);
+        Assert.Empty(back.Events[1].MultiProperties);
+        Assert.Equal(at.AddMinutes(1), back.Events[1].OccurredAt);
+    }
+}
