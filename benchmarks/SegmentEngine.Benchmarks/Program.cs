@@ -5,7 +5,8 @@ namespace SegmentEngine.Benchmarks;
 
 /// <summary>
 /// Entry point. <c>dotnet run -c Release -- --filter '*FiveClause*'</c> runs BenchmarkDotNet benchmarks;
-/// <c>memory [rows]</c> prints the bytes-per-consumer report; <c>ratios [rows] [rounds]</c> measures all sides
+/// <c>memory [rows]</c> prints the bytes-per-consumer report; <c>consumer-memory</c> what a consumer grain's state keeps;
+/// <c>ratios [rows] [rounds]</c> measures all sides
 /// interleaved (see benchmarks/RESULTS.md).
 /// </summary>
 public static class Program
@@ -16,6 +17,11 @@ public static class Program
         if (args.Length > 0 && args[0] == "memory")
         {
             MemoryReport.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 10_000_000);
+            return;
+        }
+        if (args.Length > 0 && args[0] == "consumer-memory")
+        {
+            ConsumerStateMemory.Run();
             return;
         }
         if (args.Length > 0 && args[0] == "ratios")

@@ -142,3 +142,40 @@ public sealed class LazyPartsTests
         Assert.False(state.HasSeen(ParseOk(ConsentUpdateJson).EventId));
     }
 }
+
+public sealed class HeldIdTests
+{
+    [Fact]
+    public void Released_event_ids_are_recognised_by_their_hash_and_no_other_id_is_taken_for_one()
+    {
+        var state = new ConsumerState();
+        var template = ParseOk(CheckInJson);
+        for (var i = 0; i < 10_000; i++)
+        {
+            Assert.Equal(ApplyOutcome.Applied, state.Apply(template with { EventId = $"e-{i}" }, Now).Outcome);
+        }
+
+        state.ReleaseEvents();
+        Assert.Equal(10_000, state.HeldCount);
+        Assert.Equal(10_000, state.ReleasedCount);
+        for (var i = 0; i < 10_000; i++)
+        {
+            Assert.True(state.HasSeen($"e-{i}"));
+            Assert.Equal(ApplyOutcome.Duplicate, state.Apply(template with { EventId = $"e-{i}" }, Now).Outcome);
+            Assert.False(state.HasSeen($"f-{i}"));
+            Assert.False(state.HasSeen($"e-{i} "));
+        }
+
+        // A full resend restores exactly the held events from the log, each once, in log order.
+        var log = Enumerable.Range(0, 10_000).Select(i => new HeldEvent { EventId = $"e-{i}", Type = template.Type, OccurredAt = template.OccurredAt })
+            .Append(new HeldEvent { EventId = "e-3", Type = template.Type, OccurredAt = template.OccurredAt })
+            .Append(new HeldEvent { EventId = "not-held", Type = template.Type, OccurredAt = template.OccurredAt });
+        Assert.Equal(10_000, state.RestoreHistory(log));
+        Assert.Equal("e-9999", state.Events[^1].EventId);
+
+        // The purge drops the ids with their events.
+        Assert.Equal(10_000, state.PurgeOlderThan(template.OccurredAt.AddTicks(1)));
+        Assert.Equal(0, state.HeldCount);
+        Assert.False(state.HasSeen("e-0"));
+    }
+}

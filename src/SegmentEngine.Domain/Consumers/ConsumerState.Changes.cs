@@ -137,7 +137,7 @@ public sealed partial class ConsumerState
         }
 
         Events.Add(held);
-        _held[held.EventId] = held.OccurredAt;
+        _held[IdKey(held.EventId)] = held.OccurredAt.UtcTicks;
         return StateChanges.Events;
     }
 

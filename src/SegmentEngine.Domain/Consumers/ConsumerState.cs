@@ -1,3 +1,5 @@
+using System.IO.Hashing;
+using System.Runtime.InteropServices;
 using System.Text.Json.Serialization;
 using SegmentEngine.Domain.Common;
 using SegmentEngine.Domain.Events;
@@ -19,8 +21,15 @@ namespace SegmentEngine.Domain.Consumers;
 /// </remarks>
 public sealed partial class ConsumerState
 {
-    /// <summary>Every held event's id with its time: those in <see cref="Events"/> and those released from memory.</summary>
-    private Dictionary<string, DateTimeOffset> _held = new(StringComparer.Ordinal);
+    private static readonly long IdSeed = Random.Shared.NextInt64();
+
+    /// <summary>
+    /// Every held event's id with its time (UTC ticks): those in <see cref="Events"/> and those released from memory.
+    /// An active consumer keeps one entry per held event in memory, so the id is kept as a 128-bit hash
+    /// (<see cref="HeldId"/>, 32 bytes an entry) rather than as its string (62 bytes more for a 20-character id, 96
+    /// for a UUID).
+    /// </summary>
+    private Dictionary<HeldId, long> _held = [];
 
     // Made on first use: most consumers only ever send behavioural events, and an active consumer stays in memory, so
     // empty profile, consent, privacy and loyalty parts would cost every one of them about 700 bytes.
@@ -156,7 +165,7 @@ public sealed partial class ConsumerState
     }
 
     /// <summary>True when the event id was applied (held, or recorded as seen).</summary>
-    public bool HasSeen(string eventId) => _held.ContainsKey(eventId) || (_seenEventIds?.ContainsKey(eventId) ?? false);
+    public bool HasSeen(string eventId) => _held.ContainsKey(IdKey(eventId)) || (_seenEventIds?.ContainsKey(eventId) ?? false);
 
     /// <summary>
     /// Lets go of the held events in memory once they are durable elsewhere (the event log) and were passed on:
@@ -183,7 +192,7 @@ public sealed partial class ConsumerState
         var taken = new HashSet<string>(StringComparer.Ordinal);
         foreach (var held in events)
         {
-            if (_held.ContainsKey(held.EventId) && taken.Add(held.EventId))
+            if (_held.ContainsKey(IdKey(held.EventId)) && taken.Add(held.EventId))
             {
                 restored.Add(held);
             }
@@ -233,7 +242,7 @@ public sealed partial class ConsumerState
             }
 
             Events.Add(held);
-            _held[held.EventId] = held.OccurredAt;
+            _held[IdKey(held.EventId)] = held.OccurredAt.UtcTicks;
             if (held.Type == EventType.SurveyAnswer && held.SurveyId is not null && held.QuestionId is not null && held.Answer is { } answer)
             {
                 ApplySurvey(held.SurveyId, held.QuestionId, answer, held.OccurredAt, held.EventId);
@@ -307,33 +316,15 @@ public sealed partial class ConsumerState
         }
 
         Events.RemoveAll(e => e.OccurredAt < cutoff);
-        var removed = RemoveOlder(_held, cutoff);
+        var cutoffTicks = cutoff.UtcTicks;
+        var removed = RemoveWhere(_held, ticks => ticks < cutoffTicks);
         SurveyAnswers.RemoveAll(a => a.AnsweredAt < cutoff);
         if (_seenEventIds is { } seen)
         {
-            RemoveOlder(seen, cutoff);
+            RemoveWhere(seen, occurredAt => occurredAt < cutoff);
         }
 
         return removed;
-
-        static int RemoveOlder(Dictionary<string, DateTimeOffset> ids, DateTimeOffset cutoff)
-        {
-            List<string>? stale = null;
-            foreach (var (id, occurredAt) in ids)
-            {
-                if (occurredAt < cutoff)
-                {
-                    (stale ??= []).Add(id);
-                }
-            }
-
-            foreach (var id in stale ?? [])
-            {
-                ids.Remove(id);
-            }
-
-            return stale?.Count ?? 0;
-        }
     }
 
     /// <summary>
@@ -348,7 +339,7 @@ public sealed partial class ConsumerState
         _consent = null;
         _privacy = null;
         Events = [];
-        _held = new(StringComparer.Ordinal);
+        _held = [];
         SurveyAnswers = [];
         _loyalty = null;
         _seenEventIds = null;
@@ -377,6 +368,48 @@ public sealed partial class ConsumerState
 
     /// <summary>True when a known birth date shows an age under <paramref name="years"/> at <paramref name="now"/>.</summary>
     public bool IsKnownUnder(int years, DateTimeOffset now) => _profile?.AgeAt(now) is { } age && age < years;
+
+    /// <summary>
+    /// The key of an event id in <see cref="_held"/>: XxHash128 of its UTF-16 code units under a seed drawn once per
+    /// process (the set lives only in memory and is rebuilt from the event log on activation). Two distinct ids share a
+    /// key with a probability of about n²/2¹²⁹ for n held events, and the random seed keeps ids from being crafted to
+    /// collide.
+    /// </summary>
+    private static HeldId IdKey(string eventId) => new(XxHash128.HashToUInt128(MemoryMarshal.AsBytes(eventId.AsSpan()), IdSeed));
+
+    /// <summary>Removes the entries whose value matches; returns how many.</summary>
+    private static int RemoveWhere<TKey, TValue>(Dictionary<TKey, TValue> entries, Func<TValue, bool> remove)
+        where TKey : notnull
+    {
+        List<TKey>? stale = null;
+        foreach (var (key, value) in entries)
+        {
+            if (remove(value))
+            {
+                (stale ??= []).Add(key);
+            }
+        }
+
+        foreach (var key in stale ?? [])
+        {
+            entries.Remove(key);
+        }
+
+        return stale?.Count ?? 0;
+    }
+
+    /// <summary>A held event id's 128-bit key, as two 64-bit halves (8-byte aligned, unlike <see cref="UInt128"/>).</summary>
+    private readonly struct HeldId(UInt128 hash) : IEquatable<HeldId>
+    {
+        private readonly ulong _low = (ulong)hash;
+        private readonly ulong _high = (ulong)(hash >> 64);
+
+        public bool Equals(HeldId other) => _low == other._low && _high == other._high;
+
+        public override bool Equals(object? obj) => obj is HeldId other && Equals(other);
+
+        public override int GetHashCode() => (int)_low ^ (int)(_low >> 32);
+    }
 
     private bool Owns(string brandId, string consumerId)
         => (BrandId.Length == 0 || string.Equals(BrandId, brandId, StringComparison.Ordinal))

@@ -1,0 +1,82 @@
+using System.Globalization;
+using System.Text;
+using SegmentEngine.Domain.Brands;
+using SegmentEngine.Domain.Consumers;
+using SegmentEngine.Domain.Events;
+
+namespace SegmentEngine.Benchmarks.Memory;
+
+/// <summary>
+/// What an active consumer grain's state keeps on the heap (<c>consumer-memory</c>): a new state before any event, and
+/// each held event once released from memory (its dedup entry), for load-test-like ids and for UUIDs. Measured as the
+/// managed heap with the states alive minus the heap before they were made, after full collections.
+/// </summary>
+public static class ConsumerStateMemory
+{
+    private const int States = 2_000;
+    private const int EventsPerState = 50;
+
+    /// <summary>Prints the report.</summary>
+    public static void Run()
+    {
+        Console.WriteLine($"new ConsumerState, no event: {Measure(States * 10, _ => null):F0} B each ({States * 10:N0} states)");
+        foreach (var (name, id) in new (string, Func<int, string>)[]
+        {
+            ("20-character ids (the load test's)", i => $"lt-6b0c8b62-{1_000_000 + i}"),
+            ("UUID ids", _ => Guid.NewGuid().ToString()),
+        })
+        {
+            var perState = Measure(States, s => Purchases(EventsPerState, i => id((s * EventsPerState) + i)));
+            Console.WriteLine($"held and released, {name}: {perState / EventsPerState:F0} B per event, state included ({EventsPerState} purchases per state, {States:N0} states)");
+        }
+    }
+
+    private static readonly DateTimeOffset Now = new(2026, 11, 29, 12, 0, 0, TimeSpan.Zero);
+
+    /// <summary>
+    /// Bytes per state: the heap with the states alive minus the heap before they were made. The events applied are
+    /// made and dropped while filling them, so what the states keep of them (their ids) counts and the rest does not.
+    /// </summary>
+    private static double Measure(int states, Func<int, ConsumerEvent[]?> events)
+    {
+        var before = GC.GetTotalMemory(forceFullCollection: true);
+        var kept = Fill(states, events);
+        var after = GC.GetTotalMemory(forceFullCollection: true);
+        GC.KeepAlive(kept);
+        return (after - before) / (double)states;
+    }
+
+    private static ConsumerState[] Fill(int states, Func<int, ConsumerEvent[]?> events)
+    {
+        var kept = new ConsumerState[states];
+        for (var s = 0; s < states; s++)
+        {
+            kept[s] = new ConsumerState();
+            foreach (var e in events(s) ?? [])
+            {
+                kept[s].Apply(e, Now);
+            }
+
+            kept[s].ReleaseEvents();
+        }
+
+        return kept;
+    }
+
+    private static ConsumerEvent[] Purchases(int count, Func<int, string> id)
+    {
+        var brands = new BrandDirectory([new BrandSettings { BrandId = "acme", Currency = "USD" }]);
+        var key = "acme:c-42"u8.ToArray();
+        var events = new ConsumerEvent[count];
+        for (var i = 0; i < count; i++)
+        {
+            var json = "{\"event_id\":\"" + id(i) + "\",\"brand_id\":\"acme\",\"consumer_id\":\"c-42\",\"type\":\"purchase\",\"occurred_at\":\"2026-11-20T18:03:11Z\","
+                + "\"purchase\":{\"order_id\":\"o-" + i.ToString(CultureInfo.InvariantCulture) + "\",\"amount\":42.5,\"currency\":\"USD\",\"store_id\":\"s-7\","
+                + "\"items\":[{\"sku\":\"k1\",\"category\":\"shoes\",\"quantity\":1,\"unit_price\":42.5}]}}";
+            events[i] = EventParser.Parse(key, Encoding.UTF8.GetBytes(json), brands, Now).Event
+                ?? throw new InvalidOperationException("a generated purchase did not parse");
+        }
+
+        return events;
+    }
+}
