@@ -12,12 +12,17 @@ public sealed class ShardFeedMetrics : IDisposable
     private readonly Meter _meter;
 
     /// <summary>Creates the instruments over <paramref name="feed"/>.</summary>
-    public ShardFeedMetrics(IMeterFactory meterFactory, ShardFeed feed)
+    public ShardFeedMetrics(IMeterFactory meterFactory, ShardFeed feed, ShardFeedOptions options)
     {
         ArgumentNullException.ThrowIfNull(meterFactory);
         ArgumentNullException.ThrowIfNull(feed);
+        ArgumentNullException.ThrowIfNull(options);
         _meter = meterFactory.Create(MeterName);
-        _meter.CreateObservableGauge("segengine.shard_feed.pending", () => feed.PendingCount, "{update}", "Consumer updates queued for their brand's shard (writers wait beyond 100,000 per brand).");
+        _meter.CreateObservableGauge(
+            "segengine.shard_feed.pending",
+            () => feed.PendingCount,
+            "{update}",
+            $"Consumer updates queued for their brand's shard (writers wait beyond {options.MaxPending} per brand).");
     }
 
     /// <inheritdoc />

@@ -65,7 +65,7 @@ public enum FactKind : byte
 /// </summary>
 /// <remarks>
 /// The property maps are read-only views: whoever builds an event hands them over and does not change them afterwards
-/// (the ingest builds one small dictionary per event, a fraction of the cost of an immutable one).
+/// (the ingest builds one small dictionary per event, which costs less than building an immutable one).
 /// </remarks>
 public sealed record EventFact(
     string EventId,

@@ -70,7 +70,7 @@ public static class ConsumerFactsMapper
 
     private static EventFact ToFact(HeldEvent held)
     {
-        // One small dictionary per event (a purchase has four properties): an immutable one cost several times more.
+        // One small dictionary per event (a purchase has four properties), cheaper to build than an immutable one.
         var properties = new Dictionary<string, FactValue>(held.Type == EventType.Custom ? held.Properties?.Count ?? 0 : 4, StringComparer.Ordinal);
         IReadOnlyDictionary<string, ImmutableArray<FactValue>> multi = NoMultiProperties;
         switch (held.Type)
