@@ -288,6 +288,11 @@ public sealed class EngineEndToEndTests : IAsyncLifetime
         Assert.Equal(0, Sum("segengine_ingest_dead_letters_total"));
         Assert.Contains("segengine_ingest_consumer_lag", metrics, StringComparison.Ordinal);
         Assert.Contains("orleans_catalog_activations", metrics, StringComparison.Ordinal);
+        Assert.True(Sum("orleans_catalog_activation_created_total") >= 1, "Orleans' other instruments are still exported");
+
+        // Left out: their callbacks walk every activation (under the catalog's lock) or the whole directory cache per scrape.
+        Assert.DoesNotContain("orleans_messaging_processing_activation_data", metrics, StringComparison.Ordinal);
+        Assert.DoesNotContain("orleans_directory_cache_size", metrics, StringComparison.Ordinal);
         Assert.Contains(metrics.Split('\n'), line => line.StartsWith("dotnet_gc_pause_time_seconds_total{", StringComparison.Ordinal));
         Assert.Contains("dotnet_gc_pause_time_seconds_total", metrics, StringComparison.Ordinal);
         Assert.Contains(metrics.Split('\n'), line => line.StartsWith("segengine_shard_feed_pending{", StringComparison.Ordinal));
