@@ -14,9 +14,12 @@
 # whose consumers from the earlier runs are still active); run K's summary goes to loadtest-K.txt, its /metrics to loadtest-K-metrics.txt.
 # Ports: PG_PORT (55490), API_PORT (5280, and the next one for HTTP), SILO_PORT (11311), GATEWAY_PORT (30300).
 # SILO_DIR runs another build of the silo (for A/B runs; default src/SegmentEngine.Silo/bin/Release/net10.0).
+# GC_TRACE=AT:SECONDS also records the engine's GC events from AT seconds after the load test's t=0, for SECONDS, into
+# NAME/gc.nettrace (first run only; needs dotnet-trace: dotnet tool install -g dotnet-trace); read it with
+# `dotnet run -c Release --project benchmarks/SegmentEngine.Benchmarks -- gc-timeline /tmp/segengine-runs/NAME/gc.nettrace`.
 set -euo pipefail
 if [[ $# -lt 3 ]]; then
-    sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
 fi
 
@@ -60,6 +63,19 @@ for run in $(seq 1 "$runs"); do
         label="$name (run $run of $runs, seed $run)"; seed_args=(--seed "$run")
     fi
     before=$(ticks)
+    if [[ -n "${GC_TRACE:-}" && "$run" == 1 ]]; then
+        trace_at=${GC_TRACE%%:*}; trace_for=${GC_TRACE##*:}
+        tracer=$(command -v dotnet-trace || echo "$HOME/.dotnet/tools/dotnet-trace")
+        if [[ -x "$tracer" ]]; then
+            (for _ in $(seq 1 300); do grep -q 'run clock t=0' "$out" 2>/dev/null && break; sleep 1; done
+             sleep "$trace_at"
+             "$tracer" collect -p "$engine" --clrevents gc --clreventlevel informational \
+                 --duration "$(printf '00:00:%02d:%02d' $((trace_for / 60)) $((trace_for % 60)))" -o "$run_dir/gc.nettrace" > /dev/null 2>&1 \
+                 || echo "dotnet-trace failed" >&2) &
+        else
+            echo "GC_TRACE: dotnet-trace not found (dotnet tool install -g dotnet-trace); no trace taken" >&2
+        fi
+    fi
     # shellcheck disable=SC2086
     timeout 600 dotnet loadtests/SegmentEngine.LoadTests/bin/Release/net10.0/SegmentEngine.LoadTests.dll \
         --data-dir "$run_dir/data" --grpc "http://127.0.0.1:$api_port" --metrics "http://127.0.0.1:$http_port/metrics" \
