@@ -159,6 +159,19 @@ public sealed class EventParserTests
     [InlineData("{\"a\":NaN}")]
     public void Malformed_json(string json) => AssertReason(Parse(json), DeadLetterReason.MalformedJson, null);
 
+    [Theory]
+    [InlineData("{\"event_id\":\"e\"} trailing", "data follows the JSON value")]
+    [InlineData("{\"event_id\":\"e\"}{}", "data follows the JSON value")]
+    [InlineData("{\"event_id\":", "value is not well-formed JSON")]
+    [InlineData("", "value is not well-formed JSON")]
+    public void Malformed_json_says_what_is_wrong(string json, string message)
+    {
+        var dead = Parse(json).DeadLetter;
+        Assert.NotNull(dead);
+        Assert.Equal(DeadLetterReason.MalformedJson, dead.Reason);
+        Assert.Equal(message, dead.Message);
+    }
+
     [Fact]
     public void Invalid_utf8_is_malformed_json()
     {
