@@ -6,7 +6,8 @@ namespace SegmentEngine.Benchmarks;
 /// <summary>
 /// Entry point. <c>dotnet run -c Release -- --filter '*FiveClause*'</c> runs BenchmarkDotNet benchmarks;
 /// <c>memory [rows]</c> prints the bytes-per-consumer report; <c>consumer-memory</c> what a consumer grain's state keeps;
-/// <c>gc-timeline FILE.nettrace</c> lists the garbage collections of a GC event trace;
+/// <c>gc-timeline FILE.nettrace</c> lists the garbage collections of a GC event trace; <c>alloc-sites FILE.nettrace</c>
+/// where a gc-verbose trace's allocation samples come from;
 /// <c>ratios [rows] [rounds]</c> measures all sides
 /// interleaved (see benchmarks/RESULTS.md).
 /// </summary>
@@ -23,6 +24,11 @@ public static class Program
         if (args.Length > 0 && args[0] == "consumer-memory")
         {
             ConsumerStateMemory.Run();
+            return;
+        }
+        if (args.Length > 1 && args[0] == "alloc-sites")
+        {
+            SegmentEngine.Benchmarks.Diagnostics.AllocationSites.Run(args[1]);
             return;
         }
         if (args.Length > 1 && args[0] == "gc-timeline")

@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.Runtime.InteropServices;
 using SegmentEngine.Columnar.Facts;
 
@@ -90,11 +91,7 @@ internal static class EventLog
         for (var i = skip; i < events.Count; i++)
         {
             var e = events[i];
-            n += 1 + e.Properties.Count;
-            foreach (var kv in e.MultiProperties)
-            {
-                n += kv.Value.Length;
-            }
+            n += 1 + e.Properties.Count + MultiValueCount(e.MultiProperties);
         }
 
         LogRecord[] log;
@@ -121,22 +118,91 @@ internal static class EventLog
         {
             var e = events[i];
             log[p++] = LogRecord.Event(names.Intern(e.Type), Columnar.Table.TimeMath.Seconds(e.OccurredAt));
-            foreach (var kv in e.Properties)
+            p = WriteScalars(log, p, e.Properties, names, strings);
+            if (e.MultiProperties.Count > 0)
             {
-                log[p++] = LogRecord.Property(names.Intern(kv.Key), kv.Value, false, strings);
-            }
-
-            foreach (var kv in e.MultiProperties)
-            {
-                var key = names.Intern(kv.Key);
-                foreach (var v in kv.Value)
-                {
-                    log[p++] = LogRecord.Property(key, v, true, strings);
-                }
+                p = WriteMultiValued(log, p, e.MultiProperties, names, strings);
             }
         }
 
         return log;
+    }
+
+    // The ingest's facts hold plain dictionaries: they are walked as such, so that no enumerator is boxed per event.
+    private static int MultiValueCount(IReadOnlyDictionary<string, ImmutableArray<FactValue>> multi)
+    {
+        var n = 0;
+        if (multi.Count == 0)
+        {
+            return n;
+        }
+
+        if (multi is Dictionary<string, ImmutableArray<FactValue>> plain)
+        {
+            foreach (var kv in plain)
+            {
+                n += kv.Value.Length;
+            }
+        }
+        else
+        {
+            foreach (var kv in multi)
+            {
+                n += kv.Value.Length;
+            }
+        }
+
+        return n;
+    }
+
+    private static int WriteScalars(LogRecord[] log, int p, IReadOnlyDictionary<string, FactValue> properties, StringDictionary names, StringDictionary strings)
+    {
+        if (properties is Dictionary<string, FactValue> plain)
+        {
+            foreach (var kv in plain)
+            {
+                log[p++] = LogRecord.Property(names.Intern(kv.Key), kv.Value, false, strings);
+            }
+        }
+        else
+        {
+            foreach (var kv in properties)
+            {
+                log[p++] = LogRecord.Property(names.Intern(kv.Key), kv.Value, false, strings);
+            }
+        }
+
+        return p;
+    }
+
+    private static int WriteMultiValued(LogRecord[] log, int p, IReadOnlyDictionary<string, ImmutableArray<FactValue>> multi, StringDictionary names, StringDictionary strings)
+    {
+        if (multi is Dictionary<string, ImmutableArray<FactValue>> plain)
+        {
+            foreach (var kv in plain)
+            {
+                p = WriteValues(log, p, names.Intern(kv.Key), kv.Value, strings);
+            }
+        }
+        else
+        {
+            foreach (var kv in multi)
+            {
+                p = WriteValues(log, p, names.Intern(kv.Key), kv.Value, strings);
+            }
+        }
+
+        return p;
+    }
+
+    private static int WriteValues(LogRecord[] log, int p, int key, ImmutableArray<FactValue> values, StringDictionary strings)
+    {
+        foreach (var v in values)
+        {
+            log[p++] = LogRecord.Property(key, v, true, strings);
+        }
+
+        return p;
     }
 
     /// <summary>Records in use in a row's log (its length, less the padding of unused capacity).</summary>

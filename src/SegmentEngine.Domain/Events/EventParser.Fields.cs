@@ -162,7 +162,7 @@ public static partial class EventParser
     }
 
     /// <summary>Collects the known fields of an object into slots (index of <paramref name="names"/>); a repeated one is an error.</summary>
-    private static DeadLetter? Collect(JsonElement obj, FieldPath path, string[] names, JsonElement[] slots)
+    private static DeadLetter? Collect(JsonElement obj, FieldPath path, string[] names, Span<JsonElement> slots)
     {
         foreach (var property in obj.EnumerateObject())
         {

@@ -29,7 +29,8 @@ public static partial class EventParser
     {
         payload = null;
         var path = new FieldPath("purchase");
-        var f = new JsonElement[PurchaseFields.Length];
+        var slots = default(FieldSlots);
+        var f = ((Span<JsonElement>)slots)[..PurchaseFields.Length];
         DeadLetter? error;
         if ((error = Collect(obj, path, PurchaseFields, f)) is not null
             || (error = RequireId(f[0], path.Child("order_id"), FieldRules.MaxIdLength, out var orderId)) is not null
@@ -66,7 +67,8 @@ public static partial class EventParser
 
         var list = new PurchaseItem[count];
         var parent = path.ToString();
-        var f = new JsonElement[ItemFields.Length];
+        var slots = default(FieldSlots);
+        var f = ((Span<JsonElement>)slots)[..ItemFields.Length];
         var index = 0;
         foreach (var item in element.EnumerateArray())
         {
@@ -76,7 +78,7 @@ public static partial class EventParser
                 return Invalid(itemPath, "must be an object");
             }
 
-            Array.Clear(f);
+            f.Clear();
             DeadLetter? error;
             if ((error = Collect(item, itemPath, ItemFields, f)) is not null
                 || (error = RequireId(f[0], itemPath with { Name = "sku" }, FieldRules.MaxIdLength, out var sku)) is not null
@@ -115,7 +117,8 @@ public static partial class EventParser
     {
         payload = null;
         var path = new FieldPath("refund");
-        var f = new JsonElement[RefundFields.Length];
+        var slots = default(FieldSlots);
+        var f = ((Span<JsonElement>)slots)[..RefundFields.Length];
         DeadLetter? error;
         if ((error = Collect(obj, path, RefundFields, f)) is not null
             || (error = RequireId(f[0], path.Child("order_id"), FieldRules.MaxIdLength, out var orderId)) is not null
@@ -133,7 +136,8 @@ public static partial class EventParser
     {
         payload = null;
         var path = new FieldPath("check_in");
-        var f = new JsonElement[CheckInFields.Length];
+        var slots = default(FieldSlots);
+        var f = ((Span<JsonElement>)slots)[..CheckInFields.Length];
         DeadLetter? error;
         if ((error = Collect(obj, path, CheckInFields, f)) is not null
             || (error = RequireId(f[0], path.Child("location_id"), FieldRules.MaxIdLength, out var locationId)) is not null)
@@ -149,7 +153,8 @@ public static partial class EventParser
     {
         payload = null;
         var path = new FieldPath("survey_answer");
-        var f = new JsonElement[SurveyFields.Length];
+        var slots = default(FieldSlots);
+        var f = ((Span<JsonElement>)slots)[..SurveyFields.Length];
         DeadLetter? error;
         if ((error = Collect(obj, path, SurveyFields, f)) is not null
             || (error = RequireId(f[0], path.Child("survey_id"), FieldRules.MaxIdLength, out var surveyId)) is not null
@@ -167,7 +172,8 @@ public static partial class EventParser
     {
         payload = null;
         var path = new FieldPath("consent_update");
-        var f = new JsonElement[ConsentFields.Length];
+        var slots = default(FieldSlots);
+        var f = ((Span<JsonElement>)slots)[..ConsentFields.Length];
         DeadLetter? error;
         if ((error = Collect(obj, path, ConsentFields, f)) is not null
             || (error = RequireString(f[0], path.Child("channel"), out var channelText)) is not null
@@ -195,7 +201,8 @@ public static partial class EventParser
     {
         payload = null;
         var path = new FieldPath("custom");
-        var f = new JsonElement[CustomFields.Length];
+        var slots = default(FieldSlots);
+        var f = ((Span<JsonElement>)slots)[..CustomFields.Length];
         DeadLetter? error;
         if ((error = Collect(obj, path, CustomFields, f)) is not null
             || (error = RequireString(f[0], path.Child("name"), out var name)) is not null)
@@ -233,7 +240,8 @@ public static partial class EventParser
     {
         payload = null;
         var path = new FieldPath("profile_update");
-        var f = new JsonElement[ProfileFieldNames.Length];
+        var slots = default(FieldSlots);
+        var f = ((Span<JsonElement>)slots)[..ProfileFieldNames.Length];
         if (Collect(obj, path, ProfileFieldNames, f) is { } error)
         {
             return error;

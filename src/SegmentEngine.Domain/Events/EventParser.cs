@@ -129,10 +129,19 @@ public static partial class EventParser
         }
     }
 
+    /// <summary>Room on the stack for the fields of one JSON object being read, instead of an array per event.</summary>
+    [System.Runtime.CompilerServices.InlineArray(16)]
+    private struct FieldSlots
+    {
+        private JsonElement _first;
+    }
+
     private static EventParseResult ParseRoot(ReadOnlySpan<byte> key, JsonElement root, Func<string, BrandSettings?> brands, DateTimeOffset now)
     {
-        Span<JsonElement> common = new JsonElement[5];
-        var payloads = new JsonElement[7];
+        var commonSlots = default(FieldSlots);
+        var common = ((Span<JsonElement>)commonSlots)[..5];
+        var payloadSlots = default(FieldSlots);
+        var payloads = ((Span<JsonElement>)payloadSlots)[..7];
         foreach (var property in root.EnumerateObject())
         {
             var slot = CommonSlot(property);

@@ -5,6 +5,7 @@ using Confluent.Kafka;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using SegmentEngine.Domain.Brands;
 using SegmentEngine.Domain.Events;
 using SegmentEngine.Grains.Abstractions;
 using SegmentEngine.Ingest.Kafka;
@@ -295,14 +296,14 @@ public sealed partial class KafkaIngestService(
     private async Task ProcessBatchAsync(List<ConsumeResult<byte[], byte[]>> batch, IProducer<byte[], byte[]> producer, DeliveryChains chains, CancellationToken stoppingToken)
     {
         var now = time.GetUtcNow();
-        var directory = brands.Brands;
+        Func<string, BrandSettings?> findBrand = brands.Brands.Find; // one delegate per batch, not one per record
         var byConsumer = new Dictionary<string, ImmutableArray<RawEvent>.Builder>(StringComparer.Ordinal);
         var pending = new List<Task>();
         foreach (var record in batch)
         {
             var key = record.Message.Key ?? [];
             var value = record.Message.Value ?? [];
-            var parsed = EventParser.Parse(key, value, directory.Find, now);
+            var parsed = EventParser.Parse(key, value, findBrand, now);
             if (!parsed.IsSuccess)
             {
                 pending.Add(DeadLetterAsync(producer, record, parsed.DeadLetter!.Code, parsed.DeadLetter.Field, parsed.DeadLetter.Message));
