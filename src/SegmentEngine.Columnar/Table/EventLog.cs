@@ -128,78 +128,78 @@ internal static class EventLog
         return log;
     }
 
-    // The ingest's facts hold plain dictionaries: they are walked as such, so that no enumerator is boxed per event.
+    // The ingest's facts hold plain dictionaries: each walk takes their struct enumerator, so that none is boxed per
+    // event; other maps are walked through the interface.
     private static int MultiValueCount(IReadOnlyDictionary<string, ImmutableArray<FactValue>> multi)
+        => multi.Count == 0 ? 0
+            : multi is Dictionary<string, ImmutableArray<FactValue>> plain ? CountValues(plain.GetEnumerator()) : CountValues(multi.GetEnumerator());
+
+    private static int WriteScalars(LogRecord[] log, int p, IReadOnlyDictionary<string, FactValue> properties, StringDictionary names, StringDictionary strings)
+        => properties is Dictionary<string, FactValue> plain
+            ? WriteScalars(log, p, plain.GetEnumerator(), names, strings)
+            : WriteScalars(log, p, properties.GetEnumerator(), names, strings);
+
+    private static int WriteMultiValued(LogRecord[] log, int p, IReadOnlyDictionary<string, ImmutableArray<FactValue>> multi, StringDictionary names, StringDictionary strings)
+        => multi is Dictionary<string, ImmutableArray<FactValue>> plain
+            ? WriteMultiValued(log, p, plain.GetEnumerator(), names, strings)
+            : WriteMultiValued(log, p, multi.GetEnumerator(), names, strings);
+
+    private static int CountValues<TPairs>(TPairs pairs)
+        where TPairs : IEnumerator<KeyValuePair<string, ImmutableArray<FactValue>>>
     {
         var n = 0;
-        if (multi.Count == 0)
+        try
         {
-            return n;
-        }
-
-        if (multi is Dictionary<string, ImmutableArray<FactValue>> plain)
-        {
-            foreach (var kv in plain)
+            while (pairs.MoveNext())
             {
-                n += kv.Value.Length;
+                n += pairs.Current.Value.Length;
             }
         }
-        else
+        finally
         {
-            foreach (var kv in multi)
-            {
-                n += kv.Value.Length;
-            }
+            pairs.Dispose();
         }
 
         return n;
     }
 
-    private static int WriteScalars(LogRecord[] log, int p, IReadOnlyDictionary<string, FactValue> properties, StringDictionary names, StringDictionary strings)
+    private static int WriteScalars<TPairs>(LogRecord[] log, int p, TPairs pairs, StringDictionary names, StringDictionary strings)
+        where TPairs : IEnumerator<KeyValuePair<string, FactValue>>
     {
-        if (properties is Dictionary<string, FactValue> plain)
+        try
         {
-            foreach (var kv in plain)
+            while (pairs.MoveNext())
             {
-                log[p++] = LogRecord.Property(names.Intern(kv.Key), kv.Value, false, strings);
+                var (key, value) = pairs.Current;
+                log[p++] = LogRecord.Property(names.Intern(key), value, false, strings);
             }
         }
-        else
+        finally
         {
-            foreach (var kv in properties)
-            {
-                log[p++] = LogRecord.Property(names.Intern(kv.Key), kv.Value, false, strings);
-            }
+            pairs.Dispose();
         }
 
         return p;
     }
 
-    private static int WriteMultiValued(LogRecord[] log, int p, IReadOnlyDictionary<string, ImmutableArray<FactValue>> multi, StringDictionary names, StringDictionary strings)
+    private static int WriteMultiValued<TPairs>(LogRecord[] log, int p, TPairs pairs, StringDictionary names, StringDictionary strings)
+        where TPairs : IEnumerator<KeyValuePair<string, ImmutableArray<FactValue>>>
     {
-        if (multi is Dictionary<string, ImmutableArray<FactValue>> plain)
+        try
         {
-            foreach (var kv in plain)
+            while (pairs.MoveNext())
             {
-                p = WriteValues(log, p, names.Intern(kv.Key), kv.Value, strings);
+                var (name, values) = pairs.Current;
+                var key = names.Intern(name);
+                foreach (var v in values)
+                {
+                    log[p++] = LogRecord.Property(key, v, true, strings);
+                }
             }
         }
-        else
+        finally
         {
-            foreach (var kv in multi)
-            {
-                p = WriteValues(log, p, names.Intern(kv.Key), kv.Value, strings);
-            }
-        }
-
-        return p;
-    }
-
-    private static int WriteValues(LogRecord[] log, int p, int key, ImmutableArray<FactValue> values, StringDictionary strings)
-    {
-        foreach (var v in values)
-        {
-            log[p++] = LogRecord.Property(key, v, true, strings);
+            pairs.Dispose();
         }
 
         return p;
