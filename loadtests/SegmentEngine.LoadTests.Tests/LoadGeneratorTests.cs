@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using SegmentEngine.Domain.Brands;
 using SegmentEngine.Domain.Events;
@@ -141,6 +142,32 @@ public sealed class LoadGeneratorTests
         Assert.Throws<ArgumentException>(() => LoadOptions.Parse(["--consumers", "0"]));
         Assert.Throws<ArgumentException>(() => LoadOptions.Parse(["--baselines", "duckdb"]));
         Assert.Throws<ArgumentException>(() => LoadOptions.Parse(["--rate"]));
+        Assert.Throws<ArgumentException>(() => LoadOptions.Parse(["--zipf", "-0.5"]));
+        Assert.Equal(0, LoadOptions.Parse(["--zipf", "0"]).ZipfExponent);
+    }
+
+    [Fact]
+    public void Zipf_exponent_zero_takes_every_consumer_in_turn()
+    {
+        const int count = 1000;
+        var zipf = new ZipfSampler(count, 0);
+        Assert.True(zipf.InTurn);
+        Assert.False(new ZipfSampler(count, 0.5).InTurn);
+        Assert.Equal(0.01, zipf.HeadShare(10), 9);
+        var generator = new EventGenerator(zipf, seed: 5, "demo", "USD", "turn");
+        var now = DateTimeOffset.Parse("2026-11-29T12:00:00Z", CultureInfo.InvariantCulture);
+        var keys = new List<string>();
+        for (var i = 0; i < 3 * count; i++)
+        {
+            keys.Add(Encoding.UTF8.GetString(generator.Next(now).Key));
+        }
+
+        // Three rounds: each consumer exactly three times, in the same order every round.
+        Assert.Equal("demo:c-0", keys[0]);
+        Assert.Equal("demo:c-999", keys[count - 1]);
+        Assert.All(keys.GroupBy(k => k), g => Assert.Equal(3, g.Count()));
+        Assert.Equal(count, keys.Distinct().Count());
+        Assert.Equal(keys.Take(count), keys.Skip(count).Take(count));
     }
 
     [Fact]

@@ -4,14 +4,24 @@ using System.Text;
 
 namespace SegmentEngine.LoadTests;
 
-/// <summary>Samples consumer ranks 1..N with probability proportional to 1/rank^s (inverse CDF, binary search).</summary>
+/// <summary>
+/// Samples consumer ranks 1..N with probability proportional to 1/rank^s (inverse CDF, binary search). With s = 0 the
+/// generator takes every consumer in turn instead (<see cref="InTurn"/>), so that N events reach exactly N consumers.
+/// </summary>
 internal sealed class ZipfSampler
 {
     private readonly double[] _cdf;
 
+    /// <summary>True for exponent 0: no skew, and the generator takes the consumers in turn rather than at random.</summary>
+    public bool InTurn { get; }
+
+    /// <summary>Number of ranks.</summary>
+    public int Count => _cdf.Length;
+
     /// <summary>Builds the cumulative distribution of <paramref name="count"/> ranks with exponent <paramref name="exponent"/>.</summary>
     public ZipfSampler(int count, double exponent)
     {
+        InTurn = exponent == 0;
         _cdf = new double[count];
         double sum = 0;
         for (var i = 0; i < count; i++)
@@ -77,7 +87,7 @@ internal sealed class EventGenerator
     public (byte[] Key, byte[] Value) Next(DateTimeOffset now)
     {
         var seq = _sequence++;
-        var rank = _zipf.Sample(_random.NextDouble());
+        var rank = _zipf.InTurn ? (int)(seq % _zipf.Count) : _zipf.Sample(_random.NextDouble());
         var kind = _random.Next(10);
         UpdateClock(now);
 

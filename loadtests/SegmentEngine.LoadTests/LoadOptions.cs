@@ -8,7 +8,7 @@ internal sealed class LoadOptions
     /// <summary>Number of distinct consumers of the load.</summary>
     public int Consumers { get; set; } = 1_000_000;
 
-    /// <summary>Zipf exponent of the consumer choice.</summary>
+    /// <summary>Zipf exponent of the consumer choice; 0 takes every consumer in turn (N events reach exactly N consumers).</summary>
     public double ZipfExponent { get; set; } = 1.0;
 
     /// <summary>Events to produce; 0 means bounded by <see cref="Duration"/> only.</summary>
@@ -115,7 +115,7 @@ internal sealed class LoadOptions
         usage: dotnet run --project loadtests/SegmentEngine.LoadTests -c Release -- [options]
 
           --consumers N          distinct consumers (default 1000000)
-          --zipf S               Zipf exponent of the consumer choice (default 1.0)
+          --zipf S               Zipf exponent of the consumer choice (default 1.0; 0 = every consumer in turn)
           --events N             events to produce (default 0 = until --duration)
           --duration SECONDS     produce for at most this long (default 60)
           --rate R               target events/s (default 0 = as fast as possible)
@@ -208,9 +208,9 @@ internal sealed class LoadOptions
             }
         }
 
-        if (o.Consumers < 1 || o.Events < 0 || o.Rate < 0 || o.ProbeRate < 0 || o.Duration <= TimeSpan.Zero || o.ZipfExponent <= 0)
+        if (o.Consumers < 1 || o.Events < 0 || o.Rate < 0 || o.ProbeRate < 0 || o.Duration <= TimeSpan.Zero || o.ZipfExponent < 0 || double.IsNaN(o.ZipfExponent))
         {
-            throw new ArgumentException("--consumers, --duration and --zipf must be positive; --events, --rate and --probe-rate not negative");
+            throw new ArgumentException("--consumers and --duration must be positive; --zipf, --events, --rate and --probe-rate not negative");
         }
 
         return o;
