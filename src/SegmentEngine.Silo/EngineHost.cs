@@ -282,12 +282,14 @@ public sealed partial class EngineHost : IAsyncDisposable
                 sp.GetRequiredService<IConsumerEventLog>(),
                 sp.GetRequiredService<ILogger<PostgresConsumerFactsSource>>()));
             services.AddSingleton<IPublishedMemberships>(new PostgresPublishedMemberships(connectionString, options.Cluster.ServiceId));
+            services.AddSingleton<IStorageHealth>(new PostgresStorageHealth(connectionString));
         }
         else
         {
             services.AddSingleton<IConsumerEventLog, InMemoryConsumerEventLog>();
             services.AddSingleton<IConsumerFactsSource, EmptyConsumerFactsSource>();
             services.AddSingleton<IPublishedMemberships, NoPublishedMemberships>();
+            services.AddSingleton<IStorageHealth>(AlwaysAvailableStorage.Instance);
         }
 
         services.AddOptions<KafkaIngestOptions>().Configure(kafka =>

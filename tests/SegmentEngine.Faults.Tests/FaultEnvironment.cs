@@ -5,6 +5,7 @@ using Grpc.Core;
 using Grpc.Net.Client;
 using SegmentEngine.Api.Auth;
 using SegmentEngine.Api.V1;
+using SegmentEngine.Domain.Events;
 using SegmentEngine.Hosting.Postgres;
 using SegmentEngine.Ingest.Kafka;
 using Xunit;
@@ -28,6 +29,7 @@ public sealed class FaultEnvironment : IAsyncDisposable
     private readonly ConcurrentDictionary<int, long> _endOffsets = new();
     private readonly ConcurrentDictionary<(int Partition, long Offset), string?> _eventIds = new();
     private EmbeddedPostgres? _postgres;
+    private EmbeddedPostgresOptions? _postgresOptions;
     private EmbeddedKafkaBroker? _broker;
     private IProducer<string, string>? _producer;
     private IAdminClient? _admin;
@@ -64,12 +66,13 @@ public sealed class FaultEnvironment : IAsyncDisposable
         var environment = new FaultEnvironment(root, partitions);
         try
         {
-            environment._postgres = await EmbeddedPostgres.StartAsync(new EmbeddedPostgresOptions
+            environment._postgresOptions = new EmbeddedPostgresOptions
             {
                 DataDirectory = Path.Combine(root, "pg"),
                 Port = SiloProcess.FreePort(),
                 Durable = false,
-            });
+            };
+            environment._postgres = await EmbeddedPostgres.StartAsync(environment._postgresOptions);
             KafkaNative.EnsureLoaded();
             environment._broker = new EmbeddedKafkaBroker();
             environment._broker.CreateTopic(EventsTopic, partitions);
@@ -108,6 +111,21 @@ public sealed class FaultEnvironment : IAsyncDisposable
 
         await silo.WaitReadyAsync(TimeSpan.FromSeconds(90));
         return silo;
+    }
+
+    /// <summary>Stops PostgreSQL (pg_ctl stop -m fast: every session is cut, as in a server restart or failover).</summary>
+    public Task StopPostgresAsync() => _postgres!.StopAsync();
+
+    /// <summary>Starts PostgreSQL again on the same data folder and port.</summary>
+    public async Task StartPostgresAsync() => _postgres = await EmbeddedPostgres.StartAsync(_postgresOptions!);
+
+    /// <summary>The reason header of every record on the dead-letter topic so far.</summary>
+    public IReadOnlyList<string> DeadLetterReasons()
+    {
+        var reasons = new List<string>();
+        ReadToEnd(EventsTopic + ".dlq", record => reasons.Add(
+            record.Message.Headers.TryGetLastBytes(DeadLetterCodes.HeaderName, out var reason) ? System.Text.Encoding.UTF8.GetString(reason) : "(none)"));
+        return reasons;
     }
 
     /// <summary>Produces records in order and waits for every acknowledgement; remembers each partition's end offset.</summary>
@@ -265,8 +283,21 @@ public sealed class FaultEnvironment : IAsyncDisposable
     /// <summary>The last change (entered/exited) per consumer id of one segment, from the start of the memberships topic to its end.</summary>
     private Dictionary<string, string> ReadLastMemberships(string segmentId)
     {
-        const string topic = "segment-engine.memberships";
         var last = new Dictionary<string, string>(StringComparer.Ordinal);
+        ReadToEnd("segment-engine.memberships", record =>
+        {
+            using var value = System.Text.Json.JsonDocument.Parse(record.Message.Value);
+            if (value.RootElement.GetProperty("segment_id").GetString() == segmentId && value.RootElement.GetProperty("brand_id").GetString() == FaultLoad.Brand)
+            {
+                last[value.RootElement.GetProperty("consumer_id").GetString()!] = value.RootElement.GetProperty("change").GetString()!;
+            }
+        });
+        return last;
+    }
+
+    /// <summary>Hands every record of a topic, partition by partition in offset order, up to the ends read when called.</summary>
+    private void ReadToEnd(string topic, Action<ConsumeResult<string, string>> each)
+    {
         using var consumer = new ConsumerBuilder<string, string>(new ConsumerConfig
         {
             BootstrapServers = Bootstrap,
@@ -290,26 +321,21 @@ public sealed class FaultEnvironment : IAsyncDisposable
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         while (ends.Count > 0)
         {
-            Assert.True(DateTime.UtcNow < deadline, $"The memberships topic was not read to its end within 30 s ({ends.Count} partitions left).");
+            Assert.True(DateTime.UtcNow < deadline, $"The topic {topic} was not read to its end within 30 s ({ends.Count} partitions left).");
             var result = consumer.Consume(TimeSpan.FromMilliseconds(200));
-            if (result?.Message is null)
+
+            // Records written after the ends were read are left for the next call.
+            if (result?.Message is null || !ends.TryGetValue(result.Partition.Value, out var end) || result.Offset.Value >= end)
             {
                 continue;
             }
 
-            using var value = System.Text.Json.JsonDocument.Parse(result.Message.Value);
-            if (value.RootElement.GetProperty("segment_id").GetString() == segmentId && value.RootElement.GetProperty("brand_id").GetString() == FaultLoad.Brand)
-            {
-                last[value.RootElement.GetProperty("consumer_id").GetString()!] = value.RootElement.GetProperty("change").GetString()!;
-            }
-
-            if (result.Offset.Value + 1 >= ends[result.Partition.Value])
+            each(result);
+            if (result.Offset.Value + 1 >= end)
             {
                 ends.Remove(result.Partition.Value);
             }
         }
-
-        return last;
     }
 
     /// <summary>The tails of every silo log of this environment.</summary>

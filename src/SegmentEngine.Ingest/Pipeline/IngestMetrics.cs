@@ -14,6 +14,7 @@ public sealed class IngestMetrics : IDisposable
     private readonly Histogram<double> _batchSeconds;
     private readonly Counter<long> _commits;
     private long _lag;
+    private int _storageAvailable = 1;
 
     /// <summary>Creates the instruments on a meter from the factory.</summary>
     public IngestMetrics(IMeterFactory meterFactory)
@@ -29,7 +30,15 @@ public sealed class IngestMetrics : IDisposable
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] });
         _commits = _meter.CreateCounter<long>("segengine.ingest.checkpoints", "{checkpoint}", "Offset commits after durable state.");
         _meter.CreateObservableGauge("segengine.ingest.consumer_lag", () => Volatile.Read(ref _lag), "{record}", "Records on the assigned partitions not yet consumed (high watermark - position).");
+        _meter.CreateObservableGauge(
+            "segengine.ingest.storage_available",
+            () => Volatile.Read(ref _storageAvailable),
+            "{state}",
+            "1 while the ingest finds its durable storage answering; 0 while it holds its partitions waiting for it.");
     }
+
+    /// <summary>Records whether the ingest finds its storage answering.</summary>
+    public void StorageAvailable(bool available) => Volatile.Write(ref _storageAvailable, available ? 1 : 0);
 
     /// <summary>Records the consumer lag summed over the assigned partitions.</summary>
     public void Lag(long records) => Volatile.Write(ref _lag, records);

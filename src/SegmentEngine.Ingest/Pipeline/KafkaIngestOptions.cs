@@ -78,6 +78,20 @@ public sealed class KafkaIngestOptions
     [Range(1_000, 300_000)]
     public int SessionTimeoutMs { get; set; } = 45_000;
 
+    /// <summary>
+    /// First wait, in milliseconds, before a failed consumer-grain call is retried; it doubles with each failure. After
+    /// five failures with the storage answering, the events go to the dead-letter topic (<c>processing_failed</c>).
+    /// </summary>
+    [Range(1, 60_000)]
+    public int GrainRetryDelayMs { get; set; } = 100;
+
+    /// <summary>
+    /// How often, in milliseconds, a held ingest asks whether its storage answers again. A failed grain call while the
+    /// storage does not answer holds the partition instead of counting against the events.
+    /// </summary>
+    [Range(1, 60_000)]
+    public int StorageCheckPeriodMs { get; set; } = 1_000;
+
     /// <summary>Whether the ingest runs on this silo.</summary>
     public bool Enabled { get; set; } = true;
 }

@@ -26,6 +26,7 @@ public sealed partial class KafkaIngestService(
     IKafkaEndpoint endpoint,
     IBrandSource brands,
     IGrainFactory grains,
+    IStorageHealth storage,
     IngestMetrics metrics,
     TimeProvider time,
     ILogger<KafkaIngestService> logger) : BackgroundService
@@ -33,6 +34,7 @@ public sealed partial class KafkaIngestService(
     private const int MaxGrainAttempts = 5;
     private readonly KafkaIngestOptions _options = options.Value;
     private readonly StringKeyGrains<IConsumerIngestGrain> _consumers = new(grains);
+    private readonly StorageGate _storage = new(storage, TimeSpan.FromMilliseconds(options.Value.StorageCheckPeriodMs), time, metrics, logger);
 
     /// <summary>Raised after each durable checkpoint with the number of records it covered (for tests and metrics).</summary>
     public event Action<int>? Checkpointed;
@@ -348,21 +350,33 @@ public sealed partial class KafkaIngestService(
     private async Task DeliverAsync(string grainKey, ImmutableArray<RawEvent> events, IProducer<byte[], byte[]> producer, CancellationToken stoppingToken)
     {
         var grain = _consumers.Get(grainKey);
-        for (var attempt = 1; ; attempt++)
+        var failures = 0;
+        while (true)
         {
             try
             {
                 await grain.IngestAsync(events).ConfigureAwait(false);
                 return;
             }
-            catch (Exception ex) when (ex is not OperationCanceledException && attempt < MaxGrainAttempts)
-            {
-                LogGrainRetry(attempt, ex.GetType().Name);
-                await Task.Delay(TimeSpan.FromMilliseconds(100 * (1 << attempt)), time, stoppingToken).ConfigureAwait(false);
-            }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
-                // A grain that keeps failing on valid input must not stall its partition: park the events, lose nothing.
+                // A storage outage is not the events' fault: wait for the storage (the partition is held, nothing is
+                // committed past this batch), then try again with a clean count.
+                if (await _storage.WaitIfUnavailableAsync(stoppingToken).ConfigureAwait(false))
+                {
+                    failures = 0;
+                    continue;
+                }
+
+                if (++failures < MaxGrainAttempts)
+                {
+                    LogGrainRetry(failures, ex.GetType().Name);
+                    await Task.Delay(TimeSpan.FromMilliseconds((double)_options.GrainRetryDelayMs * (1 << failures)), time, stoppingToken).ConfigureAwait(false);
+                    continue;
+                }
+
+                // A grain that keeps failing on valid input while the storage answers must not stall its partition:
+                // park the events, lose nothing.
                 LogGrainGaveUp(MaxGrainAttempts, ex.GetType().Name);
                 foreach (var ev in events)
                 {
@@ -453,7 +467,7 @@ public sealed partial class KafkaIngestService(
     [LoggerMessage(7, LogLevel.Warning, "Offset commit skipped ({Code}); the batch is durable and its next owner replays it")]
     private partial void LogCommitSkipped(string code);
 
-    [LoggerMessage(6, LogLevel.Error, "Consumer grain failed {Attempts} times ({ErrorType}); its events went to the dead-letter topic")]
+    [LoggerMessage(6, LogLevel.Error, "Consumer grain failed {Attempts} times ({ErrorType}) with the storage answering; its events went to the dead-letter topic")]
     private partial void LogGrainGaveUp(int attempts, string errorType);
 }
 

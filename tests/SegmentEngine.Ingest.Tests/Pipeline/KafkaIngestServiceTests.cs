@@ -8,6 +8,7 @@ using Microsoft.Extensions.Options;
 using Orleans;
 using Orleans.Runtime;
 using SegmentEngine.Domain.Brands;
+using SegmentEngine.Domain.Events;
 using SegmentEngine.Grains.Abstractions;
 using SegmentEngine.Ingest.Pipeline;
 using SegmentEngine.Ingest.Tests.Kafka;
@@ -17,8 +18,8 @@ namespace SegmentEngine.Ingest.Tests.Pipeline;
 
 /// <summary>
 /// The ingest service on the embedded broker, with stand-in consumer grains (the real grains, PostgreSQL and the
-/// fault tests are in the end-to-end and fault suites): what a slow consumer holds back, and in which order offsets
-/// are committed when batches overlap.
+/// fault tests are in the end-to-end and fault suites): what a slow consumer holds back, in which order offsets are
+/// committed when batches overlap, and what a failing grain does to its partition with the storage down or up.
 /// </summary>
 public sealed class KafkaIngestServiceTests(BrokerFixture fixture) : IClassFixture<BrokerFixture>
 {
@@ -52,6 +53,7 @@ public sealed class KafkaIngestServiceTests(BrokerFixture fixture) : IClassFixtu
             new Endpoint(fixture.Broker.BootstrapServers),
             new StaticBrandSource(new BrandDirectory([new BrandSettings { BrandId = "acme", Currency = "USD" }])),
             grains,
+            AlwaysAvailableStorage.Instance,
             metrics,
             TimeProvider.System,
             NullLogger<KafkaIngestService>.Instance);
@@ -103,12 +105,235 @@ public sealed class KafkaIngestServiceTests(BrokerFixture fixture) : IClassFixtu
         }
     }
 
+    [Fact]
+    public async Task A_grain_failing_while_the_storage_is_down_holds_its_batch_until_the_storage_is_back_and_dead_letters_nothing()
+    {
+        var storage = new SwitchableStorage { Available = false };
+        var grains = new StandInGrains();
+        grains.FailWhile("acme/c-1", () => !storage.Available);
+        await using var run = await IngestRun.StartAsync(fixture, grains, storage);
+
+        run.Producer.Produce(run.Topic, Event("e-1", "c-1"));
+        run.Producer.Produce(run.Topic, Event("e-2", "c-2"));
+        run.Producer.Flush(Deadline);
+
+        // The failed call found the storage down: the batch waits for it (far longer than five failures' retries take)
+        // without calling the grain again, committing or dead-lettering anything.
+        await storage.Checked(12).WaitAsync(Deadline);
+        Assert.Equal(1, grains.FailedCalls("acme/c-1"));
+        Assert.Empty(run.Checkpoints);
+        Assert.Equal(0, run.DeadLetterCount());
+        Assert.Equal(0, run.StorageAvailable());
+
+        storage.Available = true;
+        await run.CommittedAsync(2).WaitAsync(Deadline);
+        Assert.Equal(["e-1"], grains.EventsOf("acme/c-1"));
+        Assert.Equal(["e-2"], grains.EventsOf("acme/c-2"));
+        Assert.Equal(0, run.DeadLetterCount());
+        Assert.Equal(1, run.StorageAvailable());
+    }
+
+    [Fact]
+    public async Task A_grain_failing_while_the_storage_answers_sends_its_events_to_the_dead_letter_topic_after_five_attempts()
+    {
+        var storage = new SwitchableStorage { Available = true };
+        var grains = new StandInGrains();
+        grains.FailWhile("acme/c-bad", () => true);
+        await using var run = await IngestRun.StartAsync(fixture, grains, storage);
+
+        run.Producer.Produce(run.Topic, Event("e-1", "c-bad"));
+        run.Producer.Produce(run.Topic, Event("e-2", "c-good"));
+        run.Producer.Flush(Deadline);
+
+        // Parked, not stalled: the batch is committed and the record after it applied.
+        await run.CommittedAsync(2).WaitAsync(Deadline);
+        Assert.Equal(5, grains.FailedCalls("acme/c-bad"));
+        Assert.Equal(["e-2"], grains.EventsOf("acme/c-good"));
+        Assert.Equal(["processing_failed"], run.DeadLetterReasons());
+        Assert.True(storage.Checks >= 5, $"the storage was asked {storage.Checks} times");
+    }
+
     private static Message<byte[], byte[]> Event(string eventId, string consumer)
     {
         var occurred = DateTimeOffset.UtcNow.AddHours(-1).ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
         var json = "{\"event_id\":\"" + eventId + "\",\"brand_id\":\"acme\",\"consumer_id\":\"" + consumer
             + "\",\"type\":\"check_in\",\"occurred_at\":\"" + occurred + "\",\"check_in\":{\"location_id\":\"store-1\"}}";
         return new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes("acme:" + consumer), Value = Encoding.UTF8.GetBytes(json) };
+    }
+
+    private sealed class SwitchableStorage : IStorageHealth
+    {
+        private readonly List<(int Checks, TaskCompletionSource Done)> _waiters = [];
+        private int _checks;
+        private volatile bool _available;
+
+        public bool Available
+        {
+            get => _available;
+            set => _available = value;
+        }
+
+        public int Checks
+        {
+            get
+            {
+                lock (_waiters)
+                {
+                    return _checks;
+                }
+            }
+        }
+
+        /// <summary>Completes once the storage has been asked <paramref name="checks"/> times.</summary>
+        public Task Checked(int checks)
+        {
+            lock (_waiters)
+            {
+                if (_checks >= checks)
+                {
+                    return Task.CompletedTask;
+                }
+
+                var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                _waiters.Add((checks, done));
+                return done.Task;
+            }
+        }
+
+        public Task<bool> IsAvailableAsync(CancellationToken cancellationToken)
+        {
+            var available = _available;
+            lock (_waiters)
+            {
+                _checks++;
+                foreach (var (wanted, done) in _waiters.Where(w => w.Checks <= _checks))
+                {
+                    done.TrySetResult();
+                }
+            }
+
+            return Task.FromResult(available);
+        }
+    }
+
+    /// <summary>An ingest service on a topic of its own, with quick retries and storage checks.</summary>
+    private sealed class IngestRun : IAsyncDisposable
+    {
+        private readonly ConcurrentQueue<int> _checkpoints = new();
+        private readonly List<(int Records, TaskCompletionSource Done)> _waiters = [];
+        private readonly TestMeters _meters = new();
+        private readonly BrokerFixture _fixture;
+        private KafkaIngestService? _service;
+
+        private IngestRun(BrokerFixture fixture)
+        {
+            _fixture = fixture;
+            Topic = "events-" + Guid.NewGuid().ToString("N")[..8];
+            Metrics = new IngestMetrics(_meters);
+            Producer = new ProducerBuilder<byte[], byte[]>(new ProducerConfig { BootstrapServers = fixture.Broker.BootstrapServers, LingerMs = 5 }).Build();
+        }
+
+        public string Topic { get; }
+
+        public IngestMetrics Metrics { get; }
+
+        public IProducer<byte[], byte[]> Producer { get; }
+
+        public IReadOnlyCollection<int> Checkpoints => _checkpoints;
+
+        public static async Task<IngestRun> StartAsync(BrokerFixture fixture, IGrainFactory grains, IStorageHealth storage)
+        {
+            var run = new IngestRun(fixture);
+            fixture.Broker.CreateTopic(run.Topic, partitions: 1);
+            fixture.Broker.CreateTopic(run.Topic + ".dlq", partitions: 1);
+            run._service = new KafkaIngestService(
+                Options.Create(new KafkaIngestOptions
+                {
+                    EventsTopic = run.Topic,
+                    DeadLetterTopic = run.Topic + ".dlq",
+                    GroupId = "ingest-" + run.Topic,
+                    Lanes = 1,
+                    MaxBatchWaitMs = 50,
+                    FetchWaitMaxMs = 10,
+                    SessionTimeoutMs = 6_000,
+                    GrainRetryDelayMs = 1,
+                    StorageCheckPeriodMs = 5,
+                }),
+                new Endpoint(fixture.Broker.BootstrapServers),
+                new StaticBrandSource(new BrandDirectory([new BrandSettings { BrandId = "acme", Currency = "USD" }])),
+                grains,
+                storage,
+                run.Metrics,
+                TimeProvider.System,
+                NullLogger<KafkaIngestService>.Instance);
+            run._service.Checkpointed += run.OnCheckpoint;
+            await run._service.StartAsync(CancellationToken.None);
+            return run;
+        }
+
+        /// <summary>Completes once checkpoints have covered <paramref name="records"/> records.</summary>
+        public Task CommittedAsync(int records)
+        {
+            lock (_waiters)
+            {
+                if (_checkpoints.Sum() >= records)
+                {
+                    return Task.CompletedTask;
+                }
+
+                var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                _waiters.Add((records, done));
+                return done.Task;
+            }
+        }
+
+        private void OnCheckpoint(int records)
+        {
+            lock (_waiters)
+            {
+                _checkpoints.Enqueue(records);
+                var total = _checkpoints.Sum();
+                foreach (var (wanted, done) in _waiters.Where(w => w.Records <= total))
+                {
+                    done.TrySetResult();
+                }
+            }
+        }
+
+        public long? StorageAvailable() => _meters.Observe("segengine.ingest.storage_available");
+
+        public long DeadLetterCount()
+        {
+            using var consumer = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig { BootstrapServers = _fixture.Broker.BootstrapServers, GroupId = "dlq-count" }).Build();
+            return consumer.QueryWatermarkOffsets(new TopicPartition(Topic + ".dlq", 0), Deadline).High.Value;
+        }
+
+        public IReadOnlyList<string> DeadLetterReasons()
+        {
+            var count = DeadLetterCount();
+            using var consumer = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig { BootstrapServers = _fixture.Broker.BootstrapServers, GroupId = "dlq-read-" + Topic }).Build();
+            consumer.Assign(new TopicPartitionOffset(Topic + ".dlq", 0, 0));
+            var reasons = new List<string>();
+            while (reasons.Count < count)
+            {
+                var record = consumer.Consume(Deadline) ?? throw new TimeoutException("dead letters not read back");
+                reasons.Add(Encoding.UTF8.GetString(record.Message.Headers.GetLastBytes(DeadLetterCodes.HeaderName)));
+            }
+
+            return reasons;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (_service is not null)
+            {
+                await _service.StopAsync(CancellationToken.None);
+            }
+
+            Producer.Dispose();
+            Metrics.Dispose();
+            _meters.Dispose();
+        }
     }
 
     private sealed class Endpoint(string servers) : IKafkaEndpoint
@@ -130,6 +355,10 @@ public sealed class KafkaIngestServiceTests(BrokerFixture fixture) : IClassFixtu
         public Task Completed(string key, int call) => Get(key).Signal(call, completed: true);
 
         public IReadOnlyList<string> EventsOf(string key) => Get(key).Events;
+
+        public void FailWhile(string key, Func<bool> condition) => Get(key).FailWhile = condition;
+
+        public int FailedCalls(string key) => Get(key).FailedCalls;
 
         public TGrainInterface GetGrain<TGrainInterface>(string primaryKey, string? grainClassNamePrefix = null)
             where TGrainInterface : IGrainWithStringKey
@@ -184,6 +413,20 @@ public sealed class KafkaIngestServiceTests(BrokerFixture fixture) : IClassFixtu
         private readonly Dictionary<int, TaskCompletionSource> _gates = [];
         private readonly Dictionary<(int, bool), TaskCompletionSource> _signals = [];
         private int _calls;
+        private int _failedCalls;
+
+        public Func<bool>? FailWhile { get; set; }
+
+        public int FailedCalls
+        {
+            get
+            {
+                lock (_gate)
+                {
+                    return _failedCalls;
+                }
+            }
+        }
 
         public IReadOnlyList<string> Events
         {
@@ -220,6 +463,12 @@ public sealed class KafkaIngestServiceTests(BrokerFixture fixture) : IClassFixtu
             int call;
             lock (_gate)
             {
+                if (FailWhile?.Invoke() == true)
+                {
+                    _failedCalls++;
+                    throw new InvalidOperationException("stand-in failure");
+                }
+
                 call = ++_calls;
                 _events.AddRange(events.Select(e => e.Parsed!.EventId));
                 hold = _gates.TryGetValue(call, out var gate) ? gate.Task : Task.CompletedTask;

@@ -1,0 +1,93 @@
+using Microsoft.Extensions.Logging;
+
+namespace SegmentEngine.Ingest.Pipeline;
+
+/// <summary>Whether the engine's durable storage (PostgreSQL in a silo) answers now.</summary>
+public interface IStorageHealth
+{
+    /// <summary>True when the storage answers a trivial query; false (not an exception) when it cannot be reached.</summary>
+    Task<bool> IsAvailableAsync(CancellationToken cancellationToken);
+}
+
+/// <summary>A storage that is always there: in-memory storage, and tests whose grains have no storage.</summary>
+public sealed class AlwaysAvailableStorage : IStorageHealth
+{
+    /// <summary>The one instance.</summary>
+    public static readonly AlwaysAvailableStorage Instance = new();
+
+    /// <inheritdoc />
+    public Task<bool> IsAvailableAsync(CancellationToken cancellationToken) => Task.FromResult(true);
+}
+
+/// <summary>
+/// Tells a failed delivery whether its failure was the storage's: when the storage does not answer, the delivery waits
+/// until it does (its partition is held: nothing past the batch is committed) instead of counting the failure against
+/// its events. Every delivery that fails during one outage waits on the same check loop, so an outage costs one check per
+/// period and one log line at each end, however many consumers were in flight.
+/// </summary>
+internal sealed partial class StorageGate(IStorageHealth health, TimeSpan period, TimeProvider time, IngestMetrics metrics, ILogger logger)
+{
+    private readonly Lock _lock = new();
+    private Task? _outage;
+
+    /// <summary>
+    /// False at once when the storage answers (the failure was the delivery's own). Otherwise waits until the storage
+    /// answers again and returns true.
+    /// </summary>
+    public async Task<bool> WaitIfUnavailableAsync(CancellationToken cancellationToken)
+    {
+        Task? outage;
+        lock (_lock)
+        {
+            outage = _outage;
+        }
+
+        if (outage is null)
+        {
+            if (await health.IsAvailableAsync(cancellationToken).ConfigureAwait(false))
+            {
+                return false;
+            }
+
+            lock (_lock)
+            {
+                outage = _outage ??= WaitForStorageAsync(cancellationToken);
+            }
+        }
+
+        await outage.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
+    private async Task WaitForStorageAsync(CancellationToken cancellationToken)
+    {
+        var started = time.GetTimestamp();
+        metrics.StorageAvailable(false);
+        LogUnavailable(period.TotalSeconds);
+        try
+        {
+            do
+            {
+                await Task.Delay(period, time, cancellationToken).ConfigureAwait(false);
+            }
+            while (!await health.IsAvailableAsync(cancellationToken).ConfigureAwait(false));
+
+            LogBack(time.GetElapsedTime(started).TotalSeconds);
+        }
+        finally
+        {
+            lock (_lock)
+            {
+                _outage = null;
+            }
+
+            metrics.StorageAvailable(true);
+        }
+    }
+
+    [LoggerMessage(20, LogLevel.Error, "Storage unavailable: ingest holds its partitions (nothing is committed or dead-lettered) and checks again every {Seconds:0.###} s")]
+    private partial void LogUnavailable(double seconds);
+
+    [LoggerMessage(21, LogLevel.Warning, "Storage available again after {Seconds:0.0} s: ingest resumes")]
+    private partial void LogBack(double seconds);
+}
