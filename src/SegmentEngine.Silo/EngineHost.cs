@@ -306,6 +306,8 @@ public sealed partial class EngineHost : IAsyncDisposable
             kafka.Lanes = configured.Lanes;
             kafka.MaxBatchesInFlight = configured.MaxBatchesInFlight;
             kafka.BatchOverlapAfterMs = configured.BatchOverlapAfterMs;
+            kafka.GrainRetryDelayMs = configured.GrainRetryDelayMs;
+            kafka.StorageCheckPeriodMs = configured.StorageCheckPeriodMs;
             kafka.Enabled = configured.Enabled;
         });
         services.AddSingleton<IKafkaEndpoint>(new KafkaEndpoint(bootstrap, embedded: string.IsNullOrWhiteSpace(options.Kafka.BootstrapServers)));

@@ -29,4 +29,20 @@ public sealed class EngineOptionsValidatorTests
         Assert.Contains(problems, p => p.StartsWith("SegmentEngine:Postgres:ConsumerStateStore:", StringComparison.Ordinal));
         Assert.Equal(4, problems.Count);
     }
+
+    [Fact]
+    public void The_storage_hold_settings_must_be_positive()
+    {
+        var options = new EngineOptions();
+        Assert.Equal(1_000, options.Kafka.StorageCheckPeriodMs);
+        Assert.Equal(100, options.Kafka.GrainRetryDelayMs);
+        options.Kafka.StorageCheckPeriodMs = 0;
+        options.Kafka.GrainRetryDelayMs = -5;
+
+        var problems = EngineOptionsValidator.Validate(options);
+
+        Assert.Contains(problems, p => p.StartsWith("SegmentEngine:Kafka:StorageCheckPeriodMs:", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.StartsWith("SegmentEngine:Kafka:GrainRetryDelayMs:", StringComparison.Ordinal));
+        Assert.Equal(2, problems.Count);
+    }
 }
