@@ -23,12 +23,14 @@ public sealed class AlwaysAvailableStorage : IStorageHealth
 /// Tells a failed delivery whether its failure was the storage's: when the storage does not answer, the delivery waits
 /// until it does (its partition is held: nothing past the batch is committed) instead of counting the failure against
 /// its events. Every delivery that fails during one outage waits on the same check loop, so an outage costs one check per
-/// period and one log line at each end, however many consumers were in flight.
+/// period and one log line at each end, however many consumers were in flight; deliveries that fail at the same moment
+/// share one check, so a burst of failures opens one connection, not one each.
 /// </summary>
 internal sealed partial class StorageGate(IStorageHealth health, TimeSpan period, TimeProvider time, IngestMetrics metrics, ILogger logger)
 {
     private readonly Lock _lock = new();
     private Task? _outage;
+    private Task<bool>? _check;
 
     /// <summary>
     /// False at once when the storage answers (the failure was the delivery's own). Otherwise waits until the storage
@@ -44,7 +46,7 @@ internal sealed partial class StorageGate(IStorageHealth health, TimeSpan period
 
         if (outage is null)
         {
-            if (await health.IsAvailableAsync(cancellationToken).ConfigureAwait(false))
+            if (await CheckAsync(cancellationToken).ConfigureAwait(false))
             {
                 return false;
             }
@@ -70,7 +72,7 @@ internal sealed partial class StorageGate(IStorageHealth health, TimeSpan period
             {
                 await Task.Delay(period, time, cancellationToken).ConfigureAwait(false);
             }
-            while (!await health.IsAvailableAsync(cancellationToken).ConfigureAwait(false));
+            while (!await CheckAsync(cancellationToken).ConfigureAwait(false));
 
             LogBack(time.GetElapsedTime(started).TotalSeconds);
         }
@@ -82,6 +84,20 @@ internal sealed partial class StorageGate(IStorageHealth health, TimeSpan period
             }
 
             metrics.StorageAvailable(true);
+        }
+    }
+
+    /// <summary>The check in flight, or a new one: callers at the same moment share one.</summary>
+    private Task<bool> CheckAsync(CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            if (_check is { IsCompleted: false } running)
+            {
+                return running;
+            }
+
+            return _check = health.IsAvailableAsync(cancellationToken);
         }
     }
 
