@@ -119,6 +119,25 @@ public sealed class FaultEnvironment : IAsyncDisposable
     /// <summary>Starts PostgreSQL again on the same data folder and port.</summary>
     public async Task StartPostgresAsync() => _postgres = await EmbeddedPostgres.StartAsync(_postgresOptions!);
 
+    /// <summary>
+    /// Makes the engine's database refuse writes, or take them again, as a failover to a standby or an operator would:
+    /// sessions opened from now on default to read-only transactions (or not), and every other session is ended so
+    /// that none keeps the old setting.
+    /// </summary>
+    public async Task SetDatabaseReadOnlyAsync(bool readOnly)
+    {
+        var database = new Npgsql.NpgsqlConnectionStringBuilder(PostgresConnectionString).Database!;
+        await using var connection = new Npgsql.NpgsqlConnection(PostgresConnectionString);
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText =
+            "SET default_transaction_read_only = off; " +
+            $"ALTER DATABASE \"{database}\" SET default_transaction_read_only = {(readOnly ? "on" : "off")}; " +
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity " +
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'";
+        await command.ExecuteNonQueryAsync();
+    }
+
     /// <summary>The reason header of every record on the dead-letter topic so far.</summary>
     public IReadOnlyList<string> DeadLetterReasons()
     {

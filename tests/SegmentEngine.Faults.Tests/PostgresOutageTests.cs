@@ -4,65 +4,90 @@ using Xunit.Abstractions;
 namespace SegmentEngine.Faults.Tests;
 
 /// <summary>
-/// PostgreSQL stops in the middle of a load (every session cut, as in a server restart or failover) and comes back
-/// after a while: the silo holds its partitions instead of dead-lettering valid events, then resumes, and the final
-/// state is exactly what the events say, on the API and on the memberships topic.
+/// PostgreSQL stops in the middle of a load (every session cut, as in a server restart) and comes back after a while,
+/// or keeps answering but refuses every write (as after a failover to a standby): the silo holds its partitions
+/// instead of dead-lettering valid events, then resumes, and the final state is exactly what the events say, on the
+/// API and on the memberships topic.
 /// </summary>
 public sealed class PostgresOutageTests(ITestOutputHelper output)
 {
     /// <summary>
-    /// How long PostgreSQL stays down once the silo has seen it go: far longer than a failing event's five attempts
-    /// take (about 3 s) before its events would be dead-lettered.
+    /// How long the fault lasts once the silo has met it: far longer than a failing event's five attempts take (about
+    /// 3 s) before its events would be dead-lettered.
     /// </summary>
-    private static readonly TimeSpan Outage = TimeSpan.FromSeconds(8);
+    private static readonly TimeSpan Fault = TimeSpan.FromSeconds(8);
 
     [Theory]
     [InlineData("AdoNet")]
     [InlineData("GroupCommit")]
-    public async Task A_PostgreSQL_outage_mid_load_holds_the_ingest_then_resumes_without_losing_doubling_or_dead_lettering_any_event(string consumerStateStore)
+    public Task A_PostgreSQL_outage_mid_load_holds_the_ingest_then_resumes_without_losing_doubling_or_dead_lettering_any_event(string consumerStateStore)
+        => HeldThroughAsync(
+            "pg-outage", 20261129, consumerStateStore, "PostgreSQL was down",
+            begin: environment => environment.StopPostgresAsync(),
+            end: environment => environment.StartPostgresAsync(),
+            heldLine: "Storage unavailable",
+            backLine: "Storage available again");
+
+    [Theory]
+    [InlineData("AdoNet")]
+    [InlineData("GroupCommit")]
+    public Task A_database_refusing_writes_mid_load_holds_the_ingest_then_resumes_without_losing_doubling_or_dead_lettering_any_event(string consumerStateStore)
+        => HeldThroughAsync(
+            "pg-readonly", 20261130, consumerStateStore, "the database refused writes",
+            begin: environment => environment.SetDatabaseReadOnlyAsync(true),
+            end: environment => environment.SetDatabaseReadOnlyAsync(false),
+            heldLine: "Storage refuses writes",
+            backLine: "Storage takes writes again");
+
+    /// <summary>
+    /// Ingests a first part, starts the fault, produces the rest, keeps the fault for <see cref="Fault"/> once the silo
+    /// has met it, ends it and checks that nothing was committed or dead-lettered meanwhile and that the end state is exact.
+    /// </summary>
+    private async Task HeldThroughAsync(
+        string name, int seed, string consumerStateStore, string fault,
+        Func<FaultEnvironment, Task> begin, Func<FaultEnvironment, Task> end, string heldLine, string backLine)
     {
-        var now = DateTimeOffset.UtcNow;
-        var load = FaultLoad.Generate(consumers: 300, seed: 20261129, now);
-        await using var environment = await FaultEnvironment.StartAsync("pg-outage-" + consumerStateStore.ToLowerInvariant(), partitions: 6);
-        var silo = await environment.StartSiloAsync("pg-outage", consumerStateStore: consumerStateStore);
+        var load = FaultLoad.Generate(consumers: 300, seed: seed, DateTimeOffset.UtcNow);
+        await using var environment = await FaultEnvironment.StartAsync(name + "-" + consumerStateStore.ToLowerInvariant(), partitions: 6);
+        var silo = await environment.StartSiloAsync(name, consumerStateStore: consumerStateStore);
         await environment.CreateSegmentAsync(silo);
 
-        // A first part, fully ingested: durable state rows and activations that the outage will cut off.
+        // A first part, fully ingested: durable state rows and activations that the fault will cut off.
         var firstPart = load.Records.Count * 3 / 10;
         environment.Produce(load.Records.Take(firstPart));
         var firstEnd = environment.EndOffsets();
         await environment.WaitForCommittedAsync(committed => committed.SequenceEqual(firstEnd), TimeSpan.FromSeconds(90), "the silo to ingest the first part");
 
-        await environment.StopPostgresAsync();
+        await begin(environment);
         environment.Produce(load.Records.Skip(firstPart));
-        var end = environment.EndOffsets();
+        var ends = environment.EndOffsets();
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (!silo.Contains("Storage unavailable") && !silo.Contains("Consumer grain call failed"))
+        while (!silo.Contains(heldLine) && !silo.Contains("Consumer grain call failed"))
         {
-            Assert.True(DateTime.UtcNow < deadline, "The silo's ingest never met the outage.\n" + environment.LogTails());
-            Assert.False(silo.HasExited, "The silo exited during the outage.\n" + environment.LogTails());
+            Assert.True(DateTime.UtcNow < deadline, $"The silo's ingest never met the fault ({fault}).\n" + environment.LogTails());
+            Assert.False(silo.HasExited, $"The silo exited while {fault}.\n" + environment.LogTails());
             await Task.Delay(100);
         }
 
-        await Task.Delay(Outage);
-        Assert.False(silo.HasExited, "The silo exited during the outage.\n" + environment.LogTails());
-        var reasonsInOutage = environment.DeadLetterReasons();
+        await Task.Delay(Fault);
+        Assert.False(silo.HasExited, $"The silo exited while {fault}.\n" + environment.LogTails());
+        var reasonsInFault = environment.DeadLetterReasons();
         Assert.True(
-            !reasonsInOutage.Contains("processing_failed"),
-            $"Valid events were dead-lettered while PostgreSQL was down: {string.Join(", ", reasonsInOutage.GroupBy(r => r).Select(g => $"{g.Key} {g.Count()}"))}.");
-        var committedInOutage = await environment.CommittedOffsetsAsync();
-        Assert.True(committedInOutage.Sum() < end.Sum(), $"Everything was committed while PostgreSQL was down ({committedInOutage.Sum()} of {end.Sum()}).");
-        Assert.True(silo.Contains("Storage unavailable"), "The silo did not report the storage unavailable.\n" + environment.LogTails());
-        output.WriteLine($"After {Outage.TotalSeconds:0} s of outage: {committedInOutage.Sum() - firstEnd.Sum()} of {end.Sum() - firstEnd.Sum()} later records committed.");
+            !reasonsInFault.Contains("processing_failed"),
+            $"Valid events were dead-lettered while {fault}: {string.Join(", ", reasonsInFault.GroupBy(r => r).Select(g => $"{g.Key} {g.Count()}"))}.");
+        var committedInFault = await environment.CommittedOffsetsAsync();
+        Assert.True(committedInFault.Sum() < ends.Sum(), $"Everything was committed while {fault} ({committedInFault.Sum()} of {ends.Sum()}).");
+        Assert.True(silo.Contains(heldLine), $"The silo did not log '{heldLine}'.\n" + environment.LogTails());
+        output.WriteLine($"After {Fault.TotalSeconds:0} s while {fault}: {committedInFault.Sum() - firstEnd.Sum()} of {ends.Sum() - firstEnd.Sum()} later records committed.");
 
-        await environment.StartPostgresAsync();
+        await end(environment);
         await environment.WaitForCommittedAsync(
-            committed => committed.SequenceEqual(end),
+            committed => committed.SequenceEqual(ends),
             TimeSpan.FromSeconds(150),
-            "the silo to resume after PostgreSQL came back and commit every partition to its end");
-        Assert.True(silo.Contains("Storage available again"), "The silo did not report the storage back.\n" + environment.LogTails());
+            "the silo to resume after the fault and commit every partition to its end");
+        Assert.True(silo.Contains(backLine), $"The silo did not log '{backLine}'.\n" + environment.LogTails());
 
-        // Only the load's malformed records are dead letters: no valid event was parked because the database was away.
+        // Only the load's malformed records are dead letters: no valid event was parked because of the database.
         var reasons = environment.DeadLetterReasons();
         Assert.DoesNotContain("processing_failed", reasons);
         Assert.Equal(load.Malformed, reasons.Count);

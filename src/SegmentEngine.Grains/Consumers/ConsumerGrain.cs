@@ -166,7 +166,8 @@ public sealed partial class ConsumerGrain(
     /// <summary>
     /// Makes the batch durable: the held events in memory (the batch's new ones: older ones were released) to the
     /// log, then the row if it changed. If either fails, the activation is dropped so that the retried batch meets
-    /// the durable state, not this one (which already counts the batch's events as seen).
+    /// the durable state, not this one (which already counts the batch's events as seen); a failure of the storage's
+    /// own (<see cref="StorageFaults.IsTransient"/>) is rethrown as <see cref="TransientStorageException"/>.
     /// </summary>
     private async Task PersistAsync(bool rowChanged)
     {
@@ -183,9 +184,15 @@ public sealed partial class ConsumerGrain(
                 await state.WriteStateAsync();
             }
         }
-        catch
+        catch (Exception e)
         {
             DeactivateOnIdle();
+            if (StorageFaults.IsTransient(e))
+            {
+                // The storage's failure, not the events': the ingest holds them and tries again instead of counting it.
+                throw new TransientStorageException($"The storage refused a consumer's write ({e.GetType().Name}).", e);
+            }
+
             throw;
         }
     }

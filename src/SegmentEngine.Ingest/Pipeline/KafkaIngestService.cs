@@ -356,6 +356,7 @@ public sealed partial class KafkaIngestService(
             try
             {
                 await grain.IngestAsync(events).ConfigureAwait(false);
+                _storage.Delivered();
                 return;
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
@@ -365,6 +366,14 @@ public sealed partial class KafkaIngestService(
                 if (await _storage.WaitIfUnavailableAsync(stoppingToken).ConfigureAwait(false))
                 {
                     failures = 0;
+                    continue;
+                }
+
+                // Nor is a storage that answers but refuses the grain's writes (read-only after a failover, disk full).
+                if (ex is TransientStorageException)
+                {
+                    failures = 0;
+                    await _storage.WaitOutRefusedWriteAsync(ex.InnerException?.GetType().Name ?? ex.GetType().Name, stoppingToken).ConfigureAwait(false);
                     continue;
                 }
 

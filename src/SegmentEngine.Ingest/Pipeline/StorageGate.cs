@@ -31,6 +31,7 @@ internal sealed partial class StorageGate(IStorageHealth health, TimeSpan period
     private readonly Lock _lock = new();
     private Task? _outage;
     private Task<bool>? _check;
+    private long _refusingSince;
 
     /// <summary>
     /// False at once when the storage answers (the failure was the delivery's own). Otherwise waits until the storage
@@ -61,6 +62,38 @@ internal sealed partial class StorageGate(IStorageHealth health, TimeSpan period
         return true;
     }
 
+    /// <summary>
+    /// A grain reported its storage refusing writes (<c>TransientStorageException</c>) while the storage answers reads:
+    /// waits one period before the delivery tries again. The first such report starts a hold that ends, with one log line,
+    /// at the next delivery that goes through (<see cref="Delivered"/>).
+    /// </summary>
+    public Task WaitOutRefusedWriteAsync(string errorType, CancellationToken cancellationToken)
+    {
+        if (Interlocked.CompareExchange(ref _refusingSince, time.GetTimestamp(), 0) == 0)
+        {
+            metrics.StorageAvailable(false);
+            LogRefusing(errorType, period.TotalSeconds);
+        }
+
+        return Task.Delay(period, time, cancellationToken);
+    }
+
+    /// <summary>A delivery went through: ends a hold for refused writes, if one is on.</summary>
+    public void Delivered()
+    {
+        if (Volatile.Read(ref _refusingSince) is 0)
+        {
+            return;
+        }
+
+        var since = Interlocked.Exchange(ref _refusingSince, 0);
+        if (since != 0)
+        {
+            metrics.StorageAvailable(true);
+            LogTakingWrites(time.GetElapsedTime(since).TotalSeconds);
+        }
+    }
+
     private async Task WaitForStorageAsync(CancellationToken cancellationToken)
     {
         var started = time.GetTimestamp();
@@ -83,7 +116,7 @@ internal sealed partial class StorageGate(IStorageHealth health, TimeSpan period
                 _outage = null;
             }
 
-            metrics.StorageAvailable(true);
+            metrics.StorageAvailable(Volatile.Read(ref _refusingSince) is 0);
         }
     }
 
@@ -106,4 +139,10 @@ internal sealed partial class StorageGate(IStorageHealth health, TimeSpan period
 
     [LoggerMessage(21, LogLevel.Warning, "Storage available again after {Seconds:0.0} s: ingest resumes")]
     private partial void LogBack(double seconds);
+
+    [LoggerMessage(22, LogLevel.Error, "Storage refuses writes ({ErrorType}) though it answers: ingest holds the failed batches (nothing is committed or dead-lettered) and retries them every {Seconds:0.###} s")]
+    private partial void LogRefusing(string errorType, double seconds);
+
+    [LoggerMessage(23, LogLevel.Warning, "Storage takes writes again after {Seconds:0.0} s: ingest resumes")]
+    private partial void LogTakingWrites(double seconds);
 }

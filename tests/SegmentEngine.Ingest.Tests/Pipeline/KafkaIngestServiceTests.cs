@@ -134,6 +134,32 @@ public sealed class KafkaIngestServiceTests(BrokerFixture fixture) : IClassFixtu
     }
 
     [Fact]
+    public async Task A_grain_whose_storage_refuses_writes_while_answering_holds_its_batch_until_writes_go_through_again()
+    {
+        var storage = new SwitchableStorage { Available = true };
+        var grains = new StandInGrains();
+        var refusing = true;
+        grains.FailWhile("acme/c-1", () => Volatile.Read(ref refusing));
+        grains.FailWith("acme/c-1", () => new TransientStorageException("read-only", new TimeoutException()));
+        await using var run = await IngestRun.StartAsync(fixture, grains, storage);
+
+        run.Producer.Produce(run.Topic, Event("e-1", "c-1"));
+        run.Producer.Flush(Deadline);
+
+        // Far more failures than the five an event is allowed: held, not dead-lettered, nothing committed.
+        await grains.Failed("acme/c-1", 12).WaitAsync(Deadline);
+        Assert.Empty(run.Checkpoints);
+        Assert.Equal(0, run.DeadLetterCount());
+        Assert.Equal(0, run.StorageAvailable());
+
+        Volatile.Write(ref refusing, false);
+        await run.CommittedAsync(1).WaitAsync(Deadline);
+        Assert.Equal(["e-1"], grains.EventsOf("acme/c-1"));
+        Assert.Equal(0, run.DeadLetterCount());
+        Assert.Equal(1, run.StorageAvailable());
+    }
+
+    [Fact]
     public async Task A_grain_failing_while_the_storage_answers_sends_its_events_to_the_dead_letter_topic_after_five_attempts()
     {
         var storage = new SwitchableStorage { Available = true };
@@ -360,6 +386,10 @@ public sealed class KafkaIngestServiceTests(BrokerFixture fixture) : IClassFixtu
 
         public int FailedCalls(string key) => Get(key).FailedCalls;
 
+        public void FailWith(string key, Func<Exception> exception) => Get(key).FailWith = exception;
+
+        public Task Failed(string key, int calls) => Get(key).FailedAtLeast(calls);
+
         public TGrainInterface GetGrain<TGrainInterface>(string primaryKey, string? grainClassNamePrefix = null)
             where TGrainInterface : IGrainWithStringKey
             => (TGrainInterface)(object)Get(primaryKey);
@@ -412,10 +442,28 @@ public sealed class KafkaIngestServiceTests(BrokerFixture fixture) : IClassFixtu
         private readonly List<string> _events = [];
         private readonly Dictionary<int, TaskCompletionSource> _gates = [];
         private readonly Dictionary<(int, bool), TaskCompletionSource> _signals = [];
+        private readonly List<(int Calls, TaskCompletionSource Done)> _failures = [];
         private int _calls;
         private int _failedCalls;
 
         public Func<bool>? FailWhile { get; set; }
+
+        public Func<Exception> FailWith { get; set; } = () => new InvalidOperationException("stand-in failure");
+
+        public Task FailedAtLeast(int calls)
+        {
+            lock (_gate)
+            {
+                if (_failedCalls >= calls)
+                {
+                    return Task.CompletedTask;
+                }
+
+                var signal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                _failures.Add((calls, signal));
+                return signal.Task;
+            }
+        }
 
         public int FailedCalls
         {
@@ -466,7 +514,12 @@ public sealed class KafkaIngestServiceTests(BrokerFixture fixture) : IClassFixtu
                 if (FailWhile?.Invoke() == true)
                 {
                     _failedCalls++;
-                    throw new InvalidOperationException("stand-in failure");
+                    foreach (var (calls, done) in _failures.Where(f => f.Calls <= _failedCalls))
+                    {
+                        done.TrySetResult();
+                    }
+
+                    throw FailWith();
                 }
 
                 call = ++_calls;
