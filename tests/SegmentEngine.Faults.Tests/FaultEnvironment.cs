@@ -126,16 +126,23 @@ public sealed class FaultEnvironment : IAsyncDisposable
     /// </summary>
     public async Task SetDatabaseReadOnlyAsync(bool readOnly)
     {
-        var database = new Npgsql.NpgsqlConnectionStringBuilder(PostgresConnectionString).Database!;
-        await using var connection = new Npgsql.NpgsqlConnection(PostgresConnectionString);
+        // A session of its own (no pool): a new session of a read-only database starts read-only, so it first turns that
+        // off for itself, in a statement of its own (the setting applies from the next transaction).
+        var builder = new Npgsql.NpgsqlConnectionStringBuilder(PostgresConnectionString) { Pooling = false };
+        await using var connection = new Npgsql.NpgsqlConnection(builder.ConnectionString);
         await connection.OpenAsync();
-        await using var command = connection.CreateCommand();
-        command.CommandText =
-            "SET default_transaction_read_only = off; " +
-            $"ALTER DATABASE \"{database}\" SET default_transaction_read_only = {(readOnly ? "on" : "off")}; " +
+        foreach (var statement in new[]
+        {
+            "SET default_transaction_read_only = off",
+            $"ALTER DATABASE \"{builder.Database}\" SET default_transaction_read_only = {(readOnly ? "on" : "off")}",
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity " +
-            "WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'";
-        await command.ExecuteNonQueryAsync();
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'",
+        })
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = statement;
+            await command.ExecuteNonQueryAsync();
+        }
     }
 
     /// <summary>The reason header of every record on the dead-letter topic so far.</summary>

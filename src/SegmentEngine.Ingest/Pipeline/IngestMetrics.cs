@@ -34,7 +34,7 @@ public sealed class IngestMetrics : IDisposable
             "segengine.ingest.storage_available",
             () => Volatile.Read(ref _storageAvailable),
             "{state}",
-            "1 while the ingest finds its durable storage answering; 0 while it holds its partitions waiting for it.");
+            "1 while the ingest finds its durable storage answering and taking writes; 0 while it holds its partitions waiting for it.");
     }
 
     /// <summary>Records whether the ingest finds its storage answering.</summary>
