@@ -26,33 +26,14 @@ fi
 name=$1; rate=$2; duration=$3; shift 3
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
-pg_port=${PG_PORT:-55490}; api_port=${API_PORT:-5280}; http_port=$((api_port + 1))
 run_dir=/tmp/segengine-runs/$name
 rm -rf "$run_dir"; mkdir -p "$run_dir"
-
-if [[ "${NO_BUILD:-0}" != "1" ]]; then
-    dotnet build src/SegmentEngine.Silo -c Release -v q -nologo -clp:ErrorsOnly
-    dotnet build loadtests/SegmentEngine.LoadTests -c Release -v q -nologo -clp:ErrorsOnly
-fi
-
-# shellcheck disable=SC2086
-env ${ENGINE_ENV:-} dotnet "${SILO_DIR:-src/SegmentEngine.Silo/bin/Release/net10.0}/SegmentEngine.Silo.dll" \
-    --contentRoot "$root/src/SegmentEngine.Silo" \
-    --SegmentEngine:DataDirectory="$run_dir/data" \
-    --SegmentEngine:Api:Port="$api_port" --SegmentEngine:Api:HttpPort="$http_port" \
-    --SegmentEngine:Postgres:EmbeddedPort="$pg_port" \
-    --SegmentEngine:Cluster:SiloPort="${SILO_PORT:-11311}" --SegmentEngine:Cluster:GatewayPort="${GATEWAY_PORT:-30300}" \
-    --SegmentEngine:Kafka:EmbeddedPartitions=16 "$@" > "$run_dir/engine.log" 2>&1 &
-engine=$!
+# shellcheck source=benchmarks/engine-lib.sh
+source "$root/benchmarks/engine-lib.sh"
+build_release
+start_engine "$run_dir/engine.log" "$@"
 trap 'kill "$engine" 2>/dev/null || true' EXIT
-
-for _ in $(seq 1 120); do
-    grep -q 'SegmentEngine ready' "$run_dir/engine.log" && break
-    kill -0 "$engine" 2>/dev/null || { echo "engine exited; see $run_dir/engine.log" >&2; exit 1; }
-    sleep 1
-done
-grep -q 'SegmentEngine ready' "$run_dir/engine.log" || { echo "engine not ready after 120 s; see $run_dir/engine.log" >&2; exit 1; }
+wait_ready "$run_dir/engine.log"
 
 ticks() { awk '{print $14 + $15}' "/proc/$engine/stat"; }
 runs=${RUNS:-1}

@@ -14,7 +14,8 @@
 #   - full service: when that load test has every event applied and every probe's membership back.
 # It prints the durable consumer and event-log counts, the engine's resident memory after the rebuild, and the
 # engine log lines of the rebuild. NO_BUILD=1 skips the Release build; SILO_DIR runs another build of the silo;
-# KEEP_DATA=1 keeps the data folder. Ports: PG_PORT (55490), API_PORT (5280, and the next one for HTTP).
+# KEEP_DATA=1 keeps the data folder; ENGINE_ENV sets the engine's environment. Ports: PG_PORT (55490), API_PORT (5280,
+# and the next one for HTTP).
 set -euo pipefail
 if [[ $# -lt 3 ]]; then
     sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
@@ -24,38 +25,15 @@ fi
 name=$1; consumers=$2; events=$3; shift 3
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
-pg_port=${PG_PORT:-55490}; api_port=${API_PORT:-5280}; http_port=$((api_port + 1))
 run_dir=/tmp/segengine-runs/$name
 rm -rf "$run_dir"; mkdir -p "$run_dir"
+# shellcheck source=benchmarks/engine-lib.sh
+source "$root/benchmarks/engine-lib.sh"
 lt=(dotnet loadtests/SegmentEngine.LoadTests/bin/Release/net10.0/SegmentEngine.LoadTests.dll
     --data-dir "$run_dir/data" --grpc "http://127.0.0.1:$api_port" --metrics "http://127.0.0.1:$http_port/metrics"
     --pg-port "$pg_port" --baselines none --max-lag 100000 --drain-timeout 300)
+build_release
 
-if [[ "${NO_BUILD:-0}" != "1" ]]; then
-    dotnet build src/SegmentEngine.Silo -c Release -v q -nologo -clp:ErrorsOnly
-    dotnet build loadtests/SegmentEngine.LoadTests -c Release -v q -nologo -clp:ErrorsOnly
-fi
-
-engine=
-start_engine() { # $1: log file
-    dotnet "${SILO_DIR:-src/SegmentEngine.Silo/bin/Release/net10.0}/SegmentEngine.Silo.dll" \
-        --contentRoot "$root/src/SegmentEngine.Silo" \
-        --SegmentEngine:DataDirectory="$run_dir/data" \
-        --SegmentEngine:Api:Port="$api_port" --SegmentEngine:Api:HttpPort="$http_port" \
-        --SegmentEngine:Postgres:EmbeddedPort="$pg_port" \
-        --SegmentEngine:Cluster:SiloPort="${SILO_PORT:-11311}" --SegmentEngine:Cluster:GatewayPort="${GATEWAY_PORT:-30300}" \
-        --SegmentEngine:Kafka:EmbeddedPartitions=16 "$@" > "$1" 2>&1 &
-    engine=$!
-}
-wait_ready() { # $1: log file
-    for _ in $(seq 1 1200); do
-        grep -q 'SegmentEngine ready' "$1" && return 0
-        kill -0 "$engine" 2>/dev/null || { echo "engine exited; see $1" >&2; exit 1; }
-        sleep 0.1
-    done
-    echo "engine not ready after 120 s; see $1" >&2; exit 1
-}
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 psql_at() { psql -h 127.0.0.1 -p "$pg_port" -U postgres -d segmentengine -At -c "$1"; }

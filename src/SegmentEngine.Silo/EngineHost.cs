@@ -282,7 +282,7 @@ public sealed partial class EngineHost : IAsyncDisposable
                 sp.GetRequiredService<IConsumerEventLog>(),
                 sp.GetRequiredService<ILogger<PostgresConsumerFactsSource>>()));
             services.AddSingleton<IPublishedMemberships>(new PostgresPublishedMemberships(connectionString, options.Cluster.ServiceId));
-            services.AddSingleton<IStorageHealth>(new PostgresStorageHealth(connectionString));
+            services.AddSingleton<IStorageHealth>(_ => new PostgresStorageHealth(connectionString)); // made by the container, so disposed with it
         }
         else
         {

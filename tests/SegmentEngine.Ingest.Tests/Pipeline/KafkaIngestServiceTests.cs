@@ -28,48 +28,15 @@ public sealed class KafkaIngestServiceTests(BrokerFixture fixture) : IClassFixtu
     [Fact]
     public async Task A_slow_consumer_holds_back_its_own_later_events_and_later_commits_but_not_other_consumers()
     {
-        var suffix = Guid.NewGuid().ToString("N")[..8];
-        var topic = "events-" + suffix;
-        fixture.Broker.CreateTopic(topic, partitions: 1);
-        fixture.Broker.CreateTopic(topic + ".dlq", partitions: 1);
         var grains = new StandInGrains();
         var slowGate = grains.Gate("acme/c-slow", call: 1);
-        var options = new KafkaIngestOptions
+        await using var run = await IngestRun.StartAsync(fixture, grains, AlwaysAvailableStorage.Instance, options =>
         {
-            EventsTopic = topic,
-            DeadLetterTopic = topic + ".dlq",
-            GroupId = "ingest-" + suffix,
-            Lanes = 1,
-            MaxBatchesInFlight = 2,
-            BatchOverlapAfterMs = 1,
-            MaxBatchWaitMs = 200,
-            FetchWaitMaxMs = 10,
-            SessionTimeoutMs = 6_000,
-        };
-        using var meters = new TestMeters();
-        using var metrics = new IngestMetrics(meters);
-        var service = new KafkaIngestService(
-            Options.Create(options),
-            new Endpoint(fixture.Broker.BootstrapServers),
-            new StaticBrandSource(new BrandDirectory([new BrandSettings { BrandId = "acme", Currency = "USD" }])),
-            grains,
-            AlwaysAvailableStorage.Instance,
-            metrics,
-            TimeProvider.System,
-            NullLogger<KafkaIngestService>.Instance);
-        var checkpoints = new ConcurrentQueue<int>();
-        var allCommitted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        service.Checkpointed += count =>
-        {
-            checkpoints.Enqueue(count);
-            if (checkpoints.Sum() == 4)
-            {
-                allCommitted.TrySetResult();
-            }
-        };
-
-        using var producer = new ProducerBuilder<byte[], byte[]>(new ProducerConfig { BootstrapServers = fixture.Broker.BootstrapServers, LingerMs = 20 }).Build();
-        await service.StartAsync(CancellationToken.None);
+            options.MaxBatchesInFlight = 2;
+            options.BatchOverlapAfterMs = 1;
+            options.MaxBatchWaitMs = 200;
+        });
+        var (producer, topic) = (run.Producer, run.Topic);
         try
         {
             // Batch 1: the slow consumer's first event; its grain call blocks (a new activation, say).
@@ -88,20 +55,19 @@ public sealed class KafkaIngestServiceTests(BrokerFixture fixture) : IClassFixtu
 
             // ...but the slow consumer's second event waits for its first, and nothing is committed past batch 1.
             Assert.Equal(["e-1"], grains.EventsOf("acme/c-slow"));
-            Assert.Empty(checkpoints);
+            Assert.Empty(run.Checkpoints);
 
             slowGate.SetResult();
-            await allCommitted.Task.WaitAsync(Deadline);
+            await run.CommittedAsync(4).WaitAsync(Deadline);
             Assert.Equal(["e-1", "e-3"], grains.EventsOf("acme/c-slow"));
 
             // Committed in the order the batches were taken: batch 1 (one record) first, though batch 2 finished first.
-            Assert.Equal(1, checkpoints.First());
+            Assert.Equal(1, run.Checkpoints.First());
         }
         finally
         {
-            // A stopping ingest waits for the batches it started, the held one included.
+            // A stopping ingest (at the end of the run's scope) waits for the batches it started, the held one included.
             slowGate.TrySetResult();
-            await service.StopAsync(CancellationToken.None);
         }
     }
 
@@ -189,8 +155,7 @@ public sealed class KafkaIngestServiceTests(BrokerFixture fixture) : IClassFixtu
 
     private sealed class SwitchableStorage : IStorageHealth
     {
-        private readonly List<(int Checks, TaskCompletionSource Done)> _waiters = [];
-        private int _checks;
+        private readonly Tally _checks = new();
         private volatile bool _available;
 
         public bool Available
@@ -199,54 +164,24 @@ public sealed class KafkaIngestServiceTests(BrokerFixture fixture) : IClassFixtu
             set => _available = value;
         }
 
-        public int Checks
-        {
-            get
-            {
-                lock (_waiters)
-                {
-                    return _checks;
-                }
-            }
-        }
+        public long Checks => _checks.Count;
 
         /// <summary>Completes once the storage has been asked <paramref name="checks"/> times.</summary>
-        public Task Checked(int checks)
-        {
-            lock (_waiters)
-            {
-                if (_checks >= checks)
-                {
-                    return Task.CompletedTask;
-                }
-
-                var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                _waiters.Add((checks, done));
-                return done.Task;
-            }
-        }
+        public Task Checked(int checks) => _checks.AtLeast(checks);
 
         public Task<bool> IsAvailableAsync(CancellationToken cancellationToken)
         {
             var available = _available;
-            lock (_waiters)
-            {
-                _checks++;
-                foreach (var (wanted, done) in _waiters.Where(w => w.Checks <= _checks))
-                {
-                    done.TrySetResult();
-                }
-            }
-
+            _checks.Add();
             return Task.FromResult(available);
         }
     }
 
-    /// <summary>An ingest service on a topic of its own, with quick retries and storage checks.</summary>
+    /// <summary>An ingest service on a topic of its own, with quick retries and storage checks unless configured otherwise.</summary>
     private sealed class IngestRun : IAsyncDisposable
     {
         private readonly ConcurrentQueue<int> _checkpoints = new();
-        private readonly List<(int Records, TaskCompletionSource Done)> _waiters = [];
+        private readonly Tally _committed = new();
         private readonly TestMeters _meters = new();
         private readonly BrokerFixture _fixture;
         private KafkaIngestService? _service;
@@ -267,24 +202,26 @@ public sealed class KafkaIngestServiceTests(BrokerFixture fixture) : IClassFixtu
 
         public IReadOnlyCollection<int> Checkpoints => _checkpoints;
 
-        public static async Task<IngestRun> StartAsync(BrokerFixture fixture, IGrainFactory grains, IStorageHealth storage)
+        public static async Task<IngestRun> StartAsync(BrokerFixture fixture, IGrainFactory grains, IStorageHealth storage, Action<KafkaIngestOptions>? configure = null)
         {
             var run = new IngestRun(fixture);
             fixture.Broker.CreateTopic(run.Topic, partitions: 1);
             fixture.Broker.CreateTopic(run.Topic + ".dlq", partitions: 1);
+            var options = new KafkaIngestOptions
+            {
+                EventsTopic = run.Topic,
+                DeadLetterTopic = run.Topic + ".dlq",
+                GroupId = "ingest-" + run.Topic,
+                Lanes = 1,
+                MaxBatchWaitMs = 50,
+                FetchWaitMaxMs = 10,
+                SessionTimeoutMs = 6_000,
+                GrainRetryDelayMs = 1,
+                StorageCheckPeriodMs = 5,
+            };
+            configure?.Invoke(options);
             run._service = new KafkaIngestService(
-                Options.Create(new KafkaIngestOptions
-                {
-                    EventsTopic = run.Topic,
-                    DeadLetterTopic = run.Topic + ".dlq",
-                    GroupId = "ingest-" + run.Topic,
-                    Lanes = 1,
-                    MaxBatchWaitMs = 50,
-                    FetchWaitMaxMs = 10,
-                    SessionTimeoutMs = 6_000,
-                    GrainRetryDelayMs = 1,
-                    StorageCheckPeriodMs = 5,
-                }),
+                Options.Create(options),
                 new Endpoint(fixture.Broker.BootstrapServers),
                 new StaticBrandSource(new BrandDirectory([new BrandSettings { BrandId = "acme", Currency = "USD" }])),
                 grains,
@@ -298,32 +235,12 @@ public sealed class KafkaIngestServiceTests(BrokerFixture fixture) : IClassFixtu
         }
 
         /// <summary>Completes once checkpoints have covered <paramref name="records"/> records.</summary>
-        public Task CommittedAsync(int records)
-        {
-            lock (_waiters)
-            {
-                if (_checkpoints.Sum() >= records)
-                {
-                    return Task.CompletedTask;
-                }
-
-                var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                _waiters.Add((records, done));
-                return done.Task;
-            }
-        }
+        public Task CommittedAsync(int records) => _committed.AtLeast(records);
 
         private void OnCheckpoint(int records)
         {
-            lock (_waiters)
-            {
-                _checkpoints.Enqueue(records);
-                var total = _checkpoints.Sum();
-                foreach (var (wanted, done) in _waiters.Where(w => w.Records <= total))
-                {
-                    done.TrySetResult();
-                }
-            }
+            _checkpoints.Enqueue(records);
+            _committed.Add(records);
         }
 
         public long? StorageAvailable() => _meters.Observe("segengine.ingest.storage_available");
@@ -442,39 +359,16 @@ public sealed class KafkaIngestServiceTests(BrokerFixture fixture) : IClassFixtu
         private readonly List<string> _events = [];
         private readonly Dictionary<int, TaskCompletionSource> _gates = [];
         private readonly Dictionary<(int, bool), TaskCompletionSource> _signals = [];
-        private readonly List<(int Calls, TaskCompletionSource Done)> _failures = [];
+        private readonly Tally _failedCalls = new();
         private int _calls;
-        private int _failedCalls;
 
         public Func<bool>? FailWhile { get; set; }
 
         public Func<Exception> FailWith { get; set; } = () => new InvalidOperationException("stand-in failure");
 
-        public Task FailedAtLeast(int calls)
-        {
-            lock (_gate)
-            {
-                if (_failedCalls >= calls)
-                {
-                    return Task.CompletedTask;
-                }
+        public Task FailedAtLeast(int calls) => _failedCalls.AtLeast(calls);
 
-                var signal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                _failures.Add((calls, signal));
-                return signal.Task;
-            }
-        }
-
-        public int FailedCalls
-        {
-            get
-            {
-                lock (_gate)
-                {
-                    return _failedCalls;
-                }
-            }
-        }
+        public int FailedCalls => (int)_failedCalls.Count;
 
         public IReadOnlyList<string> Events
         {
@@ -513,12 +407,7 @@ public sealed class KafkaIngestServiceTests(BrokerFixture fixture) : IClassFixtu
             {
                 if (FailWhile?.Invoke() == true)
                 {
-                    _failedCalls++;
-                    foreach (var (calls, done) in _failures.Where(f => f.Calls <= _failedCalls))
-                    {
-                        done.TrySetResult();
-                    }
-
+                    _failedCalls.Add();
                     throw FailWith();
                 }
 

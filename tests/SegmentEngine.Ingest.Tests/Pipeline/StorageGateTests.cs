@@ -48,29 +48,13 @@ public sealed class StorageGateTests
     private sealed class ScriptedHealth : IStorageHealth
     {
         private readonly Lock _lock = new();
-        private readonly Dictionary<int, TaskCompletionSource> _calls = [];
+        private readonly Tally _calls = new();
         private TaskCompletionSource<bool>? _pending;
-        private int _count;
 
-        public int Calls
-        {
-            get
-            {
-                lock (_lock)
-                {
-                    return _count;
-                }
-            }
-        }
+        public long Calls => _calls.Count;
 
         /// <summary>Completes when the storage has been asked the <paramref name="number"/>th time.</summary>
-        public Task Call(int number)
-        {
-            lock (_lock)
-            {
-                return _count >= number ? Task.CompletedTask : Signal(number).Task;
-            }
-        }
+        public Task Call(int number) => _calls.AtLeast(number);
 
         public void Answer(bool available)
         {
@@ -86,28 +70,14 @@ public sealed class StorageGateTests
 
         public Task<bool> IsAvailableAsync(CancellationToken cancellationToken)
         {
-            TaskCompletionSource? signal;
             TaskCompletionSource<bool> pending;
             lock (_lock)
             {
-                _count++;
                 pending = _pending = new TaskCompletionSource<bool>();
-                _calls.Remove(_count, out signal);
             }
 
-            signal?.SetResult();
+            _calls.Add();
             return pending.Task;
-        }
-
-        private TaskCompletionSource Signal(int number)
-        {
-            if (!_calls.TryGetValue(number, out var signal))
-            {
-                signal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                _calls[number] = signal;
-            }
-
-            return signal;
         }
     }
 }
