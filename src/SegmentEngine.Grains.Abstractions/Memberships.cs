@@ -48,10 +48,15 @@ public sealed class NullMembershipPublisher : IMembershipPublisher
 public readonly record struct PublishedMembership(string SegmentId, long SegmentVersion, string ConsumerId);
 
 /// <summary>
-/// A brand's durable record of published memberships: those whose last recorded change was <c>entered</c>, and per
-/// partition of the memberships topic an offset from which every later change of the brand can be read back.
+/// A brand's durable record of published memberships: those whose last recorded change was <c>entered</c>, per
+/// partition of the memberships topic an offset from which every later change of the brand can be read back, and the
+/// version of each segment whose backfill the record holds (so that a shard rebuilt by a segment's creation or edit
+/// publishes that backfill as such, not as a recovery).
 /// </summary>
-public sealed record PublishedRecord(IReadOnlyList<PublishedMembership> Memberships, IReadOnlyDictionary<int, long> TopicOffsets);
+public sealed record PublishedRecord(
+    IReadOnlyList<PublishedMembership> Memberships,
+    IReadOnlyDictionary<int, long> TopicOffsets,
+    IReadOnlyDictionary<string, long> Segments);
 
 /// <summary>
 /// The memberships a brand's shard has published, kept durably so that a shard rebuilt after a crash publishes exactly
@@ -64,10 +69,16 @@ public interface IPublishedMemberships
     Task<PublishedRecord?> ReadAsync(string brandId, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Records acknowledged changes, in order (the last change of a (segment, consumer) decides), and the topic
-    /// offsets from which the brand's changes after them can be read.
+    /// Records acknowledged changes, in order (the last change of a (segment, consumer) decides), the topic offsets
+    /// from which the brand's changes after them can be read, and, unless null (unchanged), the segment versions whose
+    /// backfill those changes complete.
     /// </summary>
-    Task SaveAsync(string brandId, IReadOnlyList<MembershipChange> changes, IReadOnlyDictionary<int, long> topicOffsets, CancellationToken cancellationToken);
+    Task SaveAsync(
+        string brandId,
+        IReadOnlyList<MembershipChange> changes,
+        IReadOnlyDictionary<int, long> topicOffsets,
+        IReadOnlyDictionary<string, long>? segments,
+        CancellationToken cancellationToken);
 }
 
 /// <summary>Keeps nothing (in-memory engines).</summary>
@@ -77,7 +88,12 @@ public sealed class NoPublishedMemberships : IPublishedMemberships
     public Task<PublishedRecord?> ReadAsync(string brandId, CancellationToken cancellationToken) => Task.FromResult<PublishedRecord?>(null);
 
     /// <inheritdoc />
-    public Task SaveAsync(string brandId, IReadOnlyList<MembershipChange> changes, IReadOnlyDictionary<int, long> topicOffsets, CancellationToken cancellationToken)
+    public Task SaveAsync(
+        string brandId,
+        IReadOnlyList<MembershipChange> changes,
+        IReadOnlyDictionary<int, long> topicOffsets,
+        IReadOnlyDictionary<string, long>? segments,
+        CancellationToken cancellationToken)
         => Task.CompletedTask;
 }
 

@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text.Json;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 
 using Orleans.Serialization;
@@ -73,7 +74,7 @@ public sealed partial class EngineHost : IAsyncDisposable
     /// <summary>Address of the gRPC endpoint.</summary>
     public string GrpcAddress { get; }
 
-    /// <summary>Address of the HTTP/1.1 endpoint (/healthz, /metrics).</summary>
+    /// <summary>Address of the HTTP/1.1 endpoint (/healthz, /readyz, /metrics).</summary>
     public string HttpAddress { get; }
 
     /// <summary>Kafka bootstrap servers in use (the embedded broker's when none were configured).</summary>
@@ -156,7 +157,9 @@ public sealed partial class EngineHost : IAsyncDisposable
 
         var app = builder.Build();
         app.MapSegmentEngineApi();
-        app.MapHealthChecks("/healthz");
+        // Liveness runs no check (the process serves HTTP); readiness also asks the grain-state storage.
+        app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
+        app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains(StorageReadinessCheck.Tag) });
         app.MapPrometheusScrapingEndpoint("/metrics");
         var host = new EngineHost(app, options, postgres, kafka, connectionString, bootstrap, grpcPort, httpPort);
         try
@@ -327,7 +330,7 @@ public sealed partial class EngineHost : IAsyncDisposable
         services.AddSingleton<KafkaIngestService>();
         services.AddHostedService(sp => sp.GetRequiredService<KafkaIngestService>());
         services.AddSegmentEngineApi();
-        services.AddHealthChecks();
+        services.AddHealthChecks().AddCheck<StorageReadinessCheck>("storage", tags: [StorageReadinessCheck.Tag]);
         services.AddOpenTelemetry().WithMetrics(metrics => metrics
             .AddMeter(IngestMetrics.MeterName, KafkaMembershipPublisher.MeterName, EventLogMetrics.MeterName, ShardFeedMetrics.MeterName, "Microsoft.Orleans", "System.Runtime")
             .AddView(instrument => DroppedOrleansInstruments.Contains(instrument.Name) ? MetricStreamConfiguration.Drop : null)

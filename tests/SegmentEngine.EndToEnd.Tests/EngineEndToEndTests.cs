@@ -113,6 +113,17 @@ public sealed class EngineEndToEndTests : IAsyncLifetime
         await using (var host = await StartEngineAsync())
         {
             using var channel = GrpcChannel.ForAddress(host.GrpcAddress);
+
+            // Globex's shard is not active yet: creating a segment activates it, and its backfill is published as
+            // the segment's (trigger "segment"), not as a recovery of memberships the topic lacked.
+            await new SegmentService.SegmentServiceClient(channel).CreateSegmentAsync(new CreateSegmentRequest
+            {
+                SegmentId = "canadians",
+                DisplayName = "Canadians",
+                Rule = "profile.country in (\"CA\")",
+            }, Auth(_globexKey));
+            AssertBackfillPublishedAsSegment(host, scenario.Consumers.Where(c => c.Brand == Scenario.Globex && c.Country == "CA").Select(c => c.Id));
+
             var again = await PullAsync(channel, _acmeKey, "buyers", Channel.Email);
             var withdrawn = WithdrawnConsumer(scenario, now);
             Assert.Equal(firstPull.Where(line => !line.StartsWith(withdrawn.Id + " ", StringComparison.Ordinal)), again);
@@ -127,6 +138,23 @@ public sealed class EngineEndToEndTests : IAsyncLifetime
             var recovered = metrics.Split('\n').Where(line => line.StartsWith("segengine_memberships_changes_total{", StringComparison.Ordinal) && line.Contains("trigger=\"recovery\"", StringComparison.Ordinal)).ToList();
             Assert.True(recovered.TrueForAll(line => line.EndsWith(" 0", StringComparison.Ordinal)), "a clean restart republished memberships: " + string.Join("; ", recovered));
         }
+    }
+
+    [Fact]
+    public async Task Liveness_readiness_and_grpc_health_report_a_running_engine_on_postgres()
+    {
+        await using var host = await StartEngineAsync();
+        Assert.NotNull(host.PostgresConnectionString);
+        using var http = new HttpClient();
+        using var live = await http.GetAsync(host.HttpAddress + "/healthz");
+        using var ready = await http.GetAsync(host.HttpAddress + "/readyz");
+        Assert.Equal((HttpStatusCode.OK, "Healthy"), (live.StatusCode, await live.Content.ReadAsStringAsync()));
+        Assert.Equal((HttpStatusCode.OK, "Healthy"), (ready.StatusCode, await ready.Content.ReadAsStringAsync()));
+
+        // gRPC health (no key needed) aggregates the readiness checks.
+        using var channel = GrpcChannel.ForAddress(host.GrpcAddress);
+        var health = await new Grpc.Health.V1.Health.HealthClient(channel).CheckAsync(new Grpc.Health.V1.HealthCheckRequest { Service = "" });
+        Assert.Equal(Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving, health.Status);
     }
 
     [Fact]
@@ -392,6 +420,33 @@ public sealed class EngineEndToEndTests : IAsyncLifetime
             scenario.BadRecords.OrderBy(r => r.Value, StringComparer.Ordinal),
             received.OrderBy(r => r.Value, StringComparer.Ordinal));
         await Task.CompletedTask;
+    }
+
+    private static void AssertBackfillPublishedAsSegment(EngineHost host, IEnumerable<string> members)
+    {
+        using var memberships = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig
+        {
+            BootstrapServers = host.KafkaBootstrapServers,
+            GroupId = "e2e-backfill-" + Guid.NewGuid().ToString("N"),
+            AutoOffsetReset = AutoOffsetReset.Earliest,
+            EnableAutoCommit = false,
+        }).Build();
+        memberships.Subscribe(host.Options.Kafka.MembershipsTopic);
+        var expected = members.Order(StringComparer.Ordinal).ToList();
+        Assert.NotEmpty(expected);
+        var entered = new List<string>();
+        var triggers = new List<string>();
+        ReadUntil(memberships, json => json.GetProperty("segment_id").GetString() == "canadians" && json.GetProperty("brand_id").GetString() == Scenario.Globex,
+            json =>
+            {
+                Assert.Equal("entered", json.GetProperty("change").GetString());
+                entered.Add(json.GetProperty("consumer_id").GetString()!);
+            },
+            () => entered.Count >= expected.Count,
+            triggers.Add);
+        Assert.Equal(expected, entered.Order(StringComparer.Ordinal));
+        Assert.Equal(expected.Count, triggers.Count);
+        Assert.All(triggers, trigger => Assert.Equal("segment", trigger));
     }
 
     private static async Task AssertMembershipsPublishedAsync(EngineHost host, Scenario scenario, DateTimeOffset now)

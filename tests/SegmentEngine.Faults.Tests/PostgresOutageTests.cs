@@ -26,7 +26,8 @@ public sealed class PostgresOutageTests(ITestOutputHelper output)
             begin: environment => environment.StopPostgresAsync(),
             end: environment => environment.StartPostgresAsync(),
             heldLine: "Storage unavailable",
-            backLine: "Storage available again");
+            backLine: "Storage available again",
+            readinessInFault: "Unhealthy");
 
     [Theory]
     [InlineData("AdoNet")]
@@ -37,20 +38,25 @@ public sealed class PostgresOutageTests(ITestOutputHelper output)
             begin: environment => environment.SetDatabaseReadOnlyAsync(true),
             end: environment => environment.SetDatabaseReadOnlyAsync(false),
             heldLine: "Storage refuses writes",
-            backLine: "Storage takes writes again");
+            backLine: "Storage takes writes again",
+            readinessInFault: "Degraded");
 
     /// <summary>
     /// Ingests a first part, starts the fault, produces the rest, keeps the fault for <see cref="Fault"/> once the silo
     /// has met it, ends it and checks that nothing was committed or dead-lettered meanwhile and that the end state is exact.
+    /// Readiness (<c>/readyz</c>) reads <paramref name="readinessInFault"/> during the fault and Healthy after it; liveness
+    /// (<c>/healthz</c>) stays Healthy throughout.
     /// </summary>
     private async Task HeldThroughAsync(
         string name, int seed, string consumerStateStore, string fault,
-        Func<FaultEnvironment, Task> begin, Func<FaultEnvironment, Task> end, string heldLine, string backLine)
+        Func<FaultEnvironment, Task> begin, Func<FaultEnvironment, Task> end, string heldLine, string backLine, string readinessInFault)
     {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
         var load = FaultLoad.Generate(consumers: 300, seed: seed, DateTimeOffset.UtcNow);
         await using var environment = await FaultEnvironment.StartAsync(name + "-" + consumerStateStore.ToLowerInvariant(), partitions: 6);
         var silo = await environment.StartSiloAsync(name, consumerStateStore: consumerStateStore);
         await environment.CreateSegmentAsync(silo);
+        Assert.Equal("Healthy", await HealthAsync(http, silo, "/readyz"));
 
         // A first part, fully ingested: durable state rows and activations that the fault will cut off.
         var firstPart = load.Records.Count * 3 / 10;
@@ -78,6 +84,8 @@ public sealed class PostgresOutageTests(ITestOutputHelper output)
         var committedInFault = await environment.CommittedOffsetsAsync();
         Assert.True(committedInFault.Sum() < ends.Sum(), $"Everything was committed while {fault} ({committedInFault.Sum()} of {ends.Sum()}).");
         Assert.True(silo.Contains(heldLine), $"The silo did not log '{heldLine}'.\n" + environment.LogTails());
+        await WaitForHealthAsync(http, silo, "/readyz", readinessInFault, fault);
+        Assert.Equal("Healthy", await HealthAsync(http, silo, "/healthz"));
         output.WriteLine($"After {Fault.TotalSeconds:0} s while {fault}: {committedInFault.Sum() - firstEnd.Sum()} of {ends.Sum() - firstEnd.Sum()} later records committed.");
 
         await end(environment);
@@ -86,6 +94,7 @@ public sealed class PostgresOutageTests(ITestOutputHelper output)
             TimeSpan.FromSeconds(150),
             "the silo to resume after the fault and commit every partition to its end");
         Assert.True(silo.Contains(backLine), $"The silo did not log '{backLine}'.\n" + environment.LogTails());
+        Assert.Equal("Healthy", await HealthAsync(http, silo, "/readyz"));
 
         // Only the load's malformed records are dead letters: no valid event was parked because of the database.
         var reasons = environment.DeadLetterReasons();
@@ -95,5 +104,30 @@ public sealed class PostgresOutageTests(ITestOutputHelper output)
         await environment.AssertStateEqualsAsync(silo, load, TimeSpan.FromSeconds(30));
         await environment.AssertMembershipTopicAsync(load, TimeSpan.FromSeconds(30));
         output.WriteLine($"Final state equal for {load.Expected.Count} consumers ({load.Records.Count} records, {load.Replays} replays, {load.Malformed} malformed).");
+    }
+
+    /// <summary>
+    /// Waits (5 s at most) for a health endpoint to report a status: the ingest's hold for refused writes lifts for a
+    /// moment whenever a delivery needs no write, so one reading could fall in such a moment.
+    /// </summary>
+    private static async Task WaitForHealthAsync(HttpClient http, SiloProcess silo, string path, string expected, string fault)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(5);
+        string status;
+        while ((status = await HealthAsync(http, silo, path)) != expected && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(200);
+        }
+
+        Assert.True(status == expected, $"{path} reported {status} while {fault}, not {expected}.");
+    }
+
+    /// <summary>The status a health endpoint reports (its body), whatever its HTTP status code.</summary>
+    private static async Task<string> HealthAsync(HttpClient http, SiloProcess silo, string path)
+    {
+        using var response = await http.GetAsync(silo.HttpAddress + path);
+        var status = await response.Content.ReadAsStringAsync();
+        Assert.Equal(status == "Unhealthy" ? System.Net.HttpStatusCode.ServiceUnavailable : System.Net.HttpStatusCode.OK, response.StatusCode);
+        return status;
     }
 }

@@ -40,8 +40,8 @@ public static class SegmentEngineApiExtensions
             .AddServiceOptions<LoyaltyGrpcService>(AddAuth);
         services.AddSingleton<IConfigureOptions<GrpcServiceOptions>, ConfigureGrpcLimits>();
 
-        // No checks registered here: the overall status ("" service) is SERVING while the host runs;
-        // the silo may add its own checks with AddHealthChecks().
+        // No checks registered here: the overall status ("" service) aggregates the host's registered checks (the
+        // silo registers its readiness checks), and is SERVING while the host runs when it has none.
         services.AddGrpcHealthChecks();
         services.AddGrpcReflection();
         return services;

@@ -31,7 +31,10 @@ public sealed class ShardOptions
 /// the brand lies after them. A shard rebuilt after a crash brings the record up to date with the brand's changes on
 /// the topic after those offsets (what consumers of the topic last saw), compares it with what it evaluates, and
 /// publishes the difference (trigger <see cref="MembershipTrigger.Recovery"/>): changes lost in flight are published
-/// late rather than never, and the last change of a key on the topic is its current membership. A change the broker
+/// late rather than never, and the last change of a key on the topic is its current membership. The record also holds
+/// the segment versions whose backfill it has seen, so that the difference for a segment created, edited or deleted
+/// since then (say, the creation that activated the shard) goes out as that segment's backfill (trigger
+/// <see cref="MembershipTrigger.Segment"/>). A change the broker
 /// refuses makes the shard deactivate, so that its next activation recovers it the same way.
 /// </remarks>
 public sealed partial class ShardGrain(
@@ -51,6 +54,7 @@ public sealed partial class ShardGrain(
     private List<Task<bool>> _unacknowledged = [];
     private Task _saving = Task.CompletedTask;
     private bool _recorded;
+    private bool _segmentsUnsaved;
     private DateTimeOffset _lastSaved;
 
     private SegmentCompiler Compiler => _compiler ??= new SegmentCompiler(_table);
@@ -80,22 +84,29 @@ public sealed partial class ShardGrain(
         {
             _recorded = true;
             IReadOnlyList<MembershipChange> tail = [];
+            var seen = new Dictionary<string, long>(record.Segments, StringComparer.Ordinal);
             if (record.TopicOffsets.Count == 0)
             {
                 // Never recorded: nothing was published for the brand (every activation records the topic's end before
                 // it publishes). Record it now, before the first publication. A topic not found yet is recorded as
                 // partition 0 at offset 0, so that a later recovery reads whatever appears from the start.
                 var ends = await topic.EndOffsetsAsync(cancellationToken);
-                await published.SaveAsync(BrandId, [], ends.Count > 0 ? ends : new Dictionary<int, long> { [0] = 0 }, cancellationToken);
+                await published.SaveAsync(BrandId, [], ends.Count > 0 ? ends : new Dictionary<int, long> { [0] = 0 }, seen, cancellationToken);
             }
             else
             {
                 tail = await topic.ReadAsync(BrandId, record.TopicOffsets, cancellationToken);
+                foreach (var change in tail)
+                {
+                    // A change on the topic shows that a shard had applied that segment version before this one.
+                    seen[change.SegmentId] = change.SegmentVersion;
+                }
             }
 
             _lastSaved = time.GetUtcNow();
             _unsaved.AddRange(tail);
-            Recover(LastPublished(record.Memberships, tail));
+            _segmentsUnsaved = true;
+            Recover(LastPublished(record.Memberships, tail), seen);
             StartSave();
         }
 
@@ -363,9 +374,19 @@ public sealed partial class ShardGrain(
         return published;
     }
 
-    /// <summary>Publishes the difference between the evaluated memberships and the last published ones.</summary>
-    private void Recover(Dictionary<string, Dictionary<string, long>> published)
+    /// <summary>
+    /// Publishes the difference between the evaluated memberships and the last published ones: as a recovery for a
+    /// segment at the version already seen, as the segment's backfill for one created, edited or deleted since.
+    /// </summary>
+    private void Recover(Dictionary<string, Dictionary<string, long>> published, Dictionary<string, long> seen)
     {
+        MembershipTrigger TriggerFor(string segmentId)
+        {
+            long? current = _definitions.TryGetValue(segmentId, out var definition) ? definition.Version : null;
+            long? before = seen.TryGetValue(segmentId, out var version) ? version : null;
+            return current == before ? MembershipTrigger.Recovery : MembershipTrigger.Segment;
+        }
+
         var now = time.GetUtcNow();
         var changes = new List<MembershipChange>();
         foreach (var (segmentId, consumers) in published)
@@ -377,7 +398,7 @@ public sealed partial class ShardGrain(
                 if (!stillMember)
                 {
                     var version = _definitions.TryGetValue(segmentId, out var definition) ? definition.Version : recordedVersion;
-                    changes.Add(new MembershipChange(BrandId, segmentId, version, consumerId, false, now, MembershipTrigger.Recovery));
+                    changes.Add(new MembershipChange(BrandId, segmentId, version, consumerId, false, now, TriggerFor(segmentId)));
                 }
             }
         }
@@ -386,18 +407,21 @@ public sealed partial class ShardGrain(
         foreach (var (segmentId, members) in _members)
         {
             published.TryGetValue(segmentId, out var consumers);
+            var trigger = TriggerFor(segmentId);
             foreach (var row in Bitmaps.SetBits(members))
             {
                 if (_table.ConsumerIdAt(row) is { } consumerId && consumers?.ContainsKey(consumerId) != true)
                 {
-                    changes.Add(Change(segmentId, consumerId, entered: true, now, MembershipTrigger.Recovery));
+                    changes.Add(Change(segmentId, consumerId, entered: true, now, trigger));
                 }
             }
         }
 
-        if (changes.Count > 0)
+        var recovered = changes.Count(c => c.Trigger == MembershipTrigger.Recovery);
+        if (recovered > 0)
         {
-            LogRecovered(changes.Count - exited, exited);
+            var recoveredExits = changes.Take(exited).Count(c => c.Trigger == MembershipTrigger.Recovery);
+            LogRecovered(recovered - recoveredExits, recoveredExits);
         }
 
         Publish(changes);
@@ -409,7 +433,7 @@ public sealed partial class ShardGrain(
     /// </summary>
     private void StartSave()
     {
-        if (!_recorded || !_saving.IsCompleted || (_unsaved.Count == 0 && time.GetUtcNow() - _lastSaved < TimeSpan.FromMinutes(1)))
+        if (!_recorded || !_saving.IsCompleted || (_unsaved.Count == 0 && !_segmentsUnsaved && time.GetUtcNow() - _lastSaved < TimeSpan.FromMinutes(1)))
         {
             return;
         }
@@ -433,8 +457,10 @@ public sealed partial class ShardGrain(
         // Taken after the end offsets were read: whatever is published from here on lies at or after them.
         var changes = _unsaved;
         var acknowledgements = _unacknowledged;
+        var segments = _segmentsUnsaved ? _definitions.ToDictionary(d => d.Key, d => d.Value.Version, StringComparer.Ordinal) : null;
         _unsaved = [];
         _unacknowledged = [];
+        _segmentsUnsaved = false;
         var acknowledged = await Task.WhenAll(acknowledgements);
         if (Array.IndexOf(acknowledged, false) >= 0)
         {
@@ -447,7 +473,7 @@ public sealed partial class ShardGrain(
 
         try
         {
-            await published.SaveAsync(BrandId, changes, ends, CancellationToken.None);
+            await published.SaveAsync(BrandId, changes, ends, segments, CancellationToken.None);
             _lastSaved = time.GetUtcNow();
         }
         catch (Exception e) when (e is not OutOfMemoryException)
@@ -456,6 +482,7 @@ public sealed partial class ShardGrain(
             LogRecordFailed(e.GetType().Name);
             _unsaved.InsertRange(0, changes);
             _unacknowledged.InsertRange(0, acknowledgements);
+            _segmentsUnsaved |= segments is not null;
         }
     }
 
@@ -494,6 +521,8 @@ public sealed partial class ShardGrain(
             changed.Add(definition.SegmentId);
         }
 
+        _segmentsUnsaved |= next.Count != _definitions.Count
+            || next.Any(d => !_definitions.TryGetValue(d.Key, out var old) || old.Version != d.Value.Version);
         _definitions = next;
 
         // Backfill: a new or edited segment is evaluated at once over all data held, in one pass.

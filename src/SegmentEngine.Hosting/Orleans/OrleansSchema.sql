@@ -398,3 +398,14 @@ CREATE TABLE IF NOT EXISTS se_published_membership_offset
     next_offset     bigint  NOT NULL,
     PRIMARY KEY (service_id, brand_id, topic_partition)
 );
+
+-- Per brand, the segment versions whose backfill the record holds (parallel arrays). A rebuilt shard labels the
+-- difference for a segment version missing here as that segment's backfill rather than as a recovery.
+CREATE TABLE IF NOT EXISTS se_published_segments
+(
+    service_id       text     NOT NULL,
+    brand_id         text     COLLATE "C" NOT NULL,
+    segment_ids      text[]   NOT NULL,
+    segment_versions bigint[] NOT NULL,
+    PRIMARY KEY (service_id, brand_id)
+);

@@ -40,6 +40,9 @@ public sealed class IngestMetrics : IDisposable
     /// <summary>Records whether the ingest finds its storage answering.</summary>
     public void StorageAvailable(bool available) => Volatile.Write(ref _storageAvailable, available ? 1 : 0);
 
+    /// <summary>False while the ingest holds its partitions for its storage (not answering, or refusing writes).</summary>
+    public bool IsStorageAvailable => Volatile.Read(ref _storageAvailable) == 1;
+
     /// <summary>Records the consumer lag summed over the assigned partitions.</summary>
     public void Lag(long records) => Volatile.Write(ref _lag, records);
 

@@ -112,7 +112,7 @@ public sealed class ApiOptions
     [Range(0, 65535)]
     public int Port { get; set; } = 5080;
 
-    /// <summary>Port of the HTTP/1.1 endpoint serving /healthz and /metrics; 0 picks a free port.</summary>
+    /// <summary>Port of the HTTP/1.1 endpoint serving /healthz, /readyz and /metrics; 0 picks a free port.</summary>
     [Range(0, 65535)]
     public int HttpPort { get; set; } = 5081;
 

@@ -7,8 +7,9 @@ namespace SegmentEngine.Silo.Storage;
 /// <summary>
 /// Acknowledged memberships in the table <c>se_published_membership</c>: one row per (brand, segment, consumer) whose
 /// last recorded change was <c>entered</c>; and in <c>se_published_membership_offset</c>, per topic partition, the
-/// offset from which the brand's later changes can be read back. A save applies a shard's acknowledged changes and
-/// its offsets in one transaction (the last change of a key decides: entered upserts, exited deletes).
+/// offset from which the brand's later changes can be read back; and in <c>se_published_segments</c> the segment
+/// versions whose backfill the record holds. A save applies a shard's acknowledged changes, its offsets and (when
+/// given) its segment versions in one transaction (the last change of a key decides: entered upserts, exited deletes).
 /// </summary>
 public sealed class PostgresPublishedMemberships(string connectionString, string serviceId) : IPublishedMemberships
 {
@@ -30,6 +31,16 @@ public sealed class PostgresPublishedMemberships(string connectionString, string
         INSERT INTO se_published_membership_offset (service_id, brand_id, topic_partition, next_offset)
         SELECT @service, @brand, p, o FROM unnest(@partitions, @offsets) AS t(p, o)
         ON CONFLICT (service_id, brand_id, topic_partition) DO UPDATE SET next_offset = EXCLUDED.next_offset
+        """;
+
+    private const string ReadSegmentsSql =
+        "SELECT segment_ids, segment_versions FROM se_published_segments WHERE service_id = @service AND brand_id = @brand";
+
+    private const string UpsertSegmentsSql =
+        """
+        INSERT INTO se_published_segments (service_id, brand_id, segment_ids, segment_versions)
+        VALUES (@service, @brand, @ids, @versions)
+        ON CONFLICT (service_id, brand_id) DO UPDATE SET segment_ids = EXCLUDED.segment_ids, segment_versions = EXCLUDED.segment_versions
         """;
 
     private const string DeleteSql =
@@ -64,11 +75,31 @@ public sealed class PostgresPublishedMemberships(string connectionString, string
             }
         }
 
-        return new PublishedRecord(memberships, offsets);
+        var segments = new Dictionary<string, long>(StringComparer.Ordinal);
+        await using (var command = BrandCommand(ReadSegmentsSql, brandId, connection))
+        {
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var ids = reader.GetFieldValue<string[]>(0);
+                var versions = reader.GetFieldValue<long[]>(1);
+                for (var i = 0; i < Math.Min(ids.Length, versions.Length); i++)
+                {
+                    segments[ids[i]] = versions[i];
+                }
+            }
+        }
+
+        return new PublishedRecord(memberships, offsets, segments);
     }
 
     /// <inheritdoc />
-    public async Task SaveAsync(string brandId, IReadOnlyList<MembershipChange> changes, IReadOnlyDictionary<int, long> topicOffsets, CancellationToken cancellationToken)
+    public async Task SaveAsync(
+        string brandId,
+        IReadOnlyList<MembershipChange> changes,
+        IReadOnlyDictionary<int, long> topicOffsets,
+        IReadOnlyDictionary<string, long>? segments,
+        CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(changes);
         ArgumentNullException.ThrowIfNull(topicOffsets);
@@ -80,7 +111,7 @@ public sealed class PostgresPublishedMemberships(string connectionString, string
 
         var entered = last.Values.Where(c => c.Entered).ToList();
         var exited = last.Values.Where(c => !c.Entered).ToList();
-        if (entered.Count == 0 && exited.Count == 0 && topicOffsets.Count == 0)
+        if (entered.Count == 0 && exited.Count == 0 && topicOffsets.Count == 0 && segments is null)
         {
             return;
         }
@@ -111,6 +142,15 @@ public sealed class PostgresPublishedMemberships(string connectionString, string
             offsets.Parameters.Add(new NpgsqlParameter("partitions", NpgsqlDbType.Array | NpgsqlDbType.Integer) { Value = topicOffsets.Keys.ToArray() });
             offsets.Parameters.Add(new NpgsqlParameter("offsets", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { Value = topicOffsets.Values.ToArray() });
             await offsets.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        if (segments is not null)
+        {
+            await using var upsert = BrandCommand(UpsertSegmentsSql, brandId, connection, transaction);
+            var pairs = segments.ToArray();
+            upsert.Parameters.Add(new NpgsqlParameter("ids", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = pairs.Select(p => p.Key).ToArray() });
+            upsert.Parameters.Add(new NpgsqlParameter("versions", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { Value = pairs.Select(p => p.Value).ToArray() });
+            await upsert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
