@@ -262,6 +262,48 @@ public sealed class EngineEndToEndTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_replay_of_events_already_durable_lets_a_shard_that_lost_them_catch_up()
+    {
+        // As when a silo made a consumer's events durable and died before their update reached the shard on another
+        // silo: the replay of those events (uncommitted, so delivered again) brings only duplicates, and yet the shard
+        // must end up holding them.
+        const string consumerId = "c-replayed";
+        await using var host = await StartEngineAsync();
+        using var channel = GrpcChannel.ForAddress(host.GrpcAddress);
+        var segments = new SegmentService.SegmentServiceClient(channel);
+        var consumers = new ConsumerService.ConsumerServiceClient(channel);
+        await segments.CreateSegmentAsync(new CreateSegmentRequest { SegmentId = "two-buys", DisplayName = "Two buys", Rule = "purchase.count() >= 2" }, Auth(_acmeKey));
+
+        var now = DateTimeOffset.UtcNow;
+        string Purchase(int n) => System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            ["event_id"] = $"replayed-{n}",
+            ["brand_id"] = Scenario.Acme,
+            ["consumer_id"] = consumerId,
+            ["type"] = "purchase",
+            ["occurred_at"] = now.AddMinutes(-n).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture),
+            ["purchase"] = new Dictionary<string, object> { ["order_id"] = $"o-{n}", ["amount"] = 10, ["currency"] = "USD" },
+        });
+        var feed = host.App.Services.GetRequiredService<SegmentEngine.Grains.Shards.ShardFeed>();
+        var first = new Scenario();
+        first.Records.AddRange(Enumerable.Range(1, 2).Select(n => ($"{Scenario.Acme}:{consumerId}", Purchase(n))));
+        await ProduceAndAwaitIngestAsync(host, first);
+        await feed.DrainAsync();
+        Assert.Contains("two-buys", (await consumers.GetConsumerAsync(new GetConsumerRequest { ConsumerId = consumerId }, Auth(_acmeKey))).Segments);
+
+        // The shard loses the consumer's events.
+        await feed.EnqueueAsync(Scenario.Acme, new SegmentEngine.Columnar.Facts.ConsumerFacts { ConsumerId = consumerId }, waitForApply: true);
+        Assert.DoesNotContain("two-buys", (await consumers.GetConsumerAsync(new GetConsumerRequest { ConsumerId = consumerId }, Auth(_acmeKey))).Segments);
+
+        // The same two events again: duplicates for the consumer, a check for the shard, which asks for the full facts.
+        await ProduceAndAwaitIngestAsync(host, first);
+        await feed.DrainAsync();
+        var after = await consumers.GetConsumerAsync(new GetConsumerRequest { ConsumerId = consumerId }, Auth(_acmeKey));
+        Assert.Equal(2, after.EventCount);
+        Assert.Contains("two-buys", after.Segments);
+    }
+
+    [Fact]
     public async Task A_shard_that_lost_a_consumers_events_asks_for_its_full_facts_and_is_exact_again()
     {
         const string consumerId = "c-resync";

@@ -154,6 +154,24 @@ public sealed class FaultEnvironment : IAsyncDisposable
         return reasons;
     }
 
+    /// <summary>
+    /// The source (<c>topic/partition/offset</c>) of every record on the dead-letter topic that names one (invalid records
+    /// do; events parked after failing in their grain do not). A record dead-lettered by a silo that was killed before
+    /// committing it is dead-lettered again by whoever replays it, so a source may appear twice.
+    /// </summary>
+    public IReadOnlyList<string> DeadLetterSources()
+    {
+        var sources = new List<string>();
+        ReadToEnd(EventsTopic + ".dlq", record =>
+        {
+            if (record.Message.Headers.TryGetLastBytes("dlq-source", out var source))
+            {
+                sources.Add(System.Text.Encoding.UTF8.GetString(source));
+            }
+        });
+        return sources;
+    }
+
     /// <summary>Produces records in order and waits for every acknowledgement; remembers each partition's end offset.</summary>
     public void Produce(IEnumerable<(string Key, string Value)> records)
     {

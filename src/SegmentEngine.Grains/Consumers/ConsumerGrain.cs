@@ -141,6 +141,13 @@ public sealed partial class ConsumerGrain(
                 state.State.ReleaseEvents();
             }
         }
+        else if (duplicates > 0)
+        {
+            // Only events that were durable already: a replay after a crash or a rebalance. The silo that made them
+            // durable may have died before their update reached the shard, which lives on, on another silo. A delta with
+            // no events, from the count held, lets the shard check that it holds them all and ask for the full facts if not.
+            await PublishAsync(state.State.HeldCount, waitForApply: false);
+        }
 
         return new IngestReport(applied, duplicates, dropped, false);
     }

@@ -80,15 +80,16 @@ public sealed class KafkaIngestOptions
 
     /// <summary>
     /// First wait, in milliseconds, before a failed consumer-grain call is retried; it doubles with each failure. After
-    /// five failures in a row that were not the storage's (see <see cref="StorageCheckPeriodMs"/>), the events go to
-    /// the dead-letter topic (<c>processing_failed</c>).
+    /// five failures in a row that were neither the storage's nor an unreachable silo's (see
+    /// <see cref="StorageCheckPeriodMs"/>), the events go to the dead-letter topic (<c>processing_failed</c>).
     /// </summary>
     [Range(1, 60_000)]
     public int GrainRetryDelayMs { get; set; } = 100;
 
     /// <summary>
-    /// How often, in milliseconds, a held ingest tries its storage again. A grain call that fails while the storage does
-    /// not answer, or because the storage refused its writes, holds the partition instead of counting against the events.
+    /// How often, in milliseconds, a held ingest tries again. A grain call that fails while the storage does not answer,
+    /// because the storage refused its writes, or because its silo is unreachable (killed or stopping, not yet declared
+    /// dead), holds the partition instead of counting against the events.
     /// </summary>
     [Range(1, 60_000)]
     public int StorageCheckPeriodMs { get; set; } = 1_000;

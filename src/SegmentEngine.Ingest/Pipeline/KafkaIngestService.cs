@@ -35,6 +35,7 @@ public sealed partial class KafkaIngestService(
     private readonly KafkaIngestOptions _options = options.Value;
     private readonly StringKeyGrains<IConsumerIngestGrain> _consumers = new(grains);
     private readonly StorageGate _storage = new(storage, TimeSpan.FromMilliseconds(options.Value.StorageCheckPeriodMs), time, metrics, logger);
+    private readonly ClusterGate _cluster = new(TimeSpan.FromMilliseconds(options.Value.StorageCheckPeriodMs), time, logger);
 
     /// <summary>Raised after each durable checkpoint with the number of records it covered (for tests and metrics).</summary>
     public event Action<int>? Checkpointed;
@@ -357,10 +358,20 @@ public sealed partial class KafkaIngestService(
             {
                 await grain.IngestAsync(events).ConfigureAwait(false);
                 _storage.Delivered();
+                _cluster.Delivered();
                 return;
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
+                // A call that never reached a live silo (one killed or stopping, not yet declared dead) is not the
+                // events' fault either: the cluster routes it to a live silo once membership has moved on.
+                if (ClusterGate.IsUnreachableSilo(ex))
+                {
+                    failures = 0;
+                    await _cluster.WaitOutUnreachableSiloAsync(ex.GetType().Name, stoppingToken).ConfigureAwait(false);
+                    continue;
+                }
+
                 // A storage outage is not the events' fault: wait for the storage (the partition is held, nothing is
                 // committed past this batch), then try again with a clean count.
                 if (await _storage.WaitIfUnavailableAsync(stoppingToken).ConfigureAwait(false))

@@ -31,7 +31,7 @@ internal sealed partial class StorageGate(IStorageHealth health, TimeSpan period
     private readonly Lock _lock = new();
     private Task? _outage;
     private Task<bool>? _check;
-    private long _refusingSince;
+    private readonly Hold _refusing = new(time);
 
     /// <summary>
     /// False at once when the storage answers (the failure was the delivery's own). Otherwise waits until the storage
@@ -69,7 +69,7 @@ internal sealed partial class StorageGate(IStorageHealth health, TimeSpan period
     /// </summary>
     public Task WaitOutRefusedWriteAsync(string errorType, CancellationToken cancellationToken)
     {
-        if (Interlocked.CompareExchange(ref _refusingSince, time.GetTimestamp(), 0) == 0)
+        if (_refusing.Begin())
         {
             metrics.StorageAvailable(false);
             LogRefusing(errorType, period.TotalSeconds);
@@ -81,16 +81,10 @@ internal sealed partial class StorageGate(IStorageHealth health, TimeSpan period
     /// <summary>A delivery went through: ends a hold for refused writes, if one is on.</summary>
     public void Delivered()
     {
-        if (Volatile.Read(ref _refusingSince) is 0)
-        {
-            return;
-        }
-
-        var since = Interlocked.Exchange(ref _refusingSince, 0);
-        if (since != 0)
+        if (_refusing.End() is { } held)
         {
             metrics.StorageAvailable(true);
-            LogTakingWrites(time.GetElapsedTime(since).TotalSeconds);
+            LogTakingWrites(held.TotalSeconds);
         }
     }
 
@@ -116,7 +110,7 @@ internal sealed partial class StorageGate(IStorageHealth health, TimeSpan period
                 _outage = null;
             }
 
-            metrics.StorageAvailable(Volatile.Read(ref _refusingSince) is 0);
+            metrics.StorageAvailable(!_refusing.IsOn);
         }
     }
 

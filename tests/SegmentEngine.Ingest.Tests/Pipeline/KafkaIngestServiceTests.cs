@@ -126,6 +126,32 @@ public sealed class KafkaIngestServiceTests(BrokerFixture fixture) : IClassFixtu
     }
 
     [Fact]
+    public async Task A_grain_whose_silo_is_unreachable_holds_its_batch_until_the_cluster_routes_the_call_again()
+    {
+        var storage = new SwitchableStorage { Available = true };
+        var grains = new StandInGrains();
+        var unreachable = true;
+        grains.FailWhile("acme/c-1", () => Volatile.Read(ref unreachable));
+        grains.FailWith("acme/c-1", () => new Orleans.Runtime.SiloUnavailableException("the target silo became unavailable"));
+        await using var run = await IngestRun.StartAsync(fixture, grains, storage);
+
+        run.Producer.Produce(run.Topic, Event("e-1", "c-1"));
+        run.Producer.Produce(run.Topic, Event("e-2", "c-2"));
+        run.Producer.Flush(Deadline);
+
+        // A silo killed and not yet declared dead: far more failures than the five an event is allowed, and none counts.
+        await grains.Failed("acme/c-1", 12).WaitAsync(Deadline);
+        Assert.Empty(run.Checkpoints);
+        Assert.Equal(0, run.DeadLetterCount());
+        Assert.Equal(["e-2"], grains.EventsOf("acme/c-2"));
+
+        Volatile.Write(ref unreachable, false);
+        await run.CommittedAsync(2).WaitAsync(Deadline);
+        Assert.Equal(["e-1"], grains.EventsOf("acme/c-1"));
+        Assert.Equal(0, run.DeadLetterCount());
+    }
+
+    [Fact]
     public async Task A_grain_failing_while_the_storage_answers_sends_its_events_to_the_dead_letter_topic_after_five_attempts()
     {
         var storage = new SwitchableStorage { Available = true };
