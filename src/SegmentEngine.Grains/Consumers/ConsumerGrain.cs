@@ -133,7 +133,7 @@ public sealed partial class ConsumerGrain(
             await PersistAsync(rowChanged);
             try
             {
-                await PublishAsync(heldBefore, waitForApply: false);
+                await PublishToShardAsync(heldBefore);
             }
             finally
             {
@@ -146,7 +146,7 @@ public sealed partial class ConsumerGrain(
             // Only events that were durable already: a replay after a crash or a rebalance. The silo that made them
             // durable may have died before their update reached the shard, which lives on, on another silo. A delta with
             // no events, from the count held, lets the shard check that it holds them all and ask for the full facts if not.
-            await PublishAsync(state.State.HeldCount, waitForApply: false);
+            await PublishToShardAsync(state.State.HeldCount);
         }
 
         return new IngestReport(applied, duplicates, dropped, false);
@@ -251,6 +251,25 @@ public sealed partial class ConsumerGrain(
     {
         var parsed = EventParser.Parse(raw.Key, raw.Value, brands.Brands.Find, now);
         return parsed.IsSuccess ? parsed.Event : null;
+    }
+
+    /// <summary>
+    /// Hands an ingested update to the shard and waits until the shard has applied it, so that the ingest commits the
+    /// events' offsets only once the memberships they change are derived: a silo killed after the commit cannot take an
+    /// update still queued for a shard on another silo with it. A shard out of reach because the cluster is changing
+    /// (a message rejection) fails the call, so the ingest holds the batch and its replay checks the shard again; a shard
+    /// that failed for reasons of its own was logged by the feed and catches up when it is rebuilt.
+    /// </summary>
+    private async Task PublishToShardAsync(int eventsFrom)
+    {
+        try
+        {
+            await PublishAsync(eventsFrom, waitForApply: true);
+        }
+        catch (Exception e) when (e is not OrleansMessageRejectionException and not OperationCanceledException)
+        {
+            // Logged by the feed ("consumer updates could not reach their shard"); not the events' fault.
+        }
     }
 
     private Task PublishAsync(int? eventsFrom, bool waitForApply)

@@ -20,10 +20,9 @@ public sealed class ShardFeedOptions
 
 /// <summary>
 /// Carries consumer facts from consumer grains to their brand's shard in batches (one shard call
-/// per batch instead of one per consumer), keeping each consumer's updates in order. The shard is
-/// derived state — it is rebuilt from durable consumer state on activation — so ingest does not wait
-/// for it; API changes wait for theirs to be applied (read-your-writes), and everyone waits when a
-/// brand's queue is full.
+/// per batch instead of one per consumer), keeping each consumer's updates in order. Ingest and API changes wait
+/// for theirs to be applied (the ingest commits offsets only for updates the shard holds; the API reads its writes);
+/// full resends a shard asks for do not, and everyone waits when a brand's queue is full.
 /// </summary>
 public sealed partial class ShardFeed(IGrainFactory grains, ShardFeedOptions options, ILogger<ShardFeed> logger)
 {
