@@ -392,18 +392,19 @@ public sealed partial class ShardGrain(
         foreach (var (segmentId, consumers) in published)
         {
             var members = MembersOf(segmentId);
+            var trigger = TriggerFor(segmentId);
             foreach (var (consumerId, recordedVersion) in consumers)
             {
                 var stillMember = _table.TryGetRow(consumerId, out var row) && (row >> 6) < members.Length && Bitmaps.Get(members, row);
                 if (!stillMember)
                 {
                     var version = _definitions.TryGetValue(segmentId, out var definition) ? definition.Version : recordedVersion;
-                    changes.Add(new MembershipChange(BrandId, segmentId, version, consumerId, false, now, TriggerFor(segmentId)));
+                    changes.Add(new MembershipChange(BrandId, segmentId, version, consumerId, false, now, trigger));
                 }
             }
         }
 
-        var exited = changes.Count;
+        var exitedRecovered = changes.Count(c => c.Trigger == MembershipTrigger.Recovery);
         foreach (var (segmentId, members) in _members)
         {
             published.TryGetValue(segmentId, out var consumers);
@@ -420,8 +421,7 @@ public sealed partial class ShardGrain(
         var recovered = changes.Count(c => c.Trigger == MembershipTrigger.Recovery);
         if (recovered > 0)
         {
-            var recoveredExits = changes.Take(exited).Count(c => c.Trigger == MembershipTrigger.Recovery);
-            LogRecovered(recovered - recoveredExits, recoveredExits);
+            LogRecovered(recovered - exitedRecovered, exitedRecovered);
         }
 
         Publish(changes);
