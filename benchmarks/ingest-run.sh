@@ -58,7 +58,7 @@ for run in $(seq 1 "$runs"); do
         fi
     fi
     # shellcheck disable=SC2086
-    timeout 600 dotnet loadtests/SegmentEngine.LoadTests/bin/Release/net10.0/SegmentEngine.LoadTests.dll \
+    timeout $((duration + 400)) dotnet loadtests/SegmentEngine.LoadTests/bin/Release/net10.0/SegmentEngine.LoadTests.dll \
         --data-dir "$run_dir/data" --grpc "http://127.0.0.1:$api_port" --metrics "http://127.0.0.1:$http_port/metrics" \
         --pg-port "$pg_port" --duration "$duration" --rate "$rate" --max-lag 100000 --drain-timeout 120 --baselines none \
         "${seed_args[@]}" ${LT_ARGS:-} > "$out" 2>&1 || echo "load test exited with $? (see $out)" >&2

@@ -295,24 +295,7 @@ public sealed partial class EngineHost : IAsyncDisposable
             services.AddSingleton<IStorageHealth>(AlwaysAvailableStorage.Instance);
         }
 
-        services.AddOptions<KafkaIngestOptions>().Configure(kafka =>
-        {
-            var configured = options.Kafka;
-            kafka.BootstrapServers = bootstrap;
-            kafka.EventsTopic = configured.EventsTopic;
-            kafka.DeadLetterTopic = configured.DeadLetterTopic;
-            kafka.MembershipsTopic = configured.MembershipsTopic;
-            kafka.GroupId = configured.GroupId;
-            kafka.MaxBatchSize = configured.MaxBatchSize;
-            kafka.MaxBatchWaitMs = configured.MaxBatchWaitMs;
-            kafka.FetchWaitMaxMs = configured.FetchWaitMaxMs;
-            kafka.Lanes = configured.Lanes;
-            kafka.MaxBatchesInFlight = configured.MaxBatchesInFlight;
-            kafka.BatchOverlapAfterMs = configured.BatchOverlapAfterMs;
-            kafka.GrainRetryDelayMs = configured.GrainRetryDelayMs;
-            kafka.StorageCheckPeriodMs = configured.StorageCheckPeriodMs;
-            kafka.Enabled = configured.Enabled;
-        });
+        AddKafkaIngestOptions(services, builder.Configuration, bootstrap);
         services.AddSingleton<IKafkaEndpoint>(new KafkaEndpoint(bootstrap, embedded: string.IsNullOrWhiteSpace(options.Kafka.BootstrapServers)));
         services.AddSingleton(new ShardOptions { TimeRefreshPeriod = options.Memberships.TimeRefreshPeriod });
         services.AddSingleton(new ShardFeedOptions());
@@ -321,11 +304,12 @@ public sealed partial class EngineHost : IAsyncDisposable
         services.AddSingleton<KafkaMembershipPublisher>(sp => new KafkaMembershipPublisher(
             bootstrap,
             options.Kafka.MembershipsTopic,
+            options.Kafka.ClientProperties,
             sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(),
             sp.GetRequiredService<ILogger<KafkaMembershipPublisher>>()));
         services.AddSingleton<IMembershipPublisher>(sp => sp.GetRequiredService<KafkaMembershipPublisher>());
         services.AddSingleton<IMembershipTopic>(sp => new KafkaMembershipTopic(
-            bootstrap, options.Kafka.MembershipsTopic, sp.GetRequiredService<KafkaMembershipPublisher>().AcknowledgedEnds));
+            bootstrap, options.Kafka.MembershipsTopic, options.Kafka.ClientProperties, sp.GetRequiredService<KafkaMembershipPublisher>().AcknowledgedEnds));
         services.AddSingleton<IngestMetrics>();
         services.AddSingleton<KafkaIngestService>();
         services.AddHostedService(sp => sp.GetRequiredService<KafkaIngestService>());
@@ -468,6 +452,18 @@ public sealed partial class EngineHost : IAsyncDisposable
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>
+    /// Registers the ingest's options: the whole <c>SegmentEngine:Kafka</c> section (the one validated at start-up), bound
+    /// as a whole so that no setting is left behind, with the bootstrap servers resolved (configured, or the embedded broker's).
+    /// </summary>
+    public static void AddKafkaIngestOptions(IServiceCollection services, IConfiguration configuration, string bootstrap)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.AddOptions<KafkaIngestOptions>()
+            .Bind(configuration.GetSection($"{EngineOptions.Section}:Kafka"))
+            .PostConfigure(kafka => kafka.BootstrapServers = bootstrap);
     }
 
     private static string HostFor(string listenAddress) => listenAddress is "0.0.0.0" or "::" ? "127.0.0.1" : listenAddress;

@@ -102,7 +102,7 @@ public sealed class KillNineTests(ITestOutputHelper output)
         await environment.WaitForCommittedAsync(
             committed => committed.SequenceEqual(end),
             TimeSpan.FromSeconds(150),
-            "the restarted silo to commit every partition to its end (the broker first waits out the dead member's 45 s session)");
+            "the restarted silo to commit every partition to its end (the broker first waits out the dead member's session, 6 s here)");
 
         await environment.AssertStateEqualsAsync(second, load, TimeSpan.FromSeconds(30));
 

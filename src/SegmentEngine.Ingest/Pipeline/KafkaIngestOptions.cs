@@ -3,7 +3,7 @@ using System.ComponentModel.DataAnnotations;
 namespace SegmentEngine.Ingest.Pipeline;
 
 /// <summary>Kafka connection, topics and batching of the ingest.</summary>
-public sealed class KafkaIngestOptions
+public sealed class KafkaIngestOptions : IValidatableObject
 {
     /// <summary>Bootstrap servers; empty means an embedded Kafka-protocol broker (librdkafka mock cluster).</summary>
     public string BootstrapServers { get; set; } = "";
@@ -74,9 +74,15 @@ public sealed class KafkaIngestOptions
     /// <summary>The fetch wait in effect for a broker at <see cref="BootstrapServers"/>, embedded or not.</summary>
     public int FetchWaitFor(bool embeddedBroker) => FetchWaitMaxMs > 0 ? FetchWaitMaxMs : embeddedBroker ? 10 : 100;
 
-    /// <summary>Consumer-group session timeout in milliseconds: how long the group waits for a vanished member before its partitions move.</summary>
+    /// <summary>
+    /// Consumer-group session timeout in milliseconds: how long the group waits for a vanished member before its
+    /// partitions move (heartbeats go every tenth of it). librdkafka heartbeats from its own threads, so the engine's GC
+    /// pauses do not count against it; 10 s moves a crashed silo's partitions within about 12 s (fault test), where
+    /// Kafka's own default of 45 s would hold them for most of a minute. A broker refuses values outside its
+    /// <c>group.min/max.session.timeout.ms</c> (6 s to 30 min by default).
+    /// </summary>
     [Range(1_000, 300_000)]
-    public int SessionTimeoutMs { get; set; } = 45_000;
+    public int SessionTimeoutMs { get; set; } = 10_000;
 
     /// <summary>
     /// First wait, in milliseconds, before a failed consumer-grain call is retried; it doubles with each failure. After
@@ -96,4 +102,22 @@ public sealed class KafkaIngestOptions
 
     /// <summary>Whether the ingest runs on this silo.</summary>
     public bool Enabled { get; set; } = true;
+
+    /// <summary>
+    /// librdkafka properties given to every Kafka client of the engine (the ingest's consumer, the dead-letter and
+    /// membership producers, the membership reader), for what the engine does not set itself: a secured cluster's
+    /// <c>security.protocol</c>, <c>sasl.*</c> and <c>ssl.*</c>, <c>client.rack</c>, timeouts, <c>debug</c>. The
+    /// settings the delivery guarantees rest on are the engine's (<see cref="KafkaClientProperties.Reserved"/>) and are
+    /// refused at start-up.
+    /// </summary>
+    public Dictionary<string, string> ClientProperties { get; set; } = new(StringComparer.Ordinal);
+
+    /// <inheritdoc />
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        foreach (var problem in KafkaClientProperties.Problems(ClientProperties))
+        {
+            yield return new ValidationResult(problem, [nameof(ClientProperties)]);
+        }
+    }
 }

@@ -46,30 +46,38 @@ public sealed partial class KafkaIngestService(
             ? Task.Factory.StartNew(() => RunAsync(stoppingToken), stoppingToken, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap()
             : Task.CompletedTask;
 
+    /// <summary>The ingest consumer's settings: the operator's client properties under the engine's own.</summary>
+    internal static ConsumerConfig ConsumerConfigFor(KafkaIngestOptions options, IKafkaEndpoint endpoint)
+        => KafkaClientProperties.Build(options.ClientProperties, new ConsumerConfig(), c =>
+        {
+            c.BootstrapServers = endpoint.BootstrapServers;
+            c.GroupId = options.GroupId;
+            c.EnableAutoCommit = false;
+            c.EnableAutoOffsetStore = false;
+            c.AutoOffsetReset = AutoOffsetReset.Earliest;
+            c.EnablePartitionEof = false;
+            c.SessionTimeoutMs = options.SessionTimeoutMs;
+            c.HeartbeatIntervalMs = Math.Max(100, options.SessionTimeoutMs / 10);
+            c.ClientId = "segment-engine-ingest";
+            c.FetchWaitMaxMs = options.FetchWaitFor(endpoint.IsEmbedded);
+        });
+
+    /// <summary>The dead-letter producer's settings: the operator's client properties under the engine's own.</summary>
+    internal static ProducerConfig DeadLetterProducerConfigFor(KafkaIngestOptions options, IKafkaEndpoint endpoint)
+        => KafkaClientProperties.Build(options.ClientProperties, new ProducerConfig(), c =>
+        {
+            c.BootstrapServers = endpoint.BootstrapServers;
+            c.Acks = Acks.All;
+            c.EnableIdempotence = true;
+            c.LingerMs = 5;
+            c.ClientId = "segment-engine-dlq";
+        });
+
     private async Task RunAsync(CancellationToken stoppingToken)
     {
         KafkaNative.EnsureLoaded();
-        var consumerConfig = new ConsumerConfig
-        {
-            BootstrapServers = endpoint.BootstrapServers,
-            GroupId = _options.GroupId,
-            EnableAutoCommit = false,
-            EnableAutoOffsetStore = false,
-            AutoOffsetReset = AutoOffsetReset.Earliest,
-            EnablePartitionEof = false,
-            SessionTimeoutMs = _options.SessionTimeoutMs,
-            HeartbeatIntervalMs = Math.Max(100, _options.SessionTimeoutMs / 10),
-            ClientId = "segment-engine-ingest",
-            FetchWaitMaxMs = _options.FetchWaitFor(endpoint.IsEmbedded),
-        };
-        var producerConfig = new ProducerConfig
-        {
-            BootstrapServers = endpoint.BootstrapServers,
-            Acks = Acks.All,
-            EnableIdempotence = true,
-            LingerMs = 5,
-            ClientId = "segment-engine-dlq",
-        };
+        var consumerConfig = ConsumerConfigFor(_options, endpoint);
+        var producerConfig = DeadLetterProducerConfigFor(_options, endpoint);
 
         using var producer = new ProducerBuilder<byte[], byte[]>(producerConfig).Build();
         var lanes = new Lane[_options.Lanes];

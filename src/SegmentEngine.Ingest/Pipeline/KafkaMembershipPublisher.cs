@@ -29,22 +29,32 @@ public sealed partial class KafkaMembershipPublisher : IMembershipPublisher, IDi
 
     /// <summary>Creates the producer.</summary>
     public KafkaMembershipPublisher(string bootstrapServers, string topic, IMeterFactory meters, ILogger<KafkaMembershipPublisher> logger)
+        : this(bootstrapServers, topic, null, meters, logger)
+    {
+    }
+
+    /// <summary>Creates the producer, with the operator's client properties (<see cref="KafkaIngestOptions.ClientProperties"/>).</summary>
+    public KafkaMembershipPublisher(string bootstrapServers, string topic, IReadOnlyDictionary<string, string>? clientProperties, IMeterFactory meters, ILogger<KafkaMembershipPublisher> logger)
     {
         KafkaNative.EnsureLoaded();
         _topic = topic;
         _logger = logger;
-        _producer = new ProducerBuilder<byte[], byte[]>(new ProducerConfig
-        {
-            BootstrapServers = bootstrapServers,
-            EnableIdempotence = true,
-            Acks = Acks.All,
-            LingerMs = 5,
-            ClientId = "segment-engine-memberships",
-        }).Build();
+        _producer = new ProducerBuilder<byte[], byte[]>(ConfigFor(bootstrapServers, clientProperties)).Build();
         _meter = meters.Create(MeterName);
         _changes = _meter.CreateCounter<long>("segengine.memberships.changes", "{change}", "Membership changes published, by change and trigger.");
         _failures = _meter.CreateCounter<long>("segengine.memberships.publish_failures", "{change}", "Membership changes the broker did not acknowledge.");
     }
+
+    /// <summary>The producer's settings: the operator's client properties under the engine's own.</summary>
+    internal static ProducerConfig ConfigFor(string bootstrapServers, IReadOnlyDictionary<string, string>? clientProperties)
+        => KafkaClientProperties.Build(clientProperties, new ProducerConfig(), c =>
+        {
+            c.BootstrapServers = bootstrapServers;
+            c.EnableIdempotence = true;
+            c.Acks = Acks.All;
+            c.LingerMs = 5;
+            c.ClientId = "segment-engine-memberships";
+        });
 
     /// <inheritdoc />
     public Task<bool> Publish(IReadOnlyList<MembershipChange> changes)

@@ -33,19 +33,33 @@ public sealed class KafkaMembershipTopic : IMembershipTopic, IDisposable
     /// <param name="topic">The memberships topic.</param>
     /// <param name="acknowledgedEnds">The publisher's acknowledged ends (<see cref="KafkaMembershipPublisher.AcknowledgedEnds"/>).</param>
     public KafkaMembershipTopic(string bootstrapServers, string topic, Func<IReadOnlyDictionary<int, long>> acknowledgedEnds)
+        : this(bootstrapServers, topic, null, acknowledgedEnds)
+    {
+    }
+
+    /// <summary>Creates the reader's clients with the operator's client properties (<see cref="KafkaIngestOptions.ClientProperties"/>).</summary>
+    /// <param name="bootstrapServers">Broker addresses.</param>
+    /// <param name="topic">The memberships topic.</param>
+    /// <param name="clientProperties">librdkafka properties laid under the reader's own settings.</param>
+    /// <param name="acknowledgedEnds">The publisher's acknowledged ends (<see cref="KafkaMembershipPublisher.AcknowledgedEnds"/>).</param>
+    public KafkaMembershipTopic(string bootstrapServers, string topic, IReadOnlyDictionary<string, string>? clientProperties, Func<IReadOnlyDictionary<int, long>> acknowledgedEnds)
     {
         _acknowledgedEnds = acknowledgedEnds;
         KafkaNative.EnsureLoaded();
         _topic = topic;
-        _consumer = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig
+        _consumer = new ConsumerBuilder<byte[], byte[]>(KafkaClientProperties.Build(clientProperties, new ConsumerConfig(), c =>
         {
-            BootstrapServers = bootstrapServers,
-            GroupId = "segment-engine-membership-reader",
-            EnableAutoCommit = false,
-            EnableAutoOffsetStore = false,
-            ClientId = "segment-engine-membership-reader",
-        }).Build();
-        _admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = bootstrapServers }).Build();
+            c.BootstrapServers = bootstrapServers;
+            c.GroupId = "segment-engine-membership-reader";
+            c.EnableAutoCommit = false;
+            c.EnableAutoOffsetStore = false;
+            c.ClientId = "segment-engine-membership-reader";
+        })).Build();
+        _admin = new AdminClientBuilder(KafkaClientProperties.Build(clientProperties, new AdminClientConfig(), c =>
+        {
+            c.BootstrapServers = bootstrapServers;
+            c.ClientId = "segment-engine-membership-admin";
+        })).Build();
     }
 
     /// <inheritdoc />

@@ -1,3 +1,4 @@
+using Confluent.Kafka;
 using SegmentEngine.Ingest.Pipeline;
 using Xunit;
 
@@ -23,5 +24,95 @@ public sealed class KafkaIngestOptionsTests
 
         Assert.Equal(250, options.FetchWaitFor(embeddedBroker: true));
         Assert.Equal(250, options.FetchWaitFor(embeddedBroker: false));
+    }
+}
+
+/// <summary>The operator's librdkafka properties: laid under every client's own settings, never over the engine's.</summary>
+public sealed class KafkaClientPropertiesTests
+{
+    private static readonly Dictionary<string, string> Secured = new()
+    {
+        ["security.protocol"] = "SASL_SSL",
+        ["sasl.mechanism"] = "SCRAM-SHA-512",
+        ["sasl.username"] = "engine",
+        ["sasl.password"] = "secret",
+        ["client.rack"] = "eu-west-1a",
+    };
+
+    [Fact]
+    public void Every_client_of_the_engine_carries_the_operators_properties()
+    {
+        var options = new KafkaIngestOptions { ClientProperties = new Dictionary<string, string>(Secured), GroupId = "g", SessionTimeoutMs = 6_000 };
+        var endpoint = new Endpoint("broker:9092");
+        ClientConfig[] configs =
+        [
+            KafkaIngestService.ConsumerConfigFor(options, endpoint),
+            KafkaIngestService.DeadLetterProducerConfigFor(options, endpoint),
+            KafkaMembershipPublisher.ConfigFor("broker:9092", options.ClientProperties),
+        ];
+
+        foreach (var config in configs)
+        {
+            foreach (var (key, value) in Secured)
+            {
+                Assert.Equal(value, config.Get(key));
+            }
+
+            Assert.Equal("broker:9092", config.BootstrapServers);
+        }
+
+        var consumer = (ConsumerConfig)configs[0];
+        Assert.Equal("g", consumer.GroupId);
+        Assert.False(consumer.EnableAutoCommit);
+        Assert.False(consumer.EnableAutoOffsetStore);
+        Assert.Equal(6_000, consumer.SessionTimeoutMs);
+        Assert.Equal(600, consumer.HeartbeatIntervalMs);
+        Assert.True(((ProducerConfig)configs[1]).EnableIdempotence);
+        Assert.Equal(Acks.All, ((ProducerConfig)configs[2]).Acks);
+    }
+
+    [Fact]
+    public void The_engines_own_settings_win_over_a_reserved_property_that_slipped_past_validation()
+    {
+        var options = new KafkaIngestOptions { GroupId = "g" };
+        options.ClientProperties["enable.auto.commit"] = "true";
+        options.ClientProperties["group.id"] = "other";
+        options.ClientProperties["acks"] = "1";
+
+        var consumer = KafkaIngestService.ConsumerConfigFor(options, new Endpoint("b:1"));
+        var producer = KafkaIngestService.DeadLetterProducerConfigFor(options, new Endpoint("b:1"));
+
+        Assert.False(consumer.EnableAutoCommit);
+        Assert.Equal("g", consumer.GroupId);
+        Assert.Equal(Acks.All, producer.Acks);
+    }
+
+    [Theory]
+    [InlineData("group.id")]
+    [InlineData("enable.auto.commit")]
+    [InlineData("Enable.Auto.Offset.Store")]
+    [InlineData("bootstrap.servers")]
+    [InlineData("enable.idempotence")]
+    [InlineData("acks")]
+    [InlineData("session.timeout.ms")]
+    [InlineData("transactional.id")]
+    [InlineData("client.id")]
+    public void A_setting_the_delivery_guarantees_rest_on_is_refused(string key)
+    {
+        var problems = KafkaClientProperties.Problems(new Dictionary<string, string> { [key] = "x", ["sasl.username"] = "u" }).ToList();
+
+        Assert.Equal([$"'{key}' is set by the engine and cannot be given here"], problems);
+    }
+
+    [Fact]
+    public void Connection_settings_are_accepted_and_a_name_with_spaces_is_not()
+    {
+        Assert.Empty(KafkaClientProperties.Problems(Secured));
+        Assert.Equal(["'sasl username' is not a librdkafka property name"], KafkaClientProperties.Problems(new Dictionary<string, string> { ["sasl username"] = "u" }));
+    }
+
+    private sealed class Endpoint(string servers) : IKafkaEndpoint
+    {
+        public string BootstrapServers { get; } = servers;
     }
 }

@@ -3,6 +3,7 @@ using System.Collections.Immutable;
 using System.Globalization;
 using System.Text;
 using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Orleans;
@@ -69,6 +70,31 @@ public sealed class KafkaIngestServiceTests(BrokerFixture fixture) : IClassFixtu
             // A stopping ingest (at the end of the run's scope) waits for the batches it started, the held one included.
             slowGate.TrySetResult();
         }
+    }
+
+    [Fact]
+    public async Task The_operators_client_properties_reach_the_ingest_consumer()
+    {
+        // The embedded broker speaks plaintext: a consumer told to use TLS cannot read from it. The ingest must report
+        // the broker's transport errors and commit nothing, where the same run without the property commits at once.
+        var errors = new KafkaErrorLog();
+        var grains = new StandInGrains();
+        await using (var secured = await IngestRun.StartAsync(
+            fixture, grains, AlwaysAvailableStorage.Instance, options => options.ClientProperties["security.protocol"] = "ssl", errors))
+        {
+            secured.Producer.Produce(secured.Topic, Event("e-1", "c-1"));
+            secured.Producer.Flush(Deadline);
+            var code = await errors.First.WaitAsync(Deadline);
+            Assert.Contains(code, new[] { "Local_Ssl", "Local_Transport", "Local_AllBrokersDown" });
+            Assert.Empty(secured.Checkpoints);
+            Assert.Empty(grains.EventsOf("acme/c-1"));
+        }
+
+        await using var plain = await IngestRun.StartAsync(fixture, grains, AlwaysAvailableStorage.Instance);
+        plain.Producer.Produce(plain.Topic, Event("e-2", "c-2"));
+        plain.Producer.Flush(Deadline);
+        await plain.CommittedAsync(1).WaitAsync(Deadline);
+        Assert.Equal(["e-2"], grains.EventsOf("acme/c-2"));
     }
 
     [Fact]
@@ -213,7 +239,7 @@ public sealed class KafkaIngestServiceTests(BrokerFixture fixture) : IClassFixtu
 
         public IReadOnlyCollection<int> Checkpoints => _checkpoints;
 
-        public static async Task<IngestRun> StartAsync(BrokerFixture fixture, IGrainFactory grains, IStorageHealth storage, Action<KafkaIngestOptions>? configure = null)
+        public static async Task<IngestRun> StartAsync(BrokerFixture fixture, IGrainFactory grains, IStorageHealth storage, Action<KafkaIngestOptions>? configure = null, ILogger<KafkaIngestService>? logger = null)
         {
             var run = new IngestRun(fixture);
             fixture.Broker.CreateTopic(run.Topic, partitions: 1);
@@ -239,7 +265,7 @@ public sealed class KafkaIngestServiceTests(BrokerFixture fixture) : IClassFixtu
                 storage,
                 run.Metrics,
                 TimeProvider.System,
-                NullLogger<KafkaIngestService>.Instance);
+                logger ?? NullLogger<KafkaIngestService>.Instance);
             run._service.Checkpointed += run.OnCheckpoint;
             await run._service.StartAsync(CancellationToken.None);
             return run;
@@ -287,6 +313,27 @@ public sealed class KafkaIngestServiceTests(BrokerFixture fixture) : IClassFixtu
             Producer.Dispose();
             Metrics.Dispose();
             _meters.Dispose();
+        }
+    }
+
+    /// <summary>Completes with the code of the first Kafka error the ingest logs.</summary>
+    private sealed class KafkaErrorLog : ILogger<KafkaIngestService>
+    {
+        private readonly TaskCompletionSource<string> _first = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task<string> First => _first.Task;
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (eventId.Id == 4 && state is IReadOnlyList<KeyValuePair<string, object?>> values)
+            {
+                _first.TrySetResult(values.First(v => v.Key == "Code").Value?.ToString() ?? "");
+            }
         }
     }
 
