@@ -204,4 +204,22 @@ public sealed class LoadGeneratorTests
         Assert.Contains(lines, l => l.StartsWith("allocated, steady     4.1 KiB of engine heap allocation per accepted event (2 MiB/s)", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.StartsWith("latency, slowest 1%   2 probes: on average 750 ms to the evaluation and 550 ms after it; sent at t = 12.5, 40.0 s", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void The_report_gives_the_committed_rate_of_each_minute_so_a_fresh_engines_ramp_shows()
+    {
+        // Samples every 10 s from t = 2 s to 172 s: 1,000 events/s committed until t = 62 s, 3,000/s after; the produce
+        // phase ends at 150 s, so the last part (122..142 s, 20 s) is too short to be a minute of its own.
+        var samples = Enumerable.Range(0, 18).Select(k => 2.0 + (10 * k))
+            .Select(t => new ProgressSample(t, (long)(t <= 62 ? 1000 * (t - 2) : 60_000 + (3000 * (t - 62))), 0, 0))
+            .ToArray();
+        var report = new RunReport { Options = LoadOptions.Parse(["--baselines", "none"]), SteadyFrom = 30, SteadyTo = 150, Samples = samples };
+
+        var minutes = report.AppliedByMinute();
+
+        Assert.Equal([(2.0, 62.0, 1000.0), (62.0, 122.0, 3000.0)], minutes);
+        var text = new StringWriter();
+        report.Print(text);
+        Assert.Contains(text.ToString().Split('\n'), l => l.StartsWith("applied, by minute    2-62 s 1,000 | 62-122 s 3,000 events/s committed", StringComparison.Ordinal));
+    }
 }

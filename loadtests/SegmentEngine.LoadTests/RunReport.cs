@@ -84,6 +84,12 @@ internal sealed class RunReport
             o.WriteLine($"caught up             {(CaughtUp ? "yes" : "NO (drain timeout)")}; engine lag before the run {StartLag}");
             o.WriteLine($"applied (committed)   {Committed} records in {WholeSeconds:0.0} s (first produce to caught up) = {Fmt(AppliedPerSecond)} events/s");
             o.WriteLine($"applied, steady       {Fmt(SteadyAppliedPerSecond)} events/s committed, {Fmt(SteadyAcceptedPerSecond)} events/s accepted (counter), over t={SteadyFrom:0.0}..{SteadyTo:0.0} s");
+            var minutes = AppliedByMinute();
+            if (minutes.Count > 1)
+            {
+                o.WriteLine($"applied, by minute    {string.Join(" | ", minutes.Select(m => $"{m.From:0}-{m.To:0} s {Fmt(m.PerSecond)}"))} events/s committed");
+            }
+
             var expected = Produced + ProbesSent;
             o.WriteLine($"accepted (counter)    {Accepted:0} events (segengine_ingest_events) of {expected} produced with probes: {(CaughtUp ? $"{expected - Accepted:0} missing" : "not caught up, missing unknown")}");
             PrintLatency(o);
@@ -194,6 +200,35 @@ internal sealed class RunReport
     }
 
     private static double Percentile(double[] sorted, double q) => sorted[Math.Clamp((int)Math.Ceiling(q * sorted.Length) - 1, 0, sorted.Length - 1)];
+
+    /// <summary>
+    /// Events/s committed in each whole minute of the produce phase, from the progress samples nearest each minute's
+    /// ends: a fresh engine's ramp (every consumer new) against its later, warm rate.
+    /// </summary>
+    internal IReadOnlyList<(double From, double To, double PerSecond)> AppliedByMinute()
+    {
+        var result = new List<(double, double, double)>();
+        var produced = Samples.Where(s => s.Seconds <= SteadyTo).ToArray();
+        if (produced.Length < 2)
+        {
+            return result;
+        }
+
+        var start = produced[0];
+        for (var minute = 1; ; minute++)
+        {
+            var end = produced.LastOrDefault(s => s.Seconds <= produced[0].Seconds + 60 * minute);
+            if (end.Seconds - start.Seconds < 30)
+            {
+                break;
+            }
+
+            result.Add((start.Seconds, end.Seconds, (end.Committed - start.Committed) / (end.Seconds - start.Seconds)));
+            start = end;
+        }
+
+        return result;
+    }
 
     private double Rate(Func<ProgressSample, double> value)
     {

@@ -233,6 +233,8 @@ public sealed partial class EngineHost : IAsyncDisposable
                 var advertised = AdvertisedAddress(options.Cluster.AdvertisedAddress);
                 silo.ConfigureEndpoints(advertised, options.Cluster.SiloPort, options.Cluster.GatewayPort, listenOnAnyHostAddress: !IPAddress.IsLoopback(advertised));
                 silo.UseSegmentEnginePostgres(connectionString);
+                silo.Configure<Orleans.Configuration.ClusterMembershipOptions>(membership =>
+                    membership.IAmAliveTablePublishTimeout = options.Cluster.IAmAlivePeriod);
                 if (options.Postgres.ConsumerStateStore == "GroupCommit")
                 {
                     silo.AddGroupCommitGrainStorage(ConsumerGrain.StorageName, connectionString);

@@ -244,13 +244,37 @@ public sealed partial class SiloProcess : IDisposable
         }
     }
 
-    /// <summary>A free loopback TCP port.</summary>
+    /// <summary>
+    /// A free loopback TCP port, below the kernel's ephemeral range (32768 and up here), never the same twice in this
+    /// process. A port the kernel hands out as ephemeral is only free until the next outgoing connection takes it, and a
+    /// silo binds its HTTP ports only after joining the cluster, which for a replacement on a new address takes most of a
+    /// minute: a port picked that way was taken in between (and the silo failed to start).
+    /// </summary>
     public static int FreePort()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        lock (PortGate)
+        {
+            for (var tries = 0; tries < 2_000; tries++)
+            {
+                _nextPort = _nextPort >= 32_000 ? 20_000 : _nextPort + 1;
+                try
+                {
+                    using var listener = new TcpListener(IPAddress.Loopback, _nextPort);
+                    listener.Start();
+                    return _nextPort;
+                }
+                catch (SocketException)
+                {
+                    // In use: try the next one.
+                }
+            }
+        }
+
+        throw new InvalidOperationException("No free loopback port between 20000 and 32000.");
     }
+
+    private static readonly Lock PortGate = new();
+    private static int _nextPort = 20_000 + Random.Shared.Next(12_000);
 
     /// <summary>The silo built next to this test project (src/SegmentEngine.Silo/bin/&lt;Configuration&gt;/net10.0/SegmentEngine.Silo.dll), or the file named by SEGMENTENGINE_SILO_DLL.</summary>
     public static string FindSiloDll()
