@@ -8,7 +8,8 @@ namespace SegmentEngine.Benchmarks.Diagnostics;
 /// <c>alloc-sites FILE.nettrace</c>: where a running engine allocates, from the allocation samples (one about every
 /// 100 KB) of a trace taken with <c>dotnet-trace collect -p PID --profile gc-verbose --duration 00:00:00:08</c>. Prints
 /// the sampled bytes by type, by the first frame of the project's own code on the stack, and by the first frame that is
-/// not the base library's (with the project frame under it), each as a share of all sampled bytes.
+/// not the base library's (with the project frame under it), each as a share of all sampled bytes; then the
+/// large-object heap's samples by type and site, as a share of those.
 /// </summary>
 public static class AllocationSites
 {
@@ -22,7 +23,8 @@ public static class AllocationSites
         var byType = new Dictionary<string, long>(StringComparer.Ordinal);
         var byOwnFrame = new Dictionary<string, long>(StringComparer.Ordinal);
         var byFrame = new Dictionary<string, long>(StringComparer.Ordinal);
-        long total = 0;
+        var largeBySite = new Dictionary<string, long>(StringComparer.Ordinal);
+        long total = 0, large = 0;
         var frames = new List<string>();
         foreach (var ev in log.Events)
         {
@@ -44,6 +46,11 @@ public static class AllocationSites
             var first = frames.FirstOrDefault(f => f.Length > 0 && f != "?" && !f.StartsWith("System.", StringComparison.Ordinal)) ?? "?";
             Add(byOwnFrame, own, bytes);
             Add(byFrame, first == own ? first : first + "  <=  " + own, bytes);
+            if (tick.AllocationKind == GCAllocationKind.Large)
+            {
+                large += bytes;
+                Add(largeBySite, (tick.TypeName ?? "?") + "  at  " + (first == own ? first : first + "  <=  " + own), bytes);
+            }
         }
 
         var inv = CultureInfo.InvariantCulture;
@@ -56,6 +63,11 @@ public static class AllocationSites
         Print("by type", byType, total);
         Print("by first frame of the project's code", byOwnFrame, total);
         Print("by first frame outside the base library", byFrame, total);
+        Console.WriteLine(string.Create(inv, $"large-object heap: {large / 1e6:F0} MB sampled ({100.0 * large / total:F1}% of all)"));
+        if (large > 0)
+        {
+            Print("large-object heap, by type and first frame outside the base library", largeBySite, large);
+        }
     }
 
     private static void Add(Dictionary<string, long> table, string key, long bytes)
