@@ -261,6 +261,18 @@ public sealed class EngineEndToEndTests : IAsyncLifetime
         GC.KeepAlive(scenario);
     }
 
+    /// <summary>An acme purchase of 10 USD at store s-1, <paramref name="minutesAgo"/> minutes before <paramref name="now"/>.</summary>
+    private static string PurchaseJson(string consumerId, string eventId, int minutesAgo, DateTimeOffset now)
+        => System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            ["event_id"] = eventId,
+            ["brand_id"] = Scenario.Acme,
+            ["consumer_id"] = consumerId,
+            ["type"] = "purchase",
+            ["occurred_at"] = now.AddMinutes(-minutesAgo).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture),
+            ["purchase"] = new Dictionary<string, object> { ["order_id"] = $"o-{minutesAgo}", ["amount"] = 10, ["currency"] = "USD", ["store_id"] = "s-1" },
+        });
+
     [Fact]
     public async Task A_replay_of_events_already_durable_lets_a_shard_that_lost_them_catch_up()
     {
@@ -275,15 +287,7 @@ public sealed class EngineEndToEndTests : IAsyncLifetime
         await segments.CreateSegmentAsync(new CreateSegmentRequest { SegmentId = "two-buys", DisplayName = "Two buys", Rule = "purchase.count() >= 2" }, Auth(_acmeKey));
 
         var now = DateTimeOffset.UtcNow;
-        string Purchase(int n) => System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object>
-        {
-            ["event_id"] = $"replayed-{n}",
-            ["brand_id"] = Scenario.Acme,
-            ["consumer_id"] = consumerId,
-            ["type"] = "purchase",
-            ["occurred_at"] = now.AddMinutes(-n).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture),
-            ["purchase"] = new Dictionary<string, object> { ["order_id"] = $"o-{n}", ["amount"] = 10, ["currency"] = "USD" },
-        });
+        string Purchase(int n) => PurchaseJson(consumerId, $"replayed-{n}", n, now);
         var feed = host.App.Services.GetRequiredService<SegmentEngine.Grains.Shards.ShardFeed>();
         var first = new Scenario();
         first.Records.AddRange(Enumerable.Range(1, 2).Select(n => ($"{Scenario.Acme}:{consumerId}", Purchase(n))));
@@ -314,15 +318,7 @@ public sealed class EngineEndToEndTests : IAsyncLifetime
         await segments.CreateSegmentAsync(new CreateSegmentRequest { SegmentId = "four-buys", DisplayName = "Four buys", Rule = "purchase.count() >= 4" }, Auth(_acmeKey));
 
         var now = DateTimeOffset.UtcNow;
-        string Purchase(int n) => System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object>
-        {
-            ["event_id"] = $"resync-{n}",
-            ["brand_id"] = Scenario.Acme,
-            ["consumer_id"] = consumerId,
-            ["type"] = "purchase",
-            ["occurred_at"] = now.AddMinutes(-n).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture),
-            ["purchase"] = new Dictionary<string, object> { ["order_id"] = $"o-{n}", ["amount"] = 10, ["currency"] = "USD", ["store_id"] = "s-1" },
-        });
+        string Purchase(int n) => PurchaseJson(consumerId, $"resync-{n}", n, now);
         var feed = host.App.Services.GetRequiredService<SegmentEngine.Grains.Shards.ShardFeed>();
         var first = new Scenario();
         first.Records.AddRange(Enumerable.Range(1, 3).Select(n => ($"{Scenario.Acme}:{consumerId}", Purchase(n))));

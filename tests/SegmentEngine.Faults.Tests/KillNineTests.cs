@@ -99,8 +99,8 @@ public sealed class KillNineTests(ITestOutputHelper output)
 
         // The replacement is a restart on the same host, or a new silo on another address (a replaced container).
         // Orleans lets a newer generation of the same address take over at once; a silo on another address first waits
-        // until the dead entry's I-am-alive writes are three periods stale (Cluster:IAmAlivePeriod, 10 s), then declares
-        // it dead. Either way the replacement must have every partition committed within SPEC §9's 60 s restart bound
+        // until the dead entry's I-am-alive writes are three periods stale (Cluster:IAmAlivePeriod, 10 s) before it joins.
+        // Either way the replacement must have every partition committed within SPEC §9's 60 s restart bound
         // (with Orleans' default 30 s period the new address took about 90 s).
         var second = address == "same"
             ? await environment.StartSiloAsync("kill9-second", siloPort: first.SiloPort, gatewayPort: first.GatewayPort, consumerStateStore: consumerStateStore)

@@ -27,7 +27,7 @@ public static class KafkaClientProperties
     public static IEnumerable<string> Problems(IReadOnlyDictionary<string, string> properties)
     {
         ArgumentNullException.ThrowIfNull(properties);
-        foreach (var (key, value) in properties.OrderBy(p => p.Key, StringComparer.Ordinal))
+        foreach (var key in properties.Keys.Order(StringComparer.Ordinal))
         {
             if (string.IsNullOrWhiteSpace(key) || key.Any(char.IsWhiteSpace))
             {
@@ -36,10 +36,6 @@ public static class KafkaClientProperties
             else if (Reserved.Contains(key))
             {
                 yield return $"'{key}' is set by the engine and cannot be given here";
-            }
-            else if (value is null)
-            {
-                yield return $"'{key}' has no value";
             }
         }
     }
