@@ -242,6 +242,72 @@ public sealed class EventLogStoreTests(PostgresFixture fixture, ITestOutputHelpe
     }
 
     [Fact]
+    public async Task A_table_growing_from_empty_is_analyzed_so_that_grouped_reads_use_the_stream_index()
+    {
+        // Autovacuum off, so that only the store analyzes; "blind" gets the same rows and is never analyzed.
+        var schema = await CreateSchemaAsync(
+            "CREATE TABLE {0}.se_event_log (LIKE public.se_event_log INCLUDING ALL) WITH (autovacuum_enabled = off);" +
+            "CREATE TABLE {0}.blind (LIKE public.se_event_log INCLUDING ALL) WITH (autovacuum_enabled = off);");
+        try
+        {
+            var serviceId = NewId("svc");
+            await using var store = CreateStore(serviceId, options => options.ConnectionString = SearchPath(schema));
+            const int streams = 100_000;
+            for (var from = 0; from < streams; from += 5_000)
+            {
+                await Task.WhenAll(Enumerable.Range(from, 5_000).Select(i => store.AppendAsync(Key(i), [Entry($"{i}-a", 1), Entry($"{i}-b", 2)])));
+            }
+
+            await store.StatisticsRefreshed;
+            var analyzed = (await QueryAsync<float>($"SELECT reltuples FROM pg_class WHERE oid = '{schema}.se_event_log'::regclass")).Single();
+            output.WriteLine($"{store.AppendedEntryCount} rows appended, {store.StatisticsRefreshCount} analyses, statistics for {analyzed} rows");
+
+            // Analyzed at each doubling from 1,000 rows: the statistics follow the table, not its first rows.
+            Assert.InRange(store.StatisticsRefreshCount, 3, 20);
+            Assert.InRange(analyzed, 2 * streams / 4, 2 * streams);
+            await ExecuteAsync($"INSERT INTO {schema}.blind OVERRIDING SYSTEM VALUE SELECT * FROM {schema}.se_event_log");
+
+            // One full group of the store's read, 512 streams, planned as the store's statement is.
+            var keys = Enumerable.Range(0, 512).Select(i => Key(i * 97)).ToArray();
+            var hashes = keys.Select(k => EventStreamHash.Compute(serviceId, k)).ToArray();
+            var plan = await PlanAsync(PostgresEventLogStore.ReadSql);
+            var blindPlan = await PlanAsync(PostgresEventLogStore.ReadSql.Replace("se_event_log", "blind", StringComparison.Ordinal));
+            output.WriteLine(plan);
+            output.WriteLine(blindPlan);
+            Assert.Contains("Index", plan, StringComparison.Ordinal);
+            Assert.DoesNotContain("Seq Scan", plan, StringComparison.Ordinal);
+
+            // What the statistics prevent: without them the same read scans the whole table.
+            Assert.Contains("Seq Scan", blindPlan, StringComparison.Ordinal);
+            Assert.Equal(2 * 512, (await Task.WhenAll(keys.Select(k => store.ReadAsync(k)))).Sum(r => r.Count));
+
+            async Task<string> PlanAsync(string sql)
+            {
+                await using var connection = new NpgsqlConnection(SearchPath(schema));
+                await connection.OpenAsync();
+                await using var command = new NpgsqlCommand("EXPLAIN " + sql, connection);
+                command.Parameters.AddWithValue("service", serviceId);
+                command.Parameters.AddWithValue("hashes", hashes);
+                command.Parameters.AddWithValue("keys", keys);
+                var lines = new List<string>();
+                await using var reader = await command.ExecuteReaderAsync();
+                while (await reader.ReadAsync())
+                {
+                    lines.Add(reader.GetString(0));
+                }
+
+                return string.Join('\n', lines);
+            }
+        }
+        finally
+        {
+            await DropSchemaAsync(schema);
+        }
+
+        static string Key(int i) => "grow/c-" + i;
+    }
+
+    [Fact]
     public async Task A_failing_read_statement_fails_every_read_of_its_group_and_no_other()
     {
         var serviceId = NewId("svc");

@@ -28,7 +28,7 @@ public sealed partial class PostgresEventLogStore : IAsyncDisposable
         "COPY se_event_log (service_id, stream_hash, stream_key, event_id, occurred_at, payload) FROM STDIN (FORMAT BINARY)";
 
     // The hash selects the index range; the key filter removes hash collisions. Sequence order is append order.
-    private const string ReadSql =
+    internal const string ReadSql =
         """
         SELECT stream_key, event_id, occurred_at, payload
           FROM se_event_log
@@ -56,6 +56,7 @@ public sealed partial class PostgresEventLogStore : IAsyncDisposable
     private readonly TimeProvider _timeProvider = TimeProvider.System;
     private readonly StatementBatcher<PendingAppend> _appends;
     private readonly StatementBatcher<PendingRead> _reads;
+    private readonly GrowingTableStatistics _statistics;
     private long _appendBatches;
     private long _appendedEntries;
     private long _readBatches;
@@ -70,6 +71,7 @@ public sealed partial class PostgresEventLogStore : IAsyncDisposable
         _serviceId = options.ServiceId;
         _logger = logger ?? (ILogger)NullLogger.Instance;
         _dataSource = PooledDataSource.Create(options.ConnectionString, options.MaxConnections);
+        _statistics = new GrowingTableStatistics(_dataSource, "se_event_log", _logger);
         _appends = new StatementBatcher<PendingAppend>(
             _dataSource, options.MaxBatchSize, options.Linger, options.MaxConcurrentBatches, WriteAppendsAsync, LogAppendBatchFailed, _timeProvider);
         _reads = new StatementBatcher<PendingRead>(
@@ -81,6 +83,9 @@ public sealed partial class PostgresEventLogStore : IAsyncDisposable
 
     /// <summary>Number of entries in committed append batches.</summary>
     public long AppendedEntryCount => Interlocked.Read(ref _appendedEntries);
+
+    /// <summary>How many times this store analyzed the table for the planner (<see cref="GrowingTableStatistics"/>).</summary>
+    public long StatisticsRefreshCount => _statistics.AnalysisCount;
 
     /// <summary>Number of grouped read statements executed (failed ones included).</summary>
     public long ReadBatchCount => Interlocked.Read(ref _readBatches);
@@ -211,6 +216,9 @@ public sealed partial class PostgresEventLogStore : IAsyncDisposable
         return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>The planner-statistics refresh started by the appends committed so far, if any; it never faults.</summary>
+    internal Task StatisticsRefreshed => _statistics.Current;
+
     /// <summary>Stops queueing and returns once every queued append and read has completed; later calls run alone.</summary>
     public Task StopAsync() => Task.WhenAll(_appends.StopAsync(), _reads.StopAsync());
 
@@ -223,6 +231,7 @@ public sealed partial class PostgresEventLogStore : IAsyncDisposable
         }
 
         await StopAsync().ConfigureAwait(false);
+        await _statistics.Current.ConfigureAwait(false);
         await _dataSource.DisposeAsync().ConfigureAwait(false);
     }
 
@@ -259,6 +268,9 @@ public sealed partial class PostgresEventLogStore : IAsyncDisposable
         }
 
         Interlocked.Add(ref _appendedEntries, entryCount);
+
+        // Started before the appends complete, so that a caller who awaited them can await it (StatisticsRefreshed).
+        _statistics.Added(entryCount);
         foreach (var append in batch)
         {
             append.Completion.TrySetResult();
