@@ -222,4 +222,28 @@ public sealed class LoadGeneratorTests
         report.Print(text);
         Assert.Contains(text.ToString().Split('\n'), l => l.StartsWith("applied, by minute    2-62 s 1,000 | 62-122 s 3,000 events/s committed", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void A_run_too_short_for_a_steady_window_says_so_and_its_ratios_name_the_whole_run_rate()
+    {
+        // Produced for 4 s: the steady window would start at 5 s, after the end.
+        var samples = Enumerable.Range(0, 5).Select(k => new ProgressSample(k, 10_000L * k, 10_000L * k, 0)).ToArray();
+        var report = new RunReport
+        {
+            Options = LoadOptions.Parse(["--baselines", "none"]),
+            SteadyFrom = 5,
+            SteadyTo = 4,
+            Samples = samples,
+            Committed = 40_000,
+            WholeSeconds = 4,
+        };
+
+        var text = new StringWriter();
+        report.Print(text);
+        var lines = text.ToString().Split('\n');
+
+        Assert.Contains(lines, l => l.StartsWith("applied, steady       n/a: the run produced until t=4.0 s, before the steady window's start at t=5.0 s", StringComparison.Ordinal));
+        Assert.DoesNotContain(lines, l => l.Contains("over t=5.0..4.0", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("ratios                applied (whole run) / pgbench upserts", StringComparison.Ordinal) && l.Contains("applied (whole run) / 100k target = 0.100", StringComparison.Ordinal));
+    }
 }

@@ -83,7 +83,15 @@ internal sealed class RunReport
             o.WriteLine($"producer rate         {Fmt(ProducerRate)} events/s while not held back; {Fmt(Produced / Math.Max(1e-9, ProduceLoopSeconds))} events/s over the loop");
             o.WriteLine($"caught up             {(CaughtUp ? "yes" : "NO (drain timeout)")}; engine lag before the run {StartLag}");
             o.WriteLine($"applied (committed)   {Committed} records in {WholeSeconds:0.0} s (first produce to caught up) = {Fmt(AppliedPerSecond)} events/s");
-            o.WriteLine($"applied, steady       {Fmt(SteadyAppliedPerSecond)} events/s committed, {Fmt(SteadyAcceptedPerSecond)} events/s accepted (counter), over t={SteadyFrom:0.0}..{SteadyTo:0.0} s");
+            if (SteadyTo > SteadyFrom)
+            {
+                o.WriteLine($"applied, steady       {Fmt(SteadyAppliedPerSecond)} events/s committed, {Fmt(SteadyAcceptedPerSecond)} events/s accepted (counter), over t={SteadyFrom:0.0}..{SteadyTo:0.0} s");
+            }
+            else
+            {
+                o.WriteLine($"applied, steady       n/a: the run produced until t={SteadyTo:0.0} s, before the steady window's start at t={SteadyFrom:0.0} s (a fifth of the way in, at least 5 s)");
+            }
+
             var minutes = AppliedByMinute();
             if (minutes.Count > 1)
             {
@@ -103,8 +111,8 @@ internal sealed class RunReport
         o.WriteLine($"baseline Orleans      {Fmt(OrleansCallsPerSecond)} calls/s  ({OrleansNote ?? "not run"})");
         if (!opt.BaselinesOnly)
         {
-            var steady = double.IsNaN(SteadyAppliedPerSecond) ? AppliedPerSecond : SteadyAppliedPerSecond;
-            o.WriteLine($"ratios                steady applied / pgbench upserts = {steady / PgbenchTps:0.00}; steady applied / Orleans calls = {steady / OrleansCallsPerSecond:0.000}; steady applied / 100k target = {steady / 100_000:0.000}");
+            var (rate, name) = double.IsNaN(SteadyAppliedPerSecond) ? (AppliedPerSecond, "applied (whole run)") : (SteadyAppliedPerSecond, "steady applied");
+            o.WriteLine($"ratios                {name} / pgbench upserts = {rate / PgbenchTps:0.00}; {name} / Orleans calls = {rate / OrleansCallsPerSecond:0.000}; {name} / 100k target = {rate / 100_000:0.000}");
         }
 
         foreach (var note in Notes)
