@@ -16,7 +16,7 @@ namespace SegmentEngine.Hosting.Postgres;
 /// PostgreSQL estimates each element of <c>stream_hash = ANY(@hashes)</c> to match 0.5% of the rows, so a grouped read
 /// of 512 streams looks like most of the table and runs as a sequential scan (measured: 70-100 ms a read on 780k rows
 /// against 3.5 ms through the index once analyzed; PostgreSQL was 45% of the machine in a fresh engine's first minute).
-/// A failed analysis is logged and retried after as many rows again. <c>SKIP_LOCKED</c> leaves the table to whichever
+/// A failed analysis (or one cut short by the store's disposal) is logged and retried after as many rows again. <c>SKIP_LOCKED</c> leaves the table to whichever
 /// session (another silo, autovacuum) is analyzing it already. A role that does not own the table gets a warning from
 /// PostgreSQL, not an error, and the statistics stay autovacuum's.
 /// </remarks>
@@ -77,7 +77,7 @@ internal sealed partial class GrowingTableStatistics(NpgsqlDataSource dataSource
                 Volatile.Write(ref _threshold, Math.Max(MinRows, analyzedRows));
             }
         }
-        catch (Exception e) when (e is DbException or TimeoutException or InvalidOperationException)
+        catch (Exception e) when (e is DbException or TimeoutException or InvalidOperationException or ObjectDisposedException)
         {
             Volatile.Write(ref _threshold, Math.Max(MinRows, 2 * Interlocked.Read(ref _sinceAnalyze)));
             LogFailed(e, table);

@@ -27,13 +27,7 @@ public sealed partial class KafkaMembershipPublisher : IMembershipPublisher, IDi
     private readonly System.Collections.Concurrent.ConcurrentDictionary<int, long> _acknowledgedEnds = new();
     private int _disposed;
 
-    /// <summary>Creates the producer.</summary>
-    public KafkaMembershipPublisher(string bootstrapServers, string topic, IMeterFactory meters, ILogger<KafkaMembershipPublisher> logger)
-        : this(bootstrapServers, topic, null, meters, logger)
-    {
-    }
-
-    /// <summary>Creates the producer, with the operator's client properties (<see cref="KafkaIngestOptions.ClientProperties"/>).</summary>
+    /// <summary>Creates the producer, with the operator's client properties (<see cref="KafkaIngestOptions.ClientProperties"/>; null for none).</summary>
     public KafkaMembershipPublisher(string bootstrapServers, string topic, IReadOnlyDictionary<string, string>? clientProperties, IMeterFactory meters, ILogger<KafkaMembershipPublisher> logger)
     {
         KafkaNative.EnsureLoaded();

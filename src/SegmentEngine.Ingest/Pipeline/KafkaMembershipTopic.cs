@@ -31,36 +31,35 @@ public sealed class KafkaMembershipTopic : IMembershipTopic, IDisposable
     /// <summary>Creates the reader's clients (they connect on first use).</summary>
     /// <param name="bootstrapServers">Broker addresses.</param>
     /// <param name="topic">The memberships topic.</param>
-    /// <param name="acknowledgedEnds">The publisher's acknowledged ends (<see cref="KafkaMembershipPublisher.AcknowledgedEnds"/>).</param>
-    public KafkaMembershipTopic(string bootstrapServers, string topic, Func<IReadOnlyDictionary<int, long>> acknowledgedEnds)
-        : this(bootstrapServers, topic, null, acknowledgedEnds)
-    {
-    }
-
-    /// <summary>Creates the reader's clients with the operator's client properties (<see cref="KafkaIngestOptions.ClientProperties"/>).</summary>
-    /// <param name="bootstrapServers">Broker addresses.</param>
-    /// <param name="topic">The memberships topic.</param>
-    /// <param name="clientProperties">librdkafka properties laid under the reader's own settings.</param>
+    /// <param name="clientProperties">The operator's librdkafka properties (<see cref="KafkaIngestOptions.ClientProperties"/>), laid under the reader's own settings; null for none.</param>
     /// <param name="acknowledgedEnds">The publisher's acknowledged ends (<see cref="KafkaMembershipPublisher.AcknowledgedEnds"/>).</param>
     public KafkaMembershipTopic(string bootstrapServers, string topic, IReadOnlyDictionary<string, string>? clientProperties, Func<IReadOnlyDictionary<int, long>> acknowledgedEnds)
     {
         _acknowledgedEnds = acknowledgedEnds;
         KafkaNative.EnsureLoaded();
         _topic = topic;
-        _consumer = new ConsumerBuilder<byte[], byte[]>(KafkaClientProperties.Build(clientProperties, new ConsumerConfig(), c =>
+        _consumer = new ConsumerBuilder<byte[], byte[]>(ReaderConfigFor(bootstrapServers, clientProperties)).Build();
+        _admin = new AdminClientBuilder(AdminConfigFor(bootstrapServers, clientProperties)).Build();
+    }
+
+    /// <summary>The reader's consumer settings: the operator's client properties under the reader's own.</summary>
+    internal static ConsumerConfig ReaderConfigFor(string bootstrapServers, IReadOnlyDictionary<string, string>? clientProperties)
+        => KafkaClientProperties.Build(clientProperties, new ConsumerConfig(), c =>
         {
             c.BootstrapServers = bootstrapServers;
             c.GroupId = "segment-engine-membership-reader";
             c.EnableAutoCommit = false;
             c.EnableAutoOffsetStore = false;
             c.ClientId = "segment-engine-membership-reader";
-        })).Build();
-        _admin = new AdminClientBuilder(KafkaClientProperties.Build(clientProperties, new AdminClientConfig(), c =>
+        });
+
+    /// <summary>The reader's admin-client settings (end offsets): the operator's client properties under its own.</summary>
+    internal static AdminClientConfig AdminConfigFor(string bootstrapServers, IReadOnlyDictionary<string, string>? clientProperties)
+        => KafkaClientProperties.Build(clientProperties, new AdminClientConfig(), c =>
         {
             c.BootstrapServers = bootstrapServers;
             c.ClientId = "segment-engine-membership-admin";
-        })).Build();
-    }
+        });
 
     /// <inheritdoc />
     public async Task<IReadOnlyDictionary<int, long>> EndOffsetsAsync(CancellationToken cancellationToken)

@@ -49,6 +49,8 @@ public sealed class KafkaClientPropertiesTests
             KafkaIngestService.ConsumerConfigFor(options, endpoint),
             KafkaIngestService.DeadLetterProducerConfigFor(options, endpoint),
             KafkaMembershipPublisher.ConfigFor("broker:9092", options.ClientProperties),
+            KafkaMembershipTopic.ReaderConfigFor("broker:9092", options.ClientProperties),
+            KafkaMembershipTopic.AdminConfigFor("broker:9092", options.ClientProperties),
         ];
 
         foreach (var config in configs)
@@ -69,6 +71,7 @@ public sealed class KafkaClientPropertiesTests
         Assert.Equal(600, consumer.HeartbeatIntervalMs);
         Assert.True(((ProducerConfig)configs[1]).EnableIdempotence);
         Assert.Equal(Acks.All, ((ProducerConfig)configs[2]).Acks);
+        Assert.False(((ConsumerConfig)configs[3]).EnableAutoCommit);
     }
 
     [Fact]

@@ -20,7 +20,7 @@ public sealed class MembershipPublisherTests(BrokerFixture fixture) : IClassFixt
     {
         var topic = "memberships-" + Guid.NewGuid().ToString("N")[..8];
         fixture.Broker.CreateTopic(topic, partitions: 2);
-        using var publisher = new KafkaMembershipPublisher(fixture.Broker.BootstrapServers, topic, new TestMeters(), NullLogger<KafkaMembershipPublisher>.Instance);
+        using var publisher = new KafkaMembershipPublisher(fixture.Broker.BootstrapServers, topic, null, new TestMeters(), NullLogger<KafkaMembershipPublisher>.Instance);
 
         var acknowledged = await publisher.Publish(
         [
@@ -40,7 +40,7 @@ public sealed class MembershipPublisherTests(BrokerFixture fixture) : IClassFixt
     {
         var topic = "memberships-" + Guid.NewGuid().ToString("N")[..8];
         fixture.Broker.CreateTopic(topic, partitions: 1);
-        using var publisher = new KafkaMembershipPublisher(fixture.Broker.BootstrapServers, topic, new TestMeters(), NullLogger<KafkaMembershipPublisher>.Instance);
+        using var publisher = new KafkaMembershipPublisher(fixture.Broker.BootstrapServers, topic, null, new TestMeters(), NullLogger<KafkaMembershipPublisher>.Instance);
 
         // A consumer id over the producer's 1 MB message limit is refused before it is queued.
         var tooLarge = new string('x', 2_000_000);
@@ -56,7 +56,7 @@ public sealed class MembershipPublisherTests(BrokerFixture fixture) : IClassFixt
     [Fact]
     public async Task Nothing_to_publish_is_acknowledged_at_once()
     {
-        using var publisher = new KafkaMembershipPublisher(fixture.Broker.BootstrapServers, "unused", new TestMeters(), NullLogger<KafkaMembershipPublisher>.Instance);
+        using var publisher = new KafkaMembershipPublisher(fixture.Broker.BootstrapServers, "unused", null, new TestMeters(), NullLogger<KafkaMembershipPublisher>.Instance);
         Assert.True(await publisher.Publish([]));
     }
 
@@ -65,8 +65,8 @@ public sealed class MembershipPublisherTests(BrokerFixture fixture) : IClassFixt
     {
         var topic = "memberships-" + Guid.NewGuid().ToString("N")[..8];
         fixture.Broker.CreateTopic(topic, partitions: 3);
-        using var publisher = new KafkaMembershipPublisher(fixture.Broker.BootstrapServers, topic, new TestMeters(), NullLogger<KafkaMembershipPublisher>.Instance);
-        using var reader = new KafkaMembershipTopic(fixture.Broker.BootstrapServers, topic, publisher.AcknowledgedEnds);
+        using var publisher = new KafkaMembershipPublisher(fixture.Broker.BootstrapServers, topic, null, new TestMeters(), NullLogger<KafkaMembershipPublisher>.Instance);
+        using var reader = new KafkaMembershipTopic(fixture.Broker.BootstrapServers, topic, null, publisher.AcknowledgedEnds);
 
         var empty = await reader.EndOffsetsAsync(CancellationToken.None);
         Assert.Equal([0, 1, 2], empty.Keys.Order());
