@@ -11,7 +11,7 @@ internal sealed class CompiledFilter
     private readonly CompareOp _op;
     private readonly bool _isIn;
     private readonly Literal[] _values;
-    private readonly StringDictionary _strings;
+    private readonly EventTextStore _strings;
 
     public CompiledFilter(EventFilter filter, ConsumerTable table)
     {
@@ -50,7 +50,7 @@ internal sealed class CompiledFilter
             case NumberLiteral n when p.Kind == FactKind.Number:
                 return Values.CompareNumbers(p.Number, _op, n.Value);
             case StringLiteral s when p.Kind == FactKind.String:
-                return Values.CompareStrings(_strings[p.Text], _op, s.Value);
+                return _strings.Compare(p.Text, _op, s.Value);
             case BoolLiteral b when p.Kind == FactKind.Bool:
                 return _op switch
                 {
@@ -82,12 +82,20 @@ public static class Values
     /// <summary>Ordinal comparison of two strings (Contains is an ordinal substring test).</summary>
     public static bool CompareStrings(string x, CompareOp op, string c)
     {
+        ArgumentNullException.ThrowIfNull(x);
+        return CompareStrings(x.AsSpan(), op, c);
+    }
+
+    /// <summary>Ordinal comparison of a string's characters with a string (Contains is an ordinal substring test).</summary>
+    public static bool CompareStrings(ReadOnlySpan<char> x, CompareOp op, string c)
+    {
+        ArgumentNullException.ThrowIfNull(c);
         if (op == CompareOp.Contains)
         {
-            return x.Contains(c, StringComparison.Ordinal);
+            return x.IndexOf(c.AsSpan(), StringComparison.Ordinal) >= 0;
         }
 
-        var cmp = string.CompareOrdinal(x, c);
+        var cmp = x.SequenceCompareTo(c.AsSpan());
         return op switch
         {
             CompareOp.Eq => cmp == 0,

@@ -26,9 +26,10 @@ public sealed partial class ConsumerTable
     private readonly Dictionary<int, BitColumn> _surveyAnswered = [];
     private int _capacity;
 
-    /// <summary>Creates an empty table.</summary>
-    public ConsumerTable(int initialCapacity = 1024)
+    /// <summary>Creates an empty table (<paramref name="eventStrings"/>: where event text goes, the default store when null).</summary>
+    public ConsumerTable(int initialCapacity = 1024, EventTextStore? eventStrings = null)
     {
+        EventStrings = eventStrings ?? new EventTextStore();
         Grow(Math.Max(64, initialCapacity));
     }
 
@@ -38,8 +39,8 @@ public sealed partial class ConsumerTable
     /// <summary>Interned string values of attributes and survey answers (low cardinality; scanned by string predicates).</summary>
     public StringDictionary Strings { get; } = new();
 
-    /// <summary>Interned string values of event properties (kept apart: ids such as order_id make it large).</summary>
-    public StringDictionary EventStrings { get; } = new();
+    /// <summary>String values of event properties: repeated ones interned, nearly unique ones (order ids) as UTF-8 bytes.</summary>
+    public EventTextStore EventStrings { get; }
 
     /// <summary>Number of live consumers.</summary>
     public int Count => _rowById.Count;

@@ -34,19 +34,20 @@ internal struct LogRecord
     [FieldOffset(8)]
     public double Number;
 
+    /// <summary>A string value's reference in the table's <see cref="EventTextStore"/> (0: none).</summary>
     [FieldOffset(8)]
-    public int Text;
+    public long Text;
 
     public readonly bool Multi => Tag == MultiTag;
 
     public static LogRecord Event(int type, long at) => new() { Code = type, Tag = EventTag, At = at };
 
-    public static LogRecord Property(int key, FactValue v, bool multi, StringDictionary strings)
+    public static LogRecord Property(int key, FactValue v, bool multi, EventTextStore strings)
     {
         var r = new LogRecord { Code = key, Tag = multi ? MultiTag : ScalarTag, Kind = v.Kind };
         if (v.Kind == FactKind.String)
         {
-            r.Text = v.Text is null ? 0 : strings.Intern(v.Text);
+            r.Text = v.Text is null ? 0 : strings.Store(key, v.Text);
         }
         else
         {
@@ -63,14 +64,14 @@ internal static class EventLog
     /// <summary>Managed bytes of one row's log (array header + records).</summary>
     public static long Bytes(LogRecord[]? log) => log is null ? 0 : 24 + log.Length * 16L;
 
-    public static LogRecord[]? Build(IReadOnlyList<EventFact> events, StringDictionary names, StringDictionary strings)
+    public static LogRecord[]? Build(IReadOnlyList<EventFact> events, StringDictionary names, EventTextStore strings)
         => Append(null, events, 0, names, strings);
 
     /// <summary>
     /// A log holding <paramref name="existing"/> followed by <paramref name="events"/> from index <paramref name="skip"/> on
     /// (a new array: the old one may be read by an evaluation in progress elsewhere).
     /// </summary>
-    public static LogRecord[]? Append(LogRecord[]? existing, IReadOnlyList<EventFact> events, int skip, StringDictionary names, StringDictionary strings)
+    public static LogRecord[]? Append(LogRecord[]? existing, IReadOnlyList<EventFact> events, int skip, StringDictionary names, EventTextStore strings)
         => Append(existing, events, skip, names, strings, out _);
 
     /// <summary>
@@ -78,7 +79,7 @@ internal static class EventLog
     /// capacity allows, else into a new array with twice the records in use (so that a row receiving events batch after
     /// batch is copied a logarithmic number of times). <paramref name="added"/> is where the new records start.
     /// </summary>
-    public static LogRecord[]? Append(LogRecord[]? existing, IReadOnlyList<EventFact> events, int skip, StringDictionary names, StringDictionary strings, out int added)
+    public static LogRecord[]? Append(LogRecord[]? existing, IReadOnlyList<EventFact> events, int skip, StringDictionary names, EventTextStore strings, out int added)
     {
         var kept = UsedLength(existing);
         added = kept;
@@ -128,21 +129,67 @@ internal static class EventLog
         return log;
     }
 
-    // The ingest's facts hold plain dictionaries: each walk takes their struct enumerator, so that none is boxed per
-    // event; other maps are walked through the interface.
+    // The ingest's facts hold FactProperties, walked as spans; plain dictionaries are walked with their struct
+    // enumerator, so that none is boxed per event; other maps through the interface.
     private static int MultiValueCount(IReadOnlyDictionary<string, ImmutableArray<FactValue>> multi)
-        => multi.Count == 0 ? 0
-            : multi is Dictionary<string, ImmutableArray<FactValue>> plain ? CountValues(plain.GetEnumerator()) : CountValues(multi.GetEnumerator());
+    {
+        if (multi.Count == 0)
+        {
+            return 0;
+        }
 
-    private static int WriteScalars(LogRecord[] log, int p, IReadOnlyDictionary<string, FactValue> properties, StringDictionary names, StringDictionary strings)
-        => properties is Dictionary<string, FactValue> plain
+        if (multi is FactProperties<ImmutableArray<FactValue>> pairs)
+        {
+            var n = 0;
+            foreach (ref readonly var pair in pairs.Pairs)
+            {
+                n += pair.Value.Length;
+            }
+
+            return n;
+        }
+
+        return multi is Dictionary<string, ImmutableArray<FactValue>> plain ? CountValues(plain.GetEnumerator()) : CountValues(multi.GetEnumerator());
+    }
+
+    private static int WriteScalars(LogRecord[] log, int p, IReadOnlyDictionary<string, FactValue> properties, StringDictionary names, EventTextStore strings)
+    {
+        if (properties is FactProperties<FactValue> pairs)
+        {
+            foreach (ref readonly var pair in pairs.Pairs)
+            {
+                var key = names.Intern(pair.Key);
+                log[p++] = LogRecord.Property(key, pair.Value, false, strings);
+            }
+
+            return p;
+        }
+
+        return properties is Dictionary<string, FactValue> plain
             ? WriteScalars(log, p, plain.GetEnumerator(), names, strings)
             : WriteScalars(log, p, properties.GetEnumerator(), names, strings);
+    }
 
-    private static int WriteMultiValued(LogRecord[] log, int p, IReadOnlyDictionary<string, ImmutableArray<FactValue>> multi, StringDictionary names, StringDictionary strings)
-        => multi is Dictionary<string, ImmutableArray<FactValue>> plain
+    private static int WriteMultiValued(LogRecord[] log, int p, IReadOnlyDictionary<string, ImmutableArray<FactValue>> multi, StringDictionary names, EventTextStore strings)
+    {
+        if (multi is FactProperties<ImmutableArray<FactValue>> pairs)
+        {
+            foreach (ref readonly var pair in pairs.Pairs)
+            {
+                var key = names.Intern(pair.Key);
+                foreach (var v in pair.Value)
+                {
+                    log[p++] = LogRecord.Property(key, v, true, strings);
+                }
+            }
+
+            return p;
+        }
+
+        return multi is Dictionary<string, ImmutableArray<FactValue>> plain
             ? WriteMultiValued(log, p, plain.GetEnumerator(), names, strings)
             : WriteMultiValued(log, p, multi.GetEnumerator(), names, strings);
+    }
 
     private static int CountValues<TPairs>(TPairs pairs)
         where TPairs : IEnumerator<KeyValuePair<string, ImmutableArray<FactValue>>>
@@ -163,7 +210,7 @@ internal static class EventLog
         return n;
     }
 
-    private static int WriteScalars<TPairs>(LogRecord[] log, int p, TPairs pairs, StringDictionary names, StringDictionary strings)
+    private static int WriteScalars<TPairs>(LogRecord[] log, int p, TPairs pairs, StringDictionary names, EventTextStore strings)
         where TPairs : IEnumerator<KeyValuePair<string, FactValue>>
     {
         try
@@ -182,7 +229,7 @@ internal static class EventLog
         return p;
     }
 
-    private static int WriteMultiValued<TPairs>(LogRecord[] log, int p, TPairs pairs, StringDictionary names, StringDictionary strings)
+    private static int WriteMultiValued<TPairs>(LogRecord[] log, int p, TPairs pairs, StringDictionary names, EventTextStore strings)
         where TPairs : IEnumerator<KeyValuePair<string, ImmutableArray<FactValue>>>
     {
         try

@@ -303,7 +303,10 @@ public sealed partial class ConsumerGrain(
         {
             var key = this.GetPrimaryKeyString();
             var slash = key.IndexOf('/', StringComparison.Ordinal);
-            _key = (key[..slash], key[(slash + 1)..]);
+            var brand = key[..slash];
+
+            // The directory's own copy of the brand id: every active consumer keeps it, so not one copy each.
+            _key = (brands.Brands.Find(brand)?.BrandId ?? brand, key[(slash + 1)..]);
         }
 
         return _key.Value;

@@ -34,4 +34,31 @@ public sealed class FactsJsonTests
         Assert.Empty(back.Events[1].MultiProperties);
         Assert.Equal(at.AddMinutes(1), back.Events[1].OccurredAt);
     }
+
+    [Fact]
+    public void Pair_maps_round_trip_through_json_and_read_like_dictionaries()
+    {
+        var at = new DateTimeOffset(2026, 11, 30, 8, 0, 0, TimeSpan.Zero);
+        var scalars = new FactProperties<FactValue>(2);
+        scalars.Set("amount", FactValue.Of(3));
+        scalars.Set("store_id", FactValue.Of("s-1"));
+        scalars.Set("amount", FactValue.Of(42.5));
+        var items = new FactProperties<ImmutableArray<FactValue>>(1);
+        items.Set("sku", [FactValue.Of("a")]);
+        items.Set("category", [FactValue.Of("shoes")]);
+
+        Assert.Equal(2, scalars.Count);
+        Assert.Equal(FactValue.Of(42.5), scalars["amount"]);
+        Assert.True(scalars.ContainsKey("store_id"));
+        Assert.False(scalars.TryGetValue("currency", out _));
+        Assert.Throws<KeyNotFoundException>(() => scalars["currency"]);
+        Assert.Equal(["amount", "store_id"], scalars.Keys);
+        Assert.Equal(["sku", "category"], items.Select(p => p.Key));
+
+        var facts = new ConsumerFacts { ConsumerId = "c-2", CreatedAt = at, Events = [new EventFact("e-9", "purchase", at, scalars, items)] };
+        var back = JsonSerializer.Deserialize<ConsumerFacts>(JsonSerializer.Serialize(facts))!;
+        Assert.Equal(FactValue.Of(42.5), back.Events[0].Properties["amount"]);
+        Assert.Equal(FactValue.Of("s-1"), back.Events[0].Properties["store_id"]);
+        Assert.Equal(new[] { FactValue.Of("shoes") }, back.Events[0].MultiProperties["category"].ToArray());
+    }
 }

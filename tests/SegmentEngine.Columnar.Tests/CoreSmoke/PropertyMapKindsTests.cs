@@ -9,8 +9,9 @@ using Xunit;
 namespace SegmentEngine.Columnar.Tests.CoreSmoke;
 
 /// <summary>
-/// The ingest builds event properties as plain dictionaries, generators and API callers as immutable ones; the table
-/// walks the plain ones without boxing an enumerator. Both must land in a row's log the same way.
+/// The ingest builds event properties as arrays of pairs (<see cref="FactProperties{TValue}"/>), generators and API
+/// callers as plain or immutable dictionaries; the table walks the pairs as spans and the plain ones without boxing an
+/// enumerator. All must land in a row's log the same way.
 /// </summary>
 public sealed class PropertyMapKindsTests
 {
@@ -21,31 +22,38 @@ public sealed class PropertyMapKindsTests
     [InlineData("purchase.sum(amount, within 30d, sku = \"k-2\") >= 30")]
     [InlineData("purchase.count(within 30d, category = \"shoes\") >= 1 and check_in.count(within 30d, location_id = \"l-9\") >= 1")]
     [InlineData("purchase.count(within 30d, sku = \"k-3\") >= 2")]
-    public void Plain_and_immutable_property_maps_give_the_same_memberships(string rule)
+    public void Pair_plain_and_immutable_property_maps_give_the_same_memberships(string rule)
     {
         var parsed = RuleParser.Parse(rule);
         Assert.True(parsed.Succeeded, string.Join("; ", parsed.Diagnostics));
 
         var plain = new ConsumerTable();
         var immutable = new ConsumerTable();
-        var rows = new List<(int Plain, int Immutable)>();
+        var pairs = new ConsumerTable();
+        var rows = new List<(int Plain, int Immutable, int Pairs)>();
         for (var c = 0; c < 6; c++)
         {
             // Two upserts per consumer: the second appends to the row's log in place.
             var first = Events(c, 0, 3);
             var second = Events(c, 3, 2);
-            plain.Upsert(Facts(c, first, plain: true, eventsFrom: null));
-            immutable.Upsert(Facts(c, first, plain: false, eventsFrom: null));
-            var p = plain.Upsert(Facts(c, second, plain: true, eventsFrom: 3));
-            var i = immutable.Upsert(Facts(c, second, plain: false, eventsFrom: 3));
-            rows.Add((p, i));
+            plain.Upsert(Facts(c, first, MapKind.Plain, eventsFrom: null));
+            immutable.Upsert(Facts(c, first, MapKind.Immutable, eventsFrom: null));
+            pairs.Upsert(Facts(c, first, MapKind.Pairs, eventsFrom: null));
+            var p = plain.Upsert(Facts(c, second, MapKind.Plain, eventsFrom: 3));
+            var i = immutable.Upsert(Facts(c, second, MapKind.Immutable, eventsFrom: 3));
+            var a = pairs.Upsert(Facts(c, second, MapKind.Pairs, eventsFrom: 3));
+            rows.Add((p, i, a));
         }
 
         var fromPlain = Bitmaps.SetBits(new SegmentCompiler(plain).Compile("s", parsed.Rule!).Evaluate(Now)).ToList();
         var fromImmutable = Bitmaps.SetBits(new SegmentCompiler(immutable).Compile("s", parsed.Rule!).Evaluate(Now)).ToList();
+        var fromPairs = Bitmaps.SetBits(new SegmentCompiler(pairs).Compile("s", parsed.Rule!).Evaluate(Now)).ToList();
         Assert.Equal(
             rows.Where(r => fromImmutable.Contains(r.Immutable)).Select(r => r.Plain).Order(),
             fromPlain.Order());
+        Assert.Equal(
+            rows.Where(r => fromImmutable.Contains(r.Immutable)).Select(r => r.Pairs).Order(),
+            fromPairs.Order());
         Assert.True(fromImmutable.Count > 0 && fromImmutable.Count < rows.Count, $"the rule tells the consumers apart ({fromImmutable.Count} of {rows.Count} members)");
     }
 
@@ -61,7 +69,14 @@ public sealed class PropertyMapKindsTests
         return list;
     }
 
-    private static ConsumerFacts Facts(int consumer, List<(string Type, double Amount, string Store, string[] Skus, string Category, string Location)> events, bool plain, int? eventsFrom)
+    public enum MapKind
+    {
+        Plain,
+        Immutable,
+        Pairs,
+    }
+
+    private static ConsumerFacts Facts(int consumer, List<(string Type, double Amount, string Store, string[] Skus, string Category, string Location)> events, MapKind kind, int? eventsFrom)
     {
         var facts = new List<EventFact>();
         var n = eventsFrom ?? 0;
@@ -75,15 +90,29 @@ public sealed class PropertyMapKindsTests
             var multi = type == "purchase"
                 ? new[] { ("sku", skus.Select(FactValue.Of).ToImmutableArray()), ("category", ImmutableArray.Create(FactValue.Of(category))) }
                 : [];
-            facts.Add(plain
-                ? new EventFact(id, type, at,
+            facts.Add(kind switch
+            {
+                MapKind.Plain => new EventFact(id, type, at,
                     scalars.ToDictionary(p => p.Item1, p => p.Item2, StringComparer.Ordinal),
-                    multi.ToDictionary(p => p.Item1, p => p.Item2, StringComparer.Ordinal))
-                : new EventFact(id, type, at,
+                    multi.ToDictionary(p => p.Item1, p => p.Item2, StringComparer.Ordinal)),
+                MapKind.Immutable => new EventFact(id, type, at,
                     scalars.ToImmutableDictionary(p => p.Item1, p => p.Item2, StringComparer.Ordinal),
-                    multi.ToImmutableDictionary(p => p.Item1, p => p.Item2, StringComparer.Ordinal)));
+                    multi.ToImmutableDictionary(p => p.Item1, p => p.Item2, StringComparer.Ordinal)),
+                _ => new EventFact(id, type, at, Pairs(scalars), Pairs(multi)),
+            });
         }
 
         return new ConsumerFacts { ConsumerId = "c-" + consumer, CreatedAt = Now.AddDays(-2), Events = [.. facts], EventsFrom = eventsFrom };
+    }
+
+    private static FactProperties<T> Pairs<T>((string, T)[] values)
+    {
+        var map = new FactProperties<T>(values.Length);
+        foreach (var (name, value) in values)
+        {
+            map.Set(name, value);
+        }
+
+        return map;
     }
 }

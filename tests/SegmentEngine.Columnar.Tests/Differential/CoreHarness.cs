@@ -12,9 +12,9 @@ public sealed class CoreHarness
     private int _adHoc;
 
     /// <summary>A table holding <paramref name="consumers"/> (upserted in order) and the given named segments compiled (in order).</summary>
-    public CoreHarness(IEnumerable<ConsumerFacts> consumers, IReadOnlyDictionary<string, Predicate>? segments = null, bool useSketches = true)
+    public CoreHarness(IEnumerable<ConsumerFacts> consumers, IReadOnlyDictionary<string, Predicate>? segments = null, bool useSketches = true, EventTextStore? eventStrings = null)
     {
-        Table = new ConsumerTable();
+        Table = new ConsumerTable(eventStrings: eventStrings);
         foreach (var c in consumers)
         {
             Table.Upsert(c);

@@ -1,4 +1,5 @@
 using SegmentEngine.Columnar.Tests.Generators;
+using SegmentEngine.Columnar.Table;
 using SegmentEngine.Columnar.Tests.Oracle;
 using Xunit;
 
@@ -22,6 +23,9 @@ public sealed class CoreVsOracleTests
         var reference = new ReferenceEvaluator(now, segments);
         var core = new CoreHarness(consumers, segments);
         var exact = new CoreHarness(consumers, segments, useSketches: false);
+
+        // Every event text value kept as arena bytes instead of interned: rules must not see the difference.
+        var arena = new CoreHarness(consumers, segments, eventStrings: new EventTextStore(sampleSize: 0));
         using var duck = new DuckDbOracle(consumers, now, segments);
         var gen = new RuleGenerator(seed + 7, sample, now, [.. segments.Keys]);
         for (var i = 0; i < RulesPerDataSet; i++)
@@ -34,6 +38,8 @@ public sealed class CoreVsOracleTests
             {
                 var plain = exact.Members(rule, now);
                 Assert.True(expected.SequenceEqual(plain), Scenarios.Mismatch("core without sketches vs reference", seed, i, rule, expected, plain));
+                var unInterned = arena.Members(rule, now);
+                Assert.True(expected.SequenceEqual(unInterned), Scenarios.Mismatch("core with event text in the arena vs reference", seed, i, rule, expected, unInterned));
             }
             if (i < DuckDbChecksPerDataSet)
             {
