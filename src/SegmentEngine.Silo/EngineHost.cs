@@ -17,6 +17,7 @@ using SegmentEngine.Hosting.ConsumerState;
 using SegmentEngine.Grains.Privacy;
 using SegmentEngine.Grains.Shards;
 using SegmentEngine.Hosting.EventLog;
+using SegmentEngine.Hosting.Logging;
 using SegmentEngine.Hosting.Orleans;
 using SegmentEngine.Hosting.Postgres;
 using SegmentEngine.Ingest.Kafka;
@@ -154,6 +155,9 @@ public sealed partial class EngineHost : IAsyncDisposable
         var brands = BuildBrands(options);
         var erasureKey = LoadErasureKey(options, dataDirectory);
         ConfigureServices(builder, options, connectionString, bootstrap, grpcPort, httpPort, brands, erasureKey, time ?? TimeProvider.System);
+
+        // Last, so that it wraps every logger provider: Orleans names consumer grains (and so consumer ids) in its warnings.
+        builder.Services.RedactConsumerIdsInLogs();
 
         var app = builder.Build();
         app.MapSegmentEngineApi();

@@ -155,6 +155,11 @@ public sealed class EngineEndToEndTests : IAsyncLifetime
         using var channel = GrpcChannel.ForAddress(host.GrpcAddress);
         var health = await new Grpc.Health.V1.Health.HealthClient(channel).CheckAsync(new Grpc.Health.V1.HealthCheckRequest { Service = "" });
         Assert.Equal(Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving, health.Status);
+
+        // Every log output of the running engine goes through the consumer-id redaction (Orleans names consumer grains).
+        var providers = host.App.Services.GetServices<Microsoft.Extensions.Logging.ILoggerProvider>().ToList();
+        Assert.NotEmpty(providers);
+        Assert.All(providers, p => Assert.IsType<SegmentEngine.Hosting.Logging.RedactingLoggerProvider>(p));
     }
 
     [Fact]
