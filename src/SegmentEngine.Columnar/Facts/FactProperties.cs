@@ -7,7 +7,7 @@ namespace SegmentEngine.Columnar.Facts;
 /// An event's properties as a short array of pairs: a purchase has four, a check-in one. Built once by whoever makes
 /// the event and read-only after that (see <see cref="EventFact"/>). Lookups are linear, which at this size costs less
 /// than hashing, and the map is two objects where a dictionary is three of about twice the size; the table walks its
-/// pairs as a span.
+/// pairs with the struct enumerator.
 /// </summary>
 public sealed class FactProperties<TValue> : IReadOnlyDictionary<string, TValue>
 {
@@ -21,17 +21,14 @@ public sealed class FactProperties<TValue> : IReadOnlyDictionary<string, TValue>
         _pairs = capacity == 0 ? [] : new KeyValuePair<string, TValue>[capacity];
     }
 
-    /// <summary>The pairs, in the order they were set.</summary>
-    public ReadOnlySpan<KeyValuePair<string, TValue>> Pairs => _pairs.AsSpan(0, _count);
-
     /// <inheritdoc />
     public int Count => _count;
 
     /// <inheritdoc />
-    public IEnumerable<string> Keys => Pairs.ToArray().Select(p => p.Key);
+    public IEnumerable<string> Keys => this.Select(p => p.Key);
 
     /// <inheritdoc />
-    public IEnumerable<TValue> Values => Pairs.ToArray().Select(p => p.Value);
+    public IEnumerable<TValue> Values => this.Select(p => p.Value);
 
     /// <inheritdoc />
     public TValue this[string key] => TryGetValue(key, out var value) ? value : throw new KeyNotFoundException($"no property '{key}'");
@@ -72,14 +69,11 @@ public sealed class FactProperties<TValue> : IReadOnlyDictionary<string, TValue>
         return false;
     }
 
+    /// <summary>The pairs in the order they were set, through a struct enumerator (nothing allocated).</summary>
+    public Enumerator GetEnumerator() => new(this);
+
     /// <inheritdoc />
-    public IEnumerator<KeyValuePair<string, TValue>> GetEnumerator()
-    {
-        for (var i = 0; i < _count; i++)
-        {
-            yield return _pairs[i];
-        }
-    }
+    IEnumerator<KeyValuePair<string, TValue>> IEnumerable<KeyValuePair<string, TValue>>.GetEnumerator() => GetEnumerator();
 
     /// <inheritdoc />
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
@@ -95,5 +89,35 @@ public sealed class FactProperties<TValue> : IReadOnlyDictionary<string, TValue>
         }
 
         return -1;
+    }
+
+    /// <summary>Walks the pairs of a map.</summary>
+    public struct Enumerator : IEnumerator<KeyValuePair<string, TValue>>
+    {
+        private readonly FactProperties<TValue> _map;
+        private int _index;
+
+        internal Enumerator(FactProperties<TValue> map)
+        {
+            _map = map;
+            _index = -1;
+        }
+
+        /// <inheritdoc />
+        public readonly KeyValuePair<string, TValue> Current => _map._pairs[_index];
+
+        /// <inheritdoc />
+        readonly object IEnumerator.Current => Current;
+
+        /// <inheritdoc />
+        public bool MoveNext() => ++_index < _map._count;
+
+        /// <inheritdoc />
+        public void Reset() => _index = -1;
+
+        /// <inheritdoc />
+        public readonly void Dispose()
+        {
+        }
     }
 }

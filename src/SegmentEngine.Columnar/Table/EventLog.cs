@@ -129,67 +129,29 @@ internal static class EventLog
         return log;
     }
 
-    // The ingest's facts hold FactProperties, walked as spans; plain dictionaries are walked with their struct
-    // enumerator, so that none is boxed per event; other maps through the interface.
-    private static int MultiValueCount(IReadOnlyDictionary<string, ImmutableArray<FactValue>> multi)
+    // The ingest's facts hold FactProperties, facts that crossed silos plain dictionaries: both are walked with their
+    // struct enumerators, so that none is boxed per event; other maps are walked through the interface.
+    private static int MultiValueCount(IReadOnlyDictionary<string, ImmutableArray<FactValue>> multi) => multi switch
     {
-        if (multi.Count == 0)
-        {
-            return 0;
-        }
+        { Count: 0 } => 0,
+        FactProperties<ImmutableArray<FactValue>> pairs => CountValues(pairs.GetEnumerator()),
+        Dictionary<string, ImmutableArray<FactValue>> plain => CountValues(plain.GetEnumerator()),
+        _ => CountValues(multi.GetEnumerator()),
+    };
 
-        if (multi is FactProperties<ImmutableArray<FactValue>> pairs)
-        {
-            var n = 0;
-            foreach (ref readonly var pair in pairs.Pairs)
-            {
-                n += pair.Value.Length;
-            }
-
-            return n;
-        }
-
-        return multi is Dictionary<string, ImmutableArray<FactValue>> plain ? CountValues(plain.GetEnumerator()) : CountValues(multi.GetEnumerator());
-    }
-
-    private static int WriteScalars(LogRecord[] log, int p, IReadOnlyDictionary<string, FactValue> properties, StringDictionary names, EventTextStore strings)
+    private static int WriteScalars(LogRecord[] log, int p, IReadOnlyDictionary<string, FactValue> properties, StringDictionary names, EventTextStore strings) => properties switch
     {
-        if (properties is FactProperties<FactValue> pairs)
-        {
-            foreach (ref readonly var pair in pairs.Pairs)
-            {
-                var key = names.Intern(pair.Key);
-                log[p++] = LogRecord.Property(key, pair.Value, false, strings);
-            }
+        FactProperties<FactValue> pairs => WriteScalars(log, p, pairs.GetEnumerator(), names, strings),
+        Dictionary<string, FactValue> plain => WriteScalars(log, p, plain.GetEnumerator(), names, strings),
+        _ => WriteScalars(log, p, properties.GetEnumerator(), names, strings),
+    };
 
-            return p;
-        }
-
-        return properties is Dictionary<string, FactValue> plain
-            ? WriteScalars(log, p, plain.GetEnumerator(), names, strings)
-            : WriteScalars(log, p, properties.GetEnumerator(), names, strings);
-    }
-
-    private static int WriteMultiValued(LogRecord[] log, int p, IReadOnlyDictionary<string, ImmutableArray<FactValue>> multi, StringDictionary names, EventTextStore strings)
+    private static int WriteMultiValued(LogRecord[] log, int p, IReadOnlyDictionary<string, ImmutableArray<FactValue>> multi, StringDictionary names, EventTextStore strings) => multi switch
     {
-        if (multi is FactProperties<ImmutableArray<FactValue>> pairs)
-        {
-            foreach (ref readonly var pair in pairs.Pairs)
-            {
-                var key = names.Intern(pair.Key);
-                foreach (var v in pair.Value)
-                {
-                    log[p++] = LogRecord.Property(key, v, true, strings);
-                }
-            }
-
-            return p;
-        }
-
-        return multi is Dictionary<string, ImmutableArray<FactValue>> plain
-            ? WriteMultiValued(log, p, plain.GetEnumerator(), names, strings)
-            : WriteMultiValued(log, p, multi.GetEnumerator(), names, strings);
-    }
+        FactProperties<ImmutableArray<FactValue>> pairs => WriteMultiValued(log, p, pairs.GetEnumerator(), names, strings),
+        Dictionary<string, ImmutableArray<FactValue>> plain => WriteMultiValued(log, p, plain.GetEnumerator(), names, strings),
+        _ => WriteMultiValued(log, p, multi.GetEnumerator(), names, strings),
+    };
 
     private static int CountValues<TPairs>(TPairs pairs)
         where TPairs : IEnumerator<KeyValuePair<string, ImmutableArray<FactValue>>>

@@ -54,6 +54,7 @@ public sealed class FactsJsonTests
         Assert.Throws<KeyNotFoundException>(() => scalars["currency"]);
         Assert.Equal(["amount", "store_id"], scalars.Keys);
         Assert.Equal(["sku", "category"], items.Select(p => p.Key));
+        Assert.Equal([FactValue.Of(42.5), FactValue.Of("s-1")], scalars.Values);
 
         var facts = new ConsumerFacts { ConsumerId = "c-2", CreatedAt = at, Events = [new EventFact("e-9", "purchase", at, scalars, items)] };
         var back = JsonSerializer.Deserialize<ConsumerFacts>(JsonSerializer.Serialize(facts))!;

@@ -10,7 +10,7 @@ namespace SegmentEngine.Columnar.Tests.CoreSmoke;
 
 /// <summary>
 /// The ingest builds event properties as arrays of pairs (<see cref="FactProperties{TValue}"/>), generators and API
-/// callers as plain or immutable dictionaries; the table walks the pairs as spans and the plain ones without boxing an
+/// callers as plain or immutable dictionaries; the table walks the pairs and the plain ones without boxing an
 /// enumerator. All must land in a row's log the same way.
 /// </summary>
 public sealed class PropertyMapKindsTests
