@@ -60,6 +60,10 @@ public sealed partial class KafkaIngestService(
             c.HeartbeatIntervalMs = Math.Max(100, options.SessionTimeoutMs / 10);
             c.ClientId = "segment-engine-ingest";
             c.FetchWaitMaxMs = options.FetchWaitFor(endpoint.IsEmbedded);
+
+            // The ingest reads key, value, partition and offset only. Without the optional fields the client makes no
+            // topic string, headers or timestamp for each record (one topic is subscribed: its name is the options').
+            c.ConsumeResultFields = "none";
         });
 
     /// <summary>The dead-letter producer's settings: the operator's client properties under the engine's own.</summary>
@@ -104,7 +108,7 @@ public sealed partial class KafkaIngestService(
                 LogRevoked(partitions.Count);
 
                 // Records of revoked partitions not yet taken by a lane are left to their next owner.
-                var revoked = partitions.Select(p => p.TopicPartition).ToHashSet();
+                var revoked = partitions.Where(p => p.Topic == _options.EventsTopic).Select(p => p.Partition.Value).ToHashSet();
                 foreach (var lane in lanes)
                 {
                     buffered.Add(-lane.Drop(revoked));
@@ -263,13 +267,13 @@ public sealed partial class KafkaIngestService(
         SemaphoreSlim slots,
         CancellationToken stop)
     {
-        var next = new Dictionary<TopicPartition, long>();
+        var next = new Dictionary<int, long>();
         foreach (var record in batch)
         {
             var offset = record.Offset.Value + 1;
-            if (!next.TryGetValue(record.TopicPartition, out var current) || offset > current)
+            if (!next.TryGetValue(record.Partition.Value, out var current) || offset > current)
             {
-                next[record.TopicPartition] = offset;
+                next[record.Partition.Value] = offset;
             }
         }
 
@@ -332,6 +336,10 @@ public sealed partial class KafkaIngestService(
 
             events.Add(new RawEvent(key, value) { Parsed = ev });
         }
+
+        // The records are not needed past this point (dead letters have their copies): the batch lets go of them
+        // instead of keeping them alive while its consumers are applied.
+        batch.Clear();
 
         // Everything up to here runs on the lane, one batch at a time, so each consumer's deliveries chain in batch order.
         var deliveries = new List<(string Key, Task Delivery)>(byConsumer.Count);
@@ -417,9 +425,9 @@ public sealed partial class KafkaIngestService(
     }
 
     private Task DeadLetterAsync(IProducer<byte[], byte[]> producer, ConsumeResult<byte[], byte[]> record, string code, string? field, string message)
-        => ProduceDeadLetterAsync(producer, record.Message.Key, record.Message.Value, code, field, message, record.TopicPartitionOffset);
+        => ProduceDeadLetterAsync(producer, record.Message.Key, record.Message.Value, code, field, message, (record.Partition.Value, record.Offset.Value));
 
-    private async Task ProduceDeadLetterAsync(IProducer<byte[], byte[]> producer, byte[]? key, byte[]? value, string code, string? field, string message, TopicPartitionOffset? source)
+    private async Task ProduceDeadLetterAsync(IProducer<byte[], byte[]> producer, byte[]? key, byte[]? value, string code, string? field, string message, (int Partition, long Offset)? source)
     {
         metrics.DeadLettered(code);
         var headers = new Headers
@@ -434,7 +442,7 @@ public sealed partial class KafkaIngestService(
 
         if (source is not null)
         {
-            headers.Add("dlq-source", Encoding.UTF8.GetBytes($"{source.Topic}/{source.Partition.Value}/{source.Offset.Value}"));
+            headers.Add("dlq-source", Encoding.UTF8.GetBytes($"{_options.EventsTopic}/{source.Value.Partition}/{source.Value.Offset}"));
         }
 
         await producer.ProduceAsync(_options.DeadLetterTopic, new Message<byte[], byte[]> { Key = key!, Value = value!, Headers = headers }).ConfigureAwait(false);
@@ -463,11 +471,11 @@ public sealed partial class KafkaIngestService(
     /// the next owner replays the batch, which grains apply once, so the ingest goes on instead of stopping the silo.
     /// Skipping a commit is always safe: a later commit of the same partition covers these records too.
     /// </summary>
-    private bool TryCommit(IConsumer<byte[], byte[]> consumer, Dictionary<TopicPartition, long> offsets)
+    private bool TryCommit(IConsumer<byte[], byte[]> consumer, Dictionary<int, long> offsets)
     {
         try
         {
-            consumer.Commit(offsets.Select(pair => new TopicPartitionOffset(pair.Key, new Offset(pair.Value))));
+            consumer.Commit(offsets.Select(pair => new TopicPartitionOffset(_options.EventsTopic, new Partition(pair.Key), new Offset(pair.Value))));
             return true;
         }
         catch (KafkaException ex) when (!ex.Error.IsFatal)
@@ -520,7 +528,7 @@ internal sealed class BufferedCount
 }
 
 /// <summary>A lane's durable batch waiting to be committed by the polling thread.</summary>
-internal sealed record LaneCheckpoint(Dictionary<TopicPartition, long> Offsets, int Count, long Started);
+internal sealed record LaneCheckpoint(Dictionary<int, long> Offsets, int Count, long Started);
 
 /// <summary>Records routed to one ingest lane, waiting to be taken as a batch.</summary>
 internal sealed class Lane
@@ -591,11 +599,11 @@ internal sealed class Lane
     }
 
     /// <summary>Drops the records of revoked partitions; returns how many.</summary>
-    public int Drop(HashSet<TopicPartition> revoked)
+    public int Drop(HashSet<int> revoked)
     {
         lock (_gate)
         {
-            var dropped = _records.RemoveAll(r => revoked.Contains(r.TopicPartition));
+            var dropped = _records.RemoveAll(r => revoked.Contains(r.Partition.Value));
             if (_records.Count == 0 && _arrived.Task.IsCompleted)
             {
                 _arrived = new(TaskCreationOptions.RunContinuationsAsynchronously);

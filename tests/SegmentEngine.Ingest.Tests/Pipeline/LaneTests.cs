@@ -7,9 +7,11 @@ namespace SegmentEngine.Ingest.Tests.Pipeline;
 /// <summary>The hand-off of records from the polling thread to an ingest lane.</summary>
 public sealed class LaneTests
 {
+    // As the ingest's client makes them (ConsumeResultFields "none"): no topic name, only partition and offset.
     private static ConsumeResult<byte[], byte[]> Record(int partition, long offset) => new()
     {
-        TopicPartitionOffset = new TopicPartitionOffset("events", partition, offset),
+        Partition = partition,
+        Offset = offset,
         Message = new Message<byte[], byte[]> { Key = [], Value = [] },
     };
 
@@ -21,14 +23,14 @@ public sealed class LaneTests
         Assert.False(waiting.IsCompleted);
 
         // Revocation of a partition with nothing buffered must not leave the waiting lane on a dead signal.
-        Assert.Equal(0, lane.Drop([new TopicPartition("events", 3)]));
+        Assert.Equal(0, lane.Drop([3]));
         lane.Add(Record(1, 0), batchSize: 10);
         await waiting.WaitAsync(TimeSpan.FromSeconds(5));
 
         // Records of revoked partitions are dropped; the others stay in order.
         lane.Add(Record(3, 1), 10);
         lane.Add(Record(1, 1), 10);
-        Assert.Equal(1, lane.Drop([new TopicPartition("events", 3)]));
+        Assert.Equal(1, lane.Drop([3]));
         Assert.Equal([0L, 1L], lane.Take(10).Select(r => r.Offset.Value));
     }
 
