@@ -11,6 +11,9 @@ internal sealed class Hold(TimeProvider time)
     /// <summary>True while a hold is on.</summary>
     public bool IsOn => Volatile.Read(ref _since) != 0;
 
+    /// <summary>When the hold began (a <see cref="TimeProvider.GetTimestamp"/>), or null when none is on.</summary>
+    public long? Since => Volatile.Read(ref _since) is var since and not 0 ? since : null;
+
     /// <summary>Starts a hold unless one is on; true for the caller that started it.</summary>
     public bool Begin() => Interlocked.CompareExchange(ref _since, time.GetTimestamp(), 0) == 0;
 

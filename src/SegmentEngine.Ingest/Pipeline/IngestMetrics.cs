@@ -15,6 +15,7 @@ public sealed class IngestMetrics : IDisposable
     private readonly Counter<long> _commits;
     private long _lag;
     private int _storageAvailable = 1;
+    private int _siloReachable = 1;
 
     /// <summary>Creates the instruments on a meter from the factory.</summary>
     public IngestMetrics(IMeterFactory meterFactory)
@@ -35,7 +36,15 @@ public sealed class IngestMetrics : IDisposable
             () => Volatile.Read(ref _storageAvailable),
             "{state}",
             "1 while the ingest finds its durable storage answering and taking writes; 0 while it holds its partitions waiting for it.");
+        _meter.CreateObservableGauge(
+            "segengine.ingest.silos_reachable",
+            () => Volatile.Read(ref _siloReachable),
+            "{state}",
+            "1 while the ingest's grain calls reach their silos; 0 while it holds batches whose consumer grain's silo is unreachable.");
     }
+
+    /// <summary>Records whether the ingest's grain calls reach their silos.</summary>
+    public void SilosReachable(bool reachable) => Volatile.Write(ref _siloReachable, reachable ? 1 : 0);
 
     /// <summary>Records whether the ingest finds its storage answering.</summary>
     public void StorageAvailable(bool available) => Volatile.Write(ref _storageAvailable, available ? 1 : 0);

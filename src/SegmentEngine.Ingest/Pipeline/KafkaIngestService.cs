@@ -35,7 +35,7 @@ public sealed partial class KafkaIngestService(
     private readonly KafkaIngestOptions _options = options.Value;
     private readonly StringKeyGrains<IConsumerIngestGrain> _consumers = new(grains);
     private readonly StorageGate _storage = new(storage, TimeSpan.FromMilliseconds(options.Value.StorageCheckPeriodMs), time, metrics, logger);
-    private readonly ClusterGate _cluster = new(TimeSpan.FromMilliseconds(options.Value.StorageCheckPeriodMs), time, logger);
+    private readonly ClusterGate _cluster = new(TimeSpan.FromMilliseconds(options.Value.StorageCheckPeriodMs), time, metrics, logger);
 
     /// <summary>Raised after each durable checkpoint with the number of records it covered (for tests and metrics).</summary>
     public event Action<int>? Checkpointed;
