@@ -23,6 +23,11 @@ public sealed class ShardFeedMetrics : IDisposable
             () => feed.PendingCount,
             "{update}",
             $"Consumer updates queued for their brand's shard (writers wait beyond {options.MaxPending} per brand).");
+        _meter.CreateObservableGauge(
+            "segengine.shard_feed.stale",
+            () => feed.StaleCount,
+            "{consumer}",
+            "Consumers whose update could not reach their shard, waiting to send their facts again (above 0 for long: the shard keeps failing).");
     }
 
     /// <inheritdoc />

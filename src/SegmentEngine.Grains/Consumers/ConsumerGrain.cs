@@ -257,8 +257,9 @@ public sealed partial class ConsumerGrain(
     /// Hands an ingested update to the shard and waits until the shard has applied it, so that the ingest commits the
     /// events' offsets only once the memberships they change are derived: a silo killed after the commit cannot take an
     /// update still queued for a shard on another silo with it. A shard out of reach because the cluster is changing
-    /// (a message rejection) fails the call, so the ingest holds the batch and its replay checks the shard again; a shard
-    /// that failed for reasons of its own was logged by the feed and catches up when it is rebuilt.
+    /// (a message rejection) fails the call, so the ingest holds the batch and its replay checks the shard again; for a
+    /// shard that failed for reasons of its own the feed keeps this consumer as stale and has it resend its full facts
+    /// every few seconds until the shard takes them (the events are durable, so the ingest goes on).
     /// </summary>
     private async Task PublishToShardAsync(int eventsFrom)
     {
@@ -268,7 +269,7 @@ public sealed partial class ConsumerGrain(
         }
         catch (Exception e) when (e is not OrleansMessageRejectionException and not OperationCanceledException)
         {
-            // Logged by the feed ("consumer updates could not reach their shard"); not the events' fault.
+            // Logged by the feed ("consumer updates could not reach their shard"), which resends them; not the events' fault.
         }
     }
 

@@ -16,6 +16,14 @@ public sealed class ShardFeedOptions
 
     /// <summary>Updates queued per brand beyond which writers wait for the shard (back-pressure).</summary>
     public int MaxPending { get; set; } = 100_000;
+
+    /// <summary>
+    /// How often consumers whose update could not reach their shard send their full facts again, until it takes them.
+    /// </summary>
+    public TimeSpan StaleRetryPeriod { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Most of those resends in flight at once.</summary>
+    public int StaleRetryParallelism { get; set; } = 32;
 }
 
 /// <summary>
@@ -24,10 +32,20 @@ public sealed class ShardFeedOptions
 /// for theirs to be applied (the ingest commits offsets only for updates the shard holds; the API reads its writes);
 /// full resends a shard asks for do not, and everyone waits when a brand's queue is full.
 /// </summary>
-public sealed partial class ShardFeed(IGrainFactory grains, ShardFeedOptions options, ILogger<ShardFeed> logger)
+/// <remarks>
+/// An update that still fails after its retries (the shard failing for reasons of its own, not a cluster change, which
+/// the ingest holds for) is not the events' fault, and they are durable in their consumer's log: the feed remembers the
+/// consumer as stale and, every <see cref="ShardFeedOptions.StaleRetryPeriod"/>, asks it to send its full facts again,
+/// until the shard takes them, so that its memberships move without waiting for the shard's next rebuild. The stale set
+/// lives in this silo's memory only: if the silo dies first, the consumers catch up at their next event or the shard's
+/// next rebuild.
+/// </remarks>
+public sealed partial class ShardFeed(IGrainFactory grains, ShardFeedOptions options, TimeProvider time, ILogger<ShardFeed> logger)
 {
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, BrandQueue> _queues = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Brand, string Consumer), byte> _stale = new();
     private readonly HashSet<Task> _resyncs = [];
+    private int _retryingStale;
 
     /// <summary>Consumer updates queued for the shards of every brand, not yet sent (for the metrics).</summary>
     public int PendingCount
@@ -46,6 +64,9 @@ public sealed partial class ShardFeed(IGrainFactory grains, ShardFeedOptions opt
             return count;
         }
     }
+
+    /// <summary>Consumers whose update could not reach their shard, waiting to send their facts again (for the metrics).</summary>
+    public int StaleCount => _stale.Count;
 
     /// <summary>Queues an update; the task completes at once, or once applied when <paramref name="waitForApply"/> or the queue is full.</summary>
     public Task EnqueueAsync(string brandId, ConsumerFacts facts, bool waitForApply)
@@ -86,7 +107,8 @@ public sealed partial class ShardFeed(IGrainFactory grains, ShardFeedOptions opt
 
     /// <summary>
     /// Completes when every update queued before the call has been applied, and every full resend a shard asked for
-    /// meanwhile has been applied too (a barrier for tests and shutdown).
+    /// meanwhile, or a round of stale consumers' resends under way, has been made and applied too (a barrier for tests
+    /// and shutdown; an update the shard refuses counts as done: its consumer is stale).
     /// </summary>
     public async Task DrainAsync()
     {
@@ -204,7 +226,8 @@ public sealed partial class ShardFeed(IGrainFactory grains, ShardFeedOptions opt
 
         if (failure is not null)
         {
-            LogLost(payload.Length, failure.GetType().Name);
+            LogLost(payload.Length, failure.GetType().Name, options.StaleRetryPeriod.TotalSeconds);
+            MarkStale(brandId, payload.Select(facts => facts.ConsumerId));
         }
 
         foreach (var (_, _, applied) in batch)
@@ -248,18 +271,89 @@ public sealed partial class ShardFeed(IGrainFactory grains, ShardFeedOptions opt
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            LogResyncFailed(ex.GetType().Name);
+            LogResyncFailed(ex.GetType().Name, options.StaleRetryPeriod.TotalSeconds);
+            MarkStale(brandId, [consumerId]);
         }
     }
 
-    [LoggerMessage(3, LogLevel.Error, "A consumer could not resend its facts to its shard ({ErrorType}); the shard catches up when it is rebuilt")]
-    private partial void LogResyncFailed(string errorType);
+    private void MarkStale(string brandId, IEnumerable<string> consumerIds)
+    {
+        foreach (var consumerId in consumerIds)
+        {
+            _stale.TryAdd((brandId, consumerId), 0);
+        }
+
+        if (!_stale.IsEmpty && Interlocked.CompareExchange(ref _retryingStale, 1, 0) == 0)
+        {
+            // Not through Task.Run: its first period starts now, from the marking.
+            _ = RetryStaleAsync();
+        }
+    }
+
+    /// <summary>
+    /// Every period, asks each stale consumer to send its full facts again. A resend is queued like any other update,
+    /// so one that fails again marks its consumer stale again; the loop ends when none is left.
+    /// </summary>
+    private async Task RetryStaleAsync()
+    {
+        var period = Task.Delay(options.StaleRetryPeriod, time);
+        while (true)
+        {
+            await period.ConfigureAwait(false);
+
+            // The next period starts with this round, not after it.
+            period = Task.Delay(options.StaleRetryPeriod, time);
+            var due = new List<(string Brand, string Consumer)>(_stale.Count);
+            foreach (var key in _stale.Keys)
+            {
+                if (_stale.TryRemove(key, out _))
+                {
+                    due.Add(key);
+                }
+            }
+
+            if (due.Count > 0)
+            {
+                // Tracked from before the first resend, so that DrainAsync waits for the round.
+                var round = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                Track(round.Task);
+                try
+                {
+                    LogResendingStale(due.Count);
+                    await Parallel.ForEachAsync(
+                        due,
+                        new ParallelOptions { MaxDegreeOfParallelism = options.StaleRetryParallelism },
+                        async (key, _) => await ResyncAsync(key.Brand, key.Consumer).ConfigureAwait(false)).ConfigureAwait(false);
+                }
+                finally
+                {
+                    round.SetResult();
+                }
+            }
+
+            // Stop when nothing is left, unless a consumer was marked between the check and the stop.
+            if (_stale.IsEmpty)
+            {
+                Volatile.Write(ref _retryingStale, 0);
+                if (_stale.IsEmpty || Interlocked.CompareExchange(ref _retryingStale, 1, 0) != 0)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    [LoggerMessage(3, LogLevel.Error, "A consumer could not resend its facts to its shard ({ErrorType}); it tries again in {Seconds:0.###} s")]
+    private partial void LogResyncFailed(string errorType, double seconds);
+
+    [LoggerMessage(4, LogLevel.Warning, "{Count} consumers whose updates did not reach their shard send their facts again")]
+    private partial void LogResendingStale(int count);
 
     [LoggerMessage(1, LogLevel.Warning, "Shard update failed (attempt {Attempt}): {ErrorType}")]
     private partial void LogRetry(int attempt, string errorType);
 
-    [LoggerMessage(2, LogLevel.Error, "{Count} consumer updates could not reach their shard ({ErrorType}); the shard catches up when it is rebuilt")]
-    private partial void LogLost(int count, string errorType);
+    [LoggerMessage(2, LogLevel.Error, "{Count} consumer updates could not reach their shard ({ErrorType}); their consumers send their facts again every {Seconds:0.###} s until it takes them")]
+    private partial void LogLost(int count, string errorType, double seconds);
 
     private sealed class BrandQueue(string brandId)
     {

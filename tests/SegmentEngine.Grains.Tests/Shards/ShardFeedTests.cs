@@ -1,0 +1,228 @@
+using System.Collections.Concurrent;
+using System.Collections.Immutable;
+using System.Reflection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using Orleans.Concurrency;
+using SegmentEngine.Columnar.Facts;
+using SegmentEngine.Grains.Abstractions;
+using SegmentEngine.Grains.Shards;
+using Xunit;
+
+namespace SegmentEngine.Grains.Tests.Shards;
+
+/// <summary>
+/// The feed from consumer grains to their shard, over a fake grain factory (a scripted shard and consumers that
+/// resend their facts as the real consumer grain does): pure batching and retry logic, no silo.
+/// </summary>
+public sealed class ShardFeedTests
+{
+    private const string Brand = "acme";
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(20);
+
+    [Fact]
+    public async Task Updates_a_failing_shard_never_took_are_sent_again_every_period_until_it_takes_them()
+    {
+        var (time, cluster, options, feed) = Start();
+
+        // The shard fails every call: the ingest's wait fails (after the feed's own retries), and the consumers are stale.
+        cluster.Shard.Failing = true;
+        var waits = new[] { "c-1", "c-2" }.Select(id => feed.EnqueueAsync(Brand, Facts(id), waitForApply: true)).ToList();
+        foreach (var wait in waits)
+        {
+            await Assert.ThrowsAsync<InvalidOperationException>(() => wait.WaitAsync(Deadline));
+        }
+
+        Assert.Equal(2, feed.StaleCount);
+        Assert.Empty(cluster.Shard.Held);
+        Assert.Empty(cluster.Resyncs);
+
+        // A period later each consumer resends its facts; the shard still fails, so they stay stale.
+        var failedCalls = cluster.Shard.Calls;
+        time.Advance(options.StaleRetryPeriod);
+        await cluster.ResyncCount(2).WaitAsync(Deadline);
+        await feed.DrainAsync().WaitAsync(Deadline);
+        Assert.Equal(2, feed.StaleCount);
+        Assert.True(cluster.Shard.Calls > failedCalls);
+        Assert.Empty(cluster.Shard.Held);
+
+        // The shard recovers: at the next period the resends reach it, and nothing is stale any more.
+        cluster.Shard.Failing = false;
+        time.Advance(options.StaleRetryPeriod);
+        await cluster.ResyncCount(4).WaitAsync(Deadline);
+        await feed.DrainAsync().WaitAsync(Deadline);
+        Assert.Equal(0, feed.StaleCount);
+        Assert.Equal(["c-1", "c-2"], cluster.Shard.Held.Order());
+
+        // The loop has stopped: later periods resend nothing.
+        time.Advance(options.StaleRetryPeriod * 3);
+        await feed.DrainAsync().WaitAsync(Deadline);
+        Assert.Equal(4, cluster.Resyncs.Count);
+    }
+
+    [Fact]
+    public async Task A_consumer_that_cannot_be_reached_to_resend_stays_stale_and_is_asked_again()
+    {
+        var (time, cluster, options, feed) = Start();
+
+        cluster.Shard.Failing = true;
+        await Assert.ThrowsAsync<InvalidOperationException>(() => feed.EnqueueAsync(Brand, Facts("c-9"), waitForApply: true).WaitAsync(Deadline));
+        cluster.Shard.Failing = false;
+
+        // Its grain fails the resend call itself: still stale.
+        cluster.ConsumersFailing = true;
+        time.Advance(options.StaleRetryPeriod);
+        await cluster.ResyncCount(1).WaitAsync(Deadline);
+        await feed.DrainAsync().WaitAsync(Deadline);
+        Assert.Equal(1, feed.StaleCount);
+        Assert.Empty(cluster.Shard.Held);
+
+        cluster.ConsumersFailing = false;
+        time.Advance(options.StaleRetryPeriod);
+        await cluster.ResyncCount(2).WaitAsync(Deadline);
+        await feed.DrainAsync().WaitAsync(Deadline);
+        Assert.Equal(0, feed.StaleCount);
+        Assert.Equal(["c-9"], cluster.Shard.Held);
+    }
+
+    private static ConsumerFacts Facts(string consumerId) => new() { ConsumerId = consumerId };
+
+    private static (FakeTimeProvider Time, FakeCluster Cluster, ShardFeedOptions Options, ShardFeed Feed) Start()
+    {
+        var time = new FakeTimeProvider();
+        var cluster = new FakeCluster();
+        var options = new ShardFeedOptions { MaxDelay = TimeSpan.Zero, StaleRetryPeriod = TimeSpan.FromSeconds(5) };
+        var feed = new ShardFeed(cluster.Factory, options, time, NullLogger<ShardFeed>.Instance);
+        cluster.Feed = feed;
+        return (time, cluster, options, feed);
+    }
+
+    /// <summary>A brand's shard, consumers that resend their facts through the feed, and a grain factory that hands them out.</summary>
+    internal sealed class FakeCluster
+    {
+        private readonly ConcurrentQueue<string> _resyncs = new();
+        private readonly object _signal = new();
+        private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public FakeCluster()
+        {
+            Factory = DispatchProxy.Create<IGrainFactory, FactoryProxy>();
+            ((FactoryProxy)Factory).Cluster = this;
+        }
+
+        public IGrainFactory Factory { get; }
+
+        public ScriptedShard Shard { get; } = new();
+
+        public ShardFeed? Feed { get; set; }
+
+        public volatile bool ConsumersFailing;
+
+        public IReadOnlyCollection<string> Resyncs => _resyncs;
+
+        /// <summary>Completes once at least <paramref name="count"/> resend calls were made.</summary>
+        public async Task ResyncCount(int count)
+        {
+            while (true)
+            {
+                Task changed;
+                lock (_signal)
+                {
+                    if (_resyncs.Count >= count)
+                    {
+                        return;
+                    }
+
+                    changed = _changed.Task;
+                }
+
+                await changed;
+            }
+        }
+
+        public Task Resync(string grainKey)
+        {
+            var consumerId = grainKey[(grainKey.IndexOf('/', StringComparison.Ordinal) + 1)..];
+
+            // As the consumer grain does: its full facts, queued without waiting for the shard. Queued before the call
+            // is signalled, so that a test's DrainAsync after the signal covers it.
+            var result = ConsumersFailing
+                ? Task.FromException(new TimeoutException("the consumer grain did not answer"))
+                : Feed!.EnqueueAsync(Brand, Facts(consumerId), waitForApply: false);
+            lock (_signal)
+            {
+                _resyncs.Enqueue(consumerId);
+                _changed.TrySetResult();
+                _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+
+            return result;
+        }
+    }
+
+    /// <summary>A shard that fails every upsert while told to, and otherwise holds what it is sent.</summary>
+    internal sealed class ScriptedShard : IShardGrain
+    {
+        private readonly ConcurrentDictionary<string, byte> _held = new();
+        private int _calls;
+
+        public volatile bool Failing;
+
+        public int Calls => Volatile.Read(ref _calls);
+
+        public string[] Held => [.. _held.Keys.Order()];
+
+        public Task<ImmutableArray<string>> UpsertAsync(Immutable<ImmutableArray<ConsumerFacts>> consumers)
+        {
+            Interlocked.Increment(ref _calls);
+            if (Failing)
+            {
+                return Task.FromException<ImmutableArray<string>>(new InvalidOperationException("the shard failed"));
+            }
+
+            foreach (var facts in consumers.Value)
+            {
+                _held[facts.ConsumerId] = 0;
+            }
+
+            return Task.FromResult(ImmutableArray<string>.Empty);
+        }
+
+        public Task RemoveAsync(string consumerId) => throw new NotSupportedException();
+
+        public Task SetSegmentsAsync(ImmutableArray<SegmentDefinition> segments) => throw new NotSupportedException();
+
+        public Task<ImmutableArray<string>> MembershipsAsync(string consumerId) => throw new NotSupportedException();
+
+        public Task<(long Count, ImmutableArray<string> Sample)> PreviewAsync(string canonicalRule, int sampleSize) => throw new NotSupportedException();
+
+        public Task<ExplainResult?> ExplainAsync(string segmentId, string consumerId) => throw new NotSupportedException();
+
+        public Task<Immutable<ImmutableArray<Recipient>>?> AudienceAsync(string segmentId, MarketingChannel channel) => throw new NotSupportedException();
+    }
+
+    /// <summary>A consumer grain reference: only the resend is used by the feed.</summary>
+    private sealed class ConsumerReference(FakeCluster cluster, string key) : IConsumerIngestGrain
+    {
+        public Task<IngestReport> IngestAsync(ImmutableArray<RawEvent> events) => throw new NotSupportedException();
+
+        public Task ResyncAsync() => cluster.Resync(key);
+    }
+
+    /// <summary>Hands out the shard for the brand's key and a consumer reference for any other key.</summary>
+    public class FactoryProxy : DispatchProxy
+    {
+        internal FakeCluster? Cluster { get; set; }
+
+        protected override object? Invoke(MethodInfo? targetMethod, object?[]? args)
+        {
+            var key = args?.FirstOrDefault() as string;
+            return targetMethod switch
+            {
+                { Name: "GetGrain" } when targetMethod.ReturnType == typeof(IShardGrain) && key == GrainKeys.Brand(Brand) => Cluster!.Shard,
+                { Name: "GetGrain" } when targetMethod.ReturnType == typeof(IConsumerIngestGrain) && key is not null => new ConsumerReference(Cluster!, key),
+                _ => throw new NotSupportedException(targetMethod?.Name),
+            };
+        }
+    }
+}
