@@ -133,6 +133,22 @@ internal sealed class OffsetReader : IDisposable
         return sum;
     }
 
+    /// <summary>
+    /// The largest lag of one partition: its high watermark less the group's committed offset (unset counts as 0).
+    /// One watermark query per partition.
+    /// </summary>
+    public long WorstPartitionLag()
+    {
+        long worst = 0;
+        foreach (var c in _consumer.Committed(_partitions, TimeSpan.FromSeconds(5)))
+        {
+            var high = _consumer.QueryWatermarkOffsets(c.TopicPartition, TimeSpan.FromSeconds(5)).High.Value;
+            worst = Math.Max(worst, high - Math.Max(0, c.Offset.Value));
+        }
+
+        return worst;
+    }
+
     /// <summary>Sum over partitions of the group's committed offsets (unset counts as 0).</summary>
     public long Committed()
     {

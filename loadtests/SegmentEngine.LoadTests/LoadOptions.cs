@@ -23,6 +23,14 @@ internal sealed class LoadOptions
     /// <summary>Produced-but-not-applied events at which the producer pauses (keeps the mock broker within retention); 0 disables.</summary>
     public long MaxLag { get; set; } = 100_000;
 
+    /// <summary>
+    /// Unapplied events of any one partition at which the producer pauses too: retention is per partition (the mock
+    /// broker keeps about 5 MiB of each), so an engine behind on one partition loses records while the total is
+    /// within <see cref="MaxLag"/>. The default, 15,000 records of about 300 bytes, stays under that; 0 disables
+    /// this part of the guard, and the whole guard is off when <see cref="MaxLag"/> is 0.
+    /// </summary>
+    public long MaxPartitionLag { get; set; } = 15_000;
+
     /// <summary>Producer linger (librdkafka <c>linger.ms</c>): how long the load producer gathers records into one batch.</summary>
     public int LingerMs { get; set; } = 50;
 
@@ -120,6 +128,7 @@ internal sealed class LoadOptions
           --duration SECONDS     produce for at most this long (default 60)
           --rate R               target events/s (default 0 = as fast as possible)
           --max-lag N            pause producing while produced - applied > N (default 100000; 0 = never)
+          --max-partition-lag N  ... or while one partition's written - committed > N (default 15000; 0 = never)
           --linger-ms N          producer linger.ms: records gathered per produce request (default 50)
           --seed N               generator seed (default 42)
           --brand ID / --currency C   (default demo / USD)
@@ -166,6 +175,7 @@ internal sealed class LoadOptions
                 case "--duration": o.Duration = TimeSpan.FromSeconds(Double()); break;
                 case "--rate": o.Rate = Double(); break;
                 case "--max-lag": o.MaxLag = Long(); break;
+                case "--max-partition-lag": o.MaxPartitionLag = Long(); break;
                 case "--linger-ms": o.LingerMs = checked((int)Long()); break;
                 case "--seed": o.Seed = checked((int)Long()); break;
                 case "--brand": o.Brand = Next(); break;

@@ -85,6 +85,8 @@ internal static class LoadRun
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var samples = new List<ProgressSample>();
         long committedLatest = 0;
+        long worstPartitionLag = 0;
+        var maxPartitionLag = options.MaxPartitionLag > 0 ? options.MaxPartitionLag : long.MaxValue;
         var clockOrigin = Stopwatch.GetTimestamp();
         var clock = Stopwatch.StartNew();
 
@@ -98,6 +100,10 @@ internal static class LoadRun
             {
                 var committed = events.Committed() - committedStart;
                 Volatile.Write(ref committedLatest, committed);
+                if (options.MaxLag > 0 && options.MaxPartitionLag > 0)
+                {
+                    Volatile.Write(ref worstPartitionLag, events.WorstPartitionLag());
+                }
                 if (round % 4 == 0)
                 {
                     var hw = events.HighWatermarks();
@@ -145,10 +151,12 @@ internal static class LoadRun
 
         Console.WriteLine($"[load] producing: {options.Consumers} consumers, " +
             (options.Events > 0 ? $"{options.Events} events" : "unbounded count") + $", at most {options.Duration.TotalSeconds:0} s, " +
-            (options.Rate > 0 ? $"{options.Rate:0} events/s" : "as fast as possible") + (options.MaxLag > 0 ? $", lag guard {options.MaxLag}" : string.Empty) +
+            (options.Rate > 0 ? $"{options.Rate:0} events/s" : "as fast as possible") + (options.MaxLag > 0 ? $", lag guard {options.MaxLag} ({options.MaxPartitionLag} per partition)" : string.Empty) +
             $", linger {options.LingerMs} ms");
         var produceStart = clock.Elapsed.TotalSeconds;
-        await Task.Factory.StartNew(() => producer.Run(() => producer.Enqueued - Volatile.Read(ref committedLatest), cancellationToken), TaskCreationOptions.LongRunning);
+        await Task.Factory.StartNew(() => producer.Run(
+            () => producer.Enqueued - Volatile.Read(ref committedLatest) > options.MaxLag || Volatile.Read(ref worstPartitionLag) > maxPartitionLag,
+            cancellationToken), TaskCreationOptions.LongRunning);
         var produceEnd = clock.Elapsed.TotalSeconds;
         await probeStop.CancelAsync();
         await probes;
@@ -194,6 +202,7 @@ internal static class LoadRun
         report.ProduceLoopSeconds = producer.LoopTime.TotalSeconds;
         report.ProducePausedSeconds = producer.PausedTime.TotalSeconds;
         report.LagPausedSeconds = producer.LagPausedTime.TotalSeconds;
+        report.MaxPartitionLag = options.MaxLag > 0 ? options.MaxPartitionLag : 0;
         report.FlushSeconds = producer.FlushTime.TotalSeconds;
         report.TypeCounts = generator.TypeCounts;
         report.CaughtUp = caughtUp;

@@ -23,6 +23,9 @@ internal sealed class RunReport
     public double ProduceLoopSeconds { get; set; }
     public double ProducePausedSeconds { get; set; }
     public double LagPausedSeconds { get; set; }
+
+    /// <summary>The lag guard's limit for one partition (0 when the guard is off).</summary>
+    public long MaxPartitionLag { get; set; }
     public double FlushSeconds { get; set; }
     public long[] TypeCounts { get; set; } = new long[3];
     public bool CaughtUp { get; set; }
@@ -79,7 +82,7 @@ internal sealed class RunReport
         {
             o.WriteLine($"load                  {opt.Consumers} consumers (Zipf s={opt.ZipfExponent}, top 1% get {HeadShare:P0} of events), seed {opt.Seed}, run id {RunId}, {Partitions} partitions");
             o.WriteLine($"mix                   purchases {TypeCounts[0]}, check-ins {TypeCounts[1]}, survey answers {TypeCounts[2]}");
-            o.WriteLine($"produced              {Produced} events ({Delivered} acknowledged) in {ProduceLoopSeconds:0.0} s; {ProducePausedSeconds:0.0} s paused ({LagPausedSeconds:0.0} s by the lag guard {opt.MaxLag}); flush {FlushSeconds:0.0} s");
+            o.WriteLine($"produced              {Produced} events ({Delivered} acknowledged) in {ProduceLoopSeconds:0.0} s; {ProducePausedSeconds:0.0} s paused ({LagPausedSeconds:0.0} s by the lag guard {opt.MaxLag}, {MaxPartitionLag} per partition); flush {FlushSeconds:0.0} s");
             o.WriteLine($"producer rate         {Fmt(ProducerRate)} events/s while not held back; {Fmt(Produced / Math.Max(1e-9, ProduceLoopSeconds))} events/s over the loop");
             o.WriteLine($"caught up             {(CaughtUp ? "yes" : "NO (drain timeout)")}; engine lag before the run {StartLag}");
             o.WriteLine($"applied (committed)   {Committed} records in {WholeSeconds:0.0} s (first produce to caught up) = {Fmt(AppliedPerSecond)} events/s");
