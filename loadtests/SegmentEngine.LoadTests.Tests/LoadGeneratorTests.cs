@@ -131,6 +131,9 @@ public sealed class LoadGeneratorTests
         Assert.Equal(1_000_000, defaults.Consumers);
         Assert.Equal(0, defaults.Rate);
         Assert.Contains("pgbench", defaults.Baselines);
+        Assert.Equal(100_000, defaults.MaxLag);
+        Assert.Equal(15_000, defaults.MaxPartitionLag);
+        Assert.Equal(4_000, LoadOptions.Parse(["--max-partition-lag", "4000"]).MaxPartitionLag);
 
         var quick = LoadOptions.Parse(["--consumers", "10000", "--events", "200000", "--baselines", "none", "--rate", "5000"]);
         Assert.Equal(10_000, quick.Consumers);
@@ -143,6 +146,7 @@ public sealed class LoadGeneratorTests
         Assert.Throws<ArgumentException>(() => LoadOptions.Parse(["--baselines", "duckdb"]));
         Assert.Throws<ArgumentException>(() => LoadOptions.Parse(["--rate"]));
         Assert.Throws<ArgumentException>(() => LoadOptions.Parse(["--zipf", "-0.5"]));
+        Assert.Throws<ArgumentException>(() => LoadOptions.Parse(["--max-partition-lag", "-1"]));
         Assert.Equal(0, LoadOptions.Parse(["--zipf", "0"]).ZipfExponent);
     }
 

@@ -218,9 +218,10 @@ internal sealed class LoadOptions
             }
         }
 
-        if (o.Consumers < 1 || o.Events < 0 || o.Rate < 0 || o.ProbeRate < 0 || o.Duration <= TimeSpan.Zero || o.ZipfExponent < 0 || double.IsNaN(o.ZipfExponent))
+        if (o.Consumers < 1 || o.Events < 0 || o.Rate < 0 || o.ProbeRate < 0 || o.Duration <= TimeSpan.Zero || o.ZipfExponent < 0 || double.IsNaN(o.ZipfExponent)
+            || o.MaxLag < 0 || o.MaxPartitionLag < 0)
         {
-            throw new ArgumentException("--consumers and --duration must be positive; --zipf, --events, --rate and --probe-rate not negative");
+            throw new ArgumentException("--consumers and --duration must be positive; --zipf, --events, --rate, --probe-rate, --max-lag and --max-partition-lag not negative");
         }
 
         return o;
