@@ -12,7 +12,8 @@ public static class KafkaClientProperties
     /// Settings the engine owns, each for a reason: the broker addresses and the group are options of their own; offsets
     /// are stored and committed by the ingest only for durable state; the producers are idempotent with every replica's
     /// acknowledgement; the session timeout and fetch wait are options of their own; the client ids name the engine's
-    /// clients in the broker's logs and quotas.
+    /// clients in the broker's logs and quotas; the .NET client's optional result fields are chosen per client (the
+    /// ingest reads none of them, the membership reader needs its records' headers).
     /// </summary>
     public static readonly IReadOnlySet<string> Reserved = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
     {
@@ -20,7 +21,7 @@ public static class KafkaClientProperties
         "enable.auto.commit", "enable.auto.offset.store", "auto.commit.interval.ms", "auto.offset.reset",
         "enable.partition.eof", "isolation.level", "session.timeout.ms", "heartbeat.interval.ms", "fetch.wait.max.ms",
         "enable.idempotence", "acks", "request.required.acks", "transactional.id", "max.in.flight.requests.per.connection",
-        "max.in.flight",
+        "max.in.flight", "dotnet.consumer.consume.result.fields",
     };
 
     /// <summary>What is wrong with <paramref name="properties"/>, one line per property (empty when nothing is).</summary>

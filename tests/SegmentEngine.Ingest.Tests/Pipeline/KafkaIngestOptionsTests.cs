@@ -69,6 +69,7 @@ public sealed class KafkaClientPropertiesTests
         Assert.False(consumer.EnableAutoOffsetStore);
         Assert.Equal(6_000, consumer.SessionTimeoutMs);
         Assert.Equal(600, consumer.HeartbeatIntervalMs);
+        Assert.Equal("none", consumer.Get("dotnet.consumer.consume.result.fields"));
         Assert.True(((ProducerConfig)configs[1]).EnableIdempotence);
         Assert.Equal(Acks.All, ((ProducerConfig)configs[2]).Acks);
         Assert.False(((ConsumerConfig)configs[3]).EnableAutoCommit);
@@ -100,6 +101,7 @@ public sealed class KafkaClientPropertiesTests
     [InlineData("session.timeout.ms")]
     [InlineData("transactional.id")]
     [InlineData("client.id")]
+    [InlineData("dotnet.consumer.consume.result.fields")]
     public void A_setting_the_delivery_guarantees_rest_on_is_refused(string key)
     {
         var problems = KafkaClientProperties.Problems(new Dictionary<string, string> { [key] = "x", ["sasl.username"] = "u" }).ToList();
