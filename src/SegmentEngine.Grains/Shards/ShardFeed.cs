@@ -265,14 +265,24 @@ public sealed partial class ShardFeed(IGrainFactory grains, ShardFeedOptions opt
 
     private async Task ResyncAsync(string brandId, string consumerId)
     {
+        if (await TryResyncAsync(brandId, consumerId).ConfigureAwait(false) is { } failure)
+        {
+            LogResyncFailed(failure.GetType().Name, options.StaleRetryPeriod.TotalSeconds);
+        }
+    }
+
+    /// <summary>Asks a consumer to resend its facts; on failure marks it stale and returns the failure (not logged here).</summary>
+    private async Task<Exception?> TryResyncAsync(string brandId, string consumerId)
+    {
         try
         {
             await grains.GetGrain<IConsumerIngestGrain>(GrainKeys.Consumer(brandId, consumerId)).ResyncAsync().ConfigureAwait(false);
+            return null;
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            LogResyncFailed(ex.GetType().Name, options.StaleRetryPeriod.TotalSeconds);
             MarkStale(brandId, [consumerId]);
+            return ex;
         }
     }
 
@@ -319,11 +329,25 @@ public sealed partial class ShardFeed(IGrainFactory grains, ShardFeedOptions opt
                 Track(round.Task);
                 try
                 {
+                    // One line per round, however many consumers it asks or fail to answer.
                     LogResendingStale(due.Count);
+                    var failed = 0;
+                    Exception? failure = null;
                     await Parallel.ForEachAsync(
                         due,
                         new ParallelOptions { MaxDegreeOfParallelism = options.StaleRetryParallelism },
-                        async (key, _) => await ResyncAsync(key.Brand, key.Consumer).ConfigureAwait(false)).ConfigureAwait(false);
+                        async (key, _) =>
+                        {
+                            if (await TryResyncAsync(key.Brand, key.Consumer).ConfigureAwait(false) is { } error)
+                            {
+                                Interlocked.Increment(ref failed);
+                                failure = error;
+                            }
+                        }).ConfigureAwait(false);
+                    if (failure is not null)
+                    {
+                        LogStaleUnanswered(failed, due.Count, failure.GetType().Name, options.StaleRetryPeriod.TotalSeconds);
+                    }
                 }
                 finally
                 {
@@ -348,6 +372,9 @@ public sealed partial class ShardFeed(IGrainFactory grains, ShardFeedOptions opt
 
     [LoggerMessage(4, LogLevel.Warning, "{Count} consumers whose updates did not reach their shard send their facts again")]
     private partial void LogResendingStale(int count);
+
+    [LoggerMessage(5, LogLevel.Error, "{Failed} of {Count} consumers could not be asked to resend their facts ({ErrorType}); they are asked again in {Seconds:0.###} s")]
+    private partial void LogStaleUnanswered(int failed, int count, string errorType, double seconds);
 
     [LoggerMessage(1, LogLevel.Warning, "Shard update failed (attempt {Attempt}): {ErrorType}")]
     private partial void LogRetry(int attempt, string errorType);

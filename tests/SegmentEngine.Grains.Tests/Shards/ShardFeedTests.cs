@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Collections.Immutable;
 using System.Reflection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Orleans.Concurrency;
@@ -61,40 +62,66 @@ public sealed class ShardFeedTests
     }
 
     [Fact]
-    public async Task A_consumer_that_cannot_be_reached_to_resend_stays_stale_and_is_asked_again()
+    public async Task Consumers_that_cannot_be_reached_to_resend_stay_stale_are_asked_again_and_cost_one_log_line_a_round()
     {
-        var (time, cluster, options, feed) = Start();
+        var log = new EventIds();
+        var (time, cluster, options, feed) = Start(log);
+        string[] consumers = ["c-7", "c-8", "c-9"];
 
         cluster.Shard.Failing = true;
-        await Assert.ThrowsAsync<InvalidOperationException>(() => feed.EnqueueAsync(Brand, Facts("c-9"), waitForApply: true).WaitAsync(Deadline));
+        var waits = consumers.Select(id => feed.EnqueueAsync(Brand, Facts(id), waitForApply: true)).ToList();
+        foreach (var wait in waits)
+        {
+            await Assert.ThrowsAsync<InvalidOperationException>(() => wait.WaitAsync(Deadline));
+        }
+
         cluster.Shard.Failing = false;
 
-        // Its grain fails the resend call itself: still stale.
+        // Their grains fail the resend call itself: still stale, and the round logs once, not once per consumer.
         cluster.ConsumersFailing = true;
         time.Advance(options.StaleRetryPeriod);
-        await cluster.ResyncCount(1).WaitAsync(Deadline);
+        await cluster.ResyncCount(3).WaitAsync(Deadline);
         await feed.DrainAsync().WaitAsync(Deadline);
-        Assert.Equal(1, feed.StaleCount);
+        Assert.Equal(3, feed.StaleCount);
         Assert.Empty(cluster.Shard.Held);
+        Assert.Equal(1, log.Count(5));
+        Assert.Equal(0, log.Count(3));
 
         cluster.ConsumersFailing = false;
         time.Advance(options.StaleRetryPeriod);
-        await cluster.ResyncCount(2).WaitAsync(Deadline);
+        await cluster.ResyncCount(6).WaitAsync(Deadline);
         await feed.DrainAsync().WaitAsync(Deadline);
         Assert.Equal(0, feed.StaleCount);
-        Assert.Equal(["c-9"], cluster.Shard.Held);
+        Assert.Equal(consumers, cluster.Shard.Held);
+        Assert.Equal(1, log.Count(5));
     }
 
     private static ConsumerFacts Facts(string consumerId) => new() { ConsumerId = consumerId };
 
-    private static (FakeTimeProvider Time, FakeCluster Cluster, ShardFeedOptions Options, ShardFeed Feed) Start()
+    private static (FakeTimeProvider Time, FakeCluster Cluster, ShardFeedOptions Options, ShardFeed Feed) Start(ILogger<ShardFeed>? log = null)
     {
         var time = new FakeTimeProvider();
         var cluster = new FakeCluster();
         var options = new ShardFeedOptions { MaxDelay = TimeSpan.Zero, StaleRetryPeriod = TimeSpan.FromSeconds(5) };
-        var feed = new ShardFeed(cluster.Factory, options, time, NullLogger<ShardFeed>.Instance);
+        var feed = new ShardFeed(cluster.Factory, options, time, log ?? NullLogger<ShardFeed>.Instance);
         cluster.Feed = feed;
         return (time, cluster, options, feed);
+    }
+
+    /// <summary>Counts the feed's log entries by event id.</summary>
+    private sealed class EventIds : ILogger<ShardFeed>
+    {
+        private readonly ConcurrentDictionary<int, int> _counts = new();
+
+        public int Count(int eventId) => _counts.GetValueOrDefault(eventId);
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+            => _counts.AddOrUpdate(eventId.Id, 1, (_, n) => n + 1);
     }
 
     /// <summary>A brand's shard, consumers that resend their facts through the feed, and a grain factory that hands them out.</summary>
