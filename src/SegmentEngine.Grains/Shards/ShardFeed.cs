@@ -36,7 +36,9 @@ public sealed class ShardFeedOptions
 /// An update that still fails after its retries (the shard failing for reasons of its own, not a cluster change, which
 /// the ingest holds for) is not the events' fault, and they are durable in their consumer's log: the feed remembers the
 /// consumer as stale and, every <see cref="ShardFeedOptions.StaleRetryPeriod"/>, asks it to send its full facts again,
-/// until the shard takes them, so that its memberships move without waiting for the shard's next rebuild. The stale set
+/// until the shard takes them, so that its memberships move without waiting for the shard's next rebuild. A batch the
+/// shard refuses with an error of its own is split until the consumers it refuses are found, so that one update the
+/// shard cannot take keeps out only its own consumer, not the thousands batched with it. The stale set
 /// lives in this silo's memory only: if the silo dies first, the consumers catch up at their next event or the shard's
 /// next rebuild.
 /// </remarks>
@@ -192,46 +194,46 @@ public sealed partial class ShardFeed(IGrainFactory grains, ShardFeedOptions opt
 
         var payload = latest.Values.OfType<ConsumerFacts>().ToImmutableArray();
         var removals = latest.Where(pair => pair.Value is null).Select(pair => pair.Key).ToList();
-        Exception? failure = null;
-        for (var attempt = 1; attempt <= 5; attempt++)
+        Exception? upsertFailure = null;
+        HashSet<string>? refused = null;
+        if (payload.Length > 0)
         {
-            try
+            upsertFailure = await WithRetriesAsync(brandId, shard => UpsertAsync(brandId, shard, payload)).ConfigureAwait(false);
+            if (upsertFailure is not null)
             {
-                var shard = grains.GetGrain<IShardGrain>(GrainKeys.Brand(brandId));
-                if (payload.Length > 0)
+                refused = new HashSet<string>(StringComparer.Ordinal);
+                if (payload.Length > 1 && IsRefusal(upsertFailure))
                 {
-                    var resync = await shard.UpsertAsync(payload.AsImmutable()).ConfigureAwait(false);
-                    foreach (var consumerId in resync)
-                    {
-                        // Not awaited here: the consumer may itself be waiting for this feed. DrainAsync waits for it.
-                        Track(ResyncAsync(brandId, consumerId));
-                    }
+                    // The shard answered with an error of its own: find the consumers whose facts it refuses, so that one
+                    // bad update does not keep the rest of its batch out, now and at every resend.
+                    await IsolateAsync(brandId, payload, refused).ConfigureAwait(false);
+                }
+                else
+                {
+                    refused.UnionWith(payload.Select(facts => facts.ConsumerId));
                 }
 
+                if (refused.Count > 0)
+                {
+                    LogLost(refused.Count, upsertFailure.GetType().Name, options.StaleRetryPeriod.TotalSeconds);
+                    MarkStale(brandId, refused);
+                }
+            }
+        }
+
+        var removalFailure = removals.Count == 0
+            ? null
+            : await WithRetriesAsync(brandId, async shard =>
+            {
                 foreach (var consumerId in removals)
                 {
                     await shard.RemoveAsync(consumerId).ConfigureAwait(false);
                 }
+            }).ConfigureAwait(false);
 
-                failure = null;
-                break;
-            }
-            catch (Exception ex) when (ex is not OutOfMemoryException)
-            {
-                failure = ex;
-                LogRetry(attempt, ex.GetType().Name);
-                await Task.Delay(TimeSpan.FromMilliseconds(50 * attempt)).ConfigureAwait(false);
-            }
-        }
-
-        if (failure is not null)
+        foreach (var (consumerId, _, applied) in batch)
         {
-            LogLost(payload.Length, failure.GetType().Name, options.StaleRetryPeriod.TotalSeconds);
-            MarkStale(brandId, payload.Select(facts => facts.ConsumerId));
-        }
-
-        foreach (var (_, _, applied) in batch)
-        {
+            var failure = latest[consumerId] is null ? removalFailure : refused?.Contains(consumerId) == true ? upsertFailure : null;
             if (failure is null)
             {
                 applied?.TrySetResult();
@@ -242,6 +244,73 @@ public sealed partial class ShardFeed(IGrainFactory grains, ShardFeedOptions opt
             }
         }
     }
+
+    /// <summary>Sends to the brand's shard, trying up to five times; the last failure, or null once it went through.</summary>
+    private async Task<Exception?> WithRetriesAsync(string brandId, Func<IShardGrain, Task> send)
+    {
+        const int attempts = 5;
+        Exception? failure = null;
+        for (var attempt = 1; attempt <= attempts; attempt++)
+        {
+            try
+            {
+                await send(grains.GetGrain<IShardGrain>(GrainKeys.Brand(brandId))).ConfigureAwait(false);
+                return null;
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                failure = ex;
+                LogRetry(attempt, ex.GetType().Name);
+                if (attempt < attempts)
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(50 * attempt)).ConfigureAwait(false);
+                }
+            }
+        }
+
+        return failure;
+    }
+
+    private async Task UpsertAsync(string brandId, IShardGrain shard, ImmutableArray<ConsumerFacts> facts)
+    {
+        var resync = await shard.UpsertAsync(facts.AsImmutable()).ConfigureAwait(false);
+        foreach (var consumerId in resync)
+        {
+            // Not awaited here: the consumer may itself be waiting for this feed. DrainAsync waits for it.
+            Track(ResyncAsync(brandId, consumerId));
+        }
+    }
+
+    /// <summary>
+    /// Sends the halves of a refused batch, one attempt each, and halves again each half that is refused, until the
+    /// refused parts are single consumers (at most twice as many calls as consumers; a handful for one bad update).
+    /// A half that fails for another reason (the shard out of reach) is refused whole.
+    /// </summary>
+    private async Task IsolateAsync(string brandId, ImmutableArray<ConsumerFacts> part, HashSet<string> refused)
+    {
+        var half = part.Length / 2;
+        foreach (var piece in new[] { part[..half], part[half..] })
+        {
+            try
+            {
+                await UpsertAsync(brandId, grains.GetGrain<IShardGrain>(GrainKeys.Brand(brandId)), piece).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                if (piece.Length > 1 && IsRefusal(ex))
+                {
+                    await IsolateAsync(brandId, piece, refused).ConfigureAwait(false);
+                }
+                else
+                {
+                    refused.UnionWith(piece.Select(facts => facts.ConsumerId));
+                }
+            }
+        }
+    }
+
+    /// <summary>An error the shard raised itself (it answered), not a timeout or a failure of the cluster to reach it.</summary>
+    private static bool IsRefusal(Exception exception) => exception is not (TimeoutException or OrleansException or OperationCanceledException);
 
     private void Track(Task resync)
     {

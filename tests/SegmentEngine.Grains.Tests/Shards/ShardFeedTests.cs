@@ -96,6 +96,44 @@ public sealed class ShardFeedTests
         Assert.Equal(1, log.Count(5));
     }
 
+    [Fact]
+    public async Task An_update_the_shard_refuses_keeps_out_only_its_own_consumer_and_goes_in_once_the_shard_takes_it()
+    {
+        var (time, cluster, options, feed) = Start();
+        string[] consumers = ["c-1", "c-2", "c-3", "c-4", "c-5", "c-6", "c-7"];
+
+        // The shard throws on any batch holding c-4's update (a bug of its own, say), whatever else the batch holds.
+        cluster.Shard.Refuse("c-4");
+        var waits = consumers.ToDictionary(id => id, id => feed.EnqueueAsync(Brand, Facts(id), waitForApply: true));
+        foreach (var (id, wait) in waits)
+        {
+            if (id == "c-4")
+            {
+                await Assert.ThrowsAsync<InvalidOperationException>(() => wait.WaitAsync(Deadline));
+            }
+            else
+            {
+                await wait.WaitAsync(Deadline);
+            }
+        }
+
+        Assert.Equal(["c-1", "c-2", "c-3", "c-5", "c-6", "c-7"], cluster.Shard.Held);
+        Assert.Equal(1, feed.StaleCount);
+
+        // Its resends are refused while the shard's fault lasts, and then taken.
+        time.Advance(options.StaleRetryPeriod);
+        await cluster.ResyncCount(1).WaitAsync(Deadline);
+        await feed.DrainAsync().WaitAsync(Deadline);
+        Assert.Equal(1, feed.StaleCount);
+
+        cluster.Shard.Refuse();
+        time.Advance(options.StaleRetryPeriod);
+        await cluster.ResyncCount(2).WaitAsync(Deadline);
+        await feed.DrainAsync().WaitAsync(Deadline);
+        Assert.Equal(0, feed.StaleCount);
+        Assert.Equal(consumers, cluster.Shard.Held);
+    }
+
     private static ConsumerFacts Facts(string consumerId) => new() { ConsumerId = consumerId };
 
     private static (FakeTimeProvider Time, FakeCluster Cluster, ShardFeedOptions Options, ShardFeed Feed) Start(ILogger<ShardFeed>? log = null)
@@ -191,9 +229,13 @@ public sealed class ShardFeedTests
     internal sealed class ScriptedShard : IShardGrain
     {
         private readonly ConcurrentDictionary<string, byte> _held = new();
+        private volatile string[] _refused = [];
         private int _calls;
 
         public volatile bool Failing;
+
+        /// <summary>Makes every upsert holding one of these consumers fail (none: every upsert goes through).</summary>
+        public void Refuse(params string[] consumerIds) => _refused = consumerIds;
 
         public int Calls => Volatile.Read(ref _calls);
 
@@ -202,7 +244,7 @@ public sealed class ShardFeedTests
         public Task<ImmutableArray<string>> UpsertAsync(Immutable<ImmutableArray<ConsumerFacts>> consumers)
         {
             Interlocked.Increment(ref _calls);
-            if (Failing)
+            if (Failing || consumers.Value.Any(facts => _refused.Contains(facts.ConsumerId)))
             {
                 return Task.FromException<ImmutableArray<string>>(new InvalidOperationException("the shard failed"));
             }
