@@ -80,6 +80,13 @@ public sealed class ConsumerIdRedactionTests
 
         // A message with nothing to redact keeps its structured state for the provider.
         Assert.IsAssignableFrom<IReadOnlyList<KeyValuePair<string, object?>>>(sink.States[1]);
+
+        // So does an exception that names no consumer: the provider gets the object, not text.
+        var timeout = new TimeoutException("the shard did not answer");
+        logger.LogError(timeout, "Shard update failed (attempt {Attempt})", 1);
+        Assert.Equal(3, sink.Lines.Count);
+        Assert.Same(timeout, sink.Exceptions[2]);
+        Assert.Null(sink.Exceptions[0]);
     }
 
     private sealed class CapturingProvider : ILoggerProvider
@@ -87,6 +94,8 @@ public sealed class ConsumerIdRedactionTests
         public List<string> Lines { get; } = [];
 
         public List<object?> States { get; } = [];
+
+        public List<Exception?> Exceptions { get; } = [];
 
         public ILogger CreateLogger(string categoryName) => new Logger(this);
 
@@ -108,6 +117,7 @@ public sealed class ConsumerIdRedactionTests
                 {
                     owner.Lines.Add(formatter(state, exception) + (exception is null ? "" : Environment.NewLine + exception));
                     owner.States.Add(state);
+                    owner.Exceptions.Add(exception);
                 }
             }
         }

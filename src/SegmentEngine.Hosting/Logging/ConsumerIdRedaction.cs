@@ -86,15 +86,17 @@ public sealed class RedactingLoggerProvider(ILoggerProvider inner, ConsumerIdRed
 
             var message = formatter(state, exception);
             var redacted = redactor.Redact(message);
-            if (exception is null && ReferenceEquals(redacted, message))
+            var details = exception?.ToString();
+            var redactedDetails = details is null ? null : redactor.Redact(details);
+            if (ReferenceEquals(redacted, message) && ReferenceEquals(redactedDetails, details))
             {
-                // Nothing to take out: the structured state goes on as it was.
+                // Nothing to take out: the structured state and the exception go on as they were.
                 inner.Log(logLevel, eventId, state, exception, formatter);
                 return;
             }
 
-            // Exception messages name grains too: the exception goes on as redacted text, never as the object.
-            var text = exception is null ? redacted : redacted + Environment.NewLine + redactor.Redact(exception.ToString());
+            // Exception messages name grains too: one that does goes on as redacted text, never as the object.
+            var text = redactedDetails is null ? redacted : redacted + Environment.NewLine + redactedDetails;
             inner.Log(logLevel, eventId, text, null, static (s, _) => s);
         }
     }
