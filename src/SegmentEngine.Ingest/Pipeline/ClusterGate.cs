@@ -42,7 +42,6 @@ internal sealed partial class ClusterGate(TimeSpan period, TimeProvider time, In
     {
         if (_hold.Begin())
         {
-            Volatile.Write(ref _reminded, time.GetTimestamp());
             metrics.SilosReachable(false);
             LogHeld(errorType, period.TotalSeconds);
         }
@@ -64,19 +63,21 @@ internal sealed partial class ClusterGate(TimeSpan period, TimeProvider time, In
         }
     }
 
-    /// <summary>Logs a hold again once per <see cref="ReminderPeriod"/> (one of the concurrent callers does).</summary>
+    /// <summary>
+    /// Logs a hold again once per <see cref="ReminderPeriod"/> (one of the concurrent callers does), counted from the
+    /// hold's start or its last reminder, whichever is later (a reminder of an earlier hold is older than this one's start).
+    /// </summary>
     private void RemindIfDue(string errorType)
     {
-        var last = Volatile.Read(ref _reminded);
-        if (last == 0 || time.GetElapsedTime(last) < ReminderPeriod || Interlocked.CompareExchange(ref _reminded, time.GetTimestamp(), last) != last)
+        var reminded = Volatile.Read(ref _reminded);
+        if (_hold.Since is not { } since
+            || time.GetElapsedTime(Math.Max(reminded, since)) < ReminderPeriod
+            || Interlocked.CompareExchange(ref _reminded, time.GetTimestamp(), reminded) != reminded)
         {
             return;
         }
 
-        if (_hold.Since is { } since)
-        {
-            LogStillHeld(errorType, time.GetElapsedTime(since).TotalSeconds);
-        }
+        LogStillHeld(errorType, time.GetElapsedTime(since).TotalSeconds);
     }
 
     [LoggerMessage(24, LogLevel.Warning, "A consumer grain's silo is unreachable ({ErrorType}): ingest holds the failed batches (nothing is committed or dead-lettered) and retries them every {Seconds:0.###} s until the cluster routes them to a live silo")]
