@@ -133,14 +133,17 @@ internal sealed class OffsetReader : IDisposable
         return sum;
     }
 
+    /// <summary>The group's committed offset of each partition (one broker request).</summary>
+    public List<TopicPartitionOffset> CommittedOffsets() => _consumer.Committed(_partitions, TimeSpan.FromSeconds(5));
+
     /// <summary>
-    /// The largest lag of one partition: its high watermark less the group's committed offset (unset counts as 0).
-    /// One watermark query per partition.
+    /// The largest lag of one partition: its high watermark less the group's committed offset of
+    /// <paramref name="committed"/> (unset counts as 0). One watermark query per partition.
     /// </summary>
-    public long WorstPartitionLag()
+    public long WorstPartitionLag(IEnumerable<TopicPartitionOffset> committed)
     {
         long worst = 0;
-        foreach (var c in _consumer.Committed(_partitions, TimeSpan.FromSeconds(5)))
+        foreach (var c in committed)
         {
             var high = _consumer.QueryWatermarkOffsets(c.TopicPartition, TimeSpan.FromSeconds(5)).High.Value;
             worst = Math.Max(worst, high - Math.Max(0, c.Offset.Value));
@@ -150,16 +153,10 @@ internal sealed class OffsetReader : IDisposable
     }
 
     /// <summary>Sum over partitions of the group's committed offsets (unset counts as 0).</summary>
-    public long Committed()
-    {
-        long sum = 0;
-        foreach (var c in _consumer.Committed(_partitions, TimeSpan.FromSeconds(5)))
-        {
-            sum += c.Offset.Value >= 0 ? c.Offset.Value : 0;
-        }
+    public long Committed() => Sum(CommittedOffsets());
 
-        return sum;
-    }
+    /// <summary>Sum of committed offsets (unset counts as 0).</summary>
+    public static long Sum(IEnumerable<TopicPartitionOffset> committed) => committed.Sum(c => Math.Max(0, c.Offset.Value));
 
     /// <inheritdoc />
     public void Dispose()

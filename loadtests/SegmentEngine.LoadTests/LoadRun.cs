@@ -98,12 +98,14 @@ internal static class LoadRun
             // 2 s only, as a scrape is not free for the engine: Orleans' activation gauge walks every activation.
             for (var round = 0; !stop.IsCancellationRequested; round++)
             {
-                var committed = events.Committed() - committedStart;
+                var offsets = events.CommittedOffsets();
+                var committed = OffsetReader.Sum(offsets) - committedStart;
                 Volatile.Write(ref committedLatest, committed);
                 if (options.MaxLag > 0 && options.MaxPartitionLag > 0)
                 {
-                    Volatile.Write(ref worstPartitionLag, events.WorstPartitionLag());
+                    Volatile.Write(ref worstPartitionLag, events.WorstPartitionLag(offsets));
                 }
+
                 if (round % 4 == 0)
                 {
                     var hw = events.HighWatermarks();
