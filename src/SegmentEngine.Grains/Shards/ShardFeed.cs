@@ -37,8 +37,9 @@ public sealed class ShardFeedOptions
 /// the ingest holds for) is not the events' fault, and they are durable in their consumer's log: the feed remembers the
 /// consumer as stale and, every <see cref="ShardFeedOptions.StaleRetryPeriod"/>, asks it to send its full facts again,
 /// until the shard takes them, so that its memberships move without waiting for the shard's next rebuild. A batch the
-/// shard refuses with an error of its own is split until the consumers it refuses are found, so that one update the
-/// shard cannot take keeps out only its own consumer, not the thousands batched with it. The stale set
+/// shard refuses with an error of its own is split until the consumer it refuses is found, so that one update the
+/// shard cannot take keeps out only its own consumer, not the thousands batched with it (when both halves of a batch
+/// are refused, the whole batch is). The stale set
 /// lives in this silo's memory only: if the silo dies first, the consumers catch up at their next event or the shard's
 /// next rebuild.
 /// </remarks>
@@ -282,29 +283,44 @@ public sealed partial class ShardFeed(IGrainFactory grains, ShardFeedOptions opt
     }
 
     /// <summary>
-    /// Sends the halves of a refused batch, one attempt each, and halves again each half that is refused, until the
-    /// refused parts are single consumers (at most twice as many calls as consumers; a handful for one bad update).
-    /// A half that fails for another reason (the shard out of reach) is refused whole.
+    /// Sends the halves of a refused batch, one attempt each, and halves again the half that is refused while the other
+    /// goes through, until the refused part is one consumer: about two calls per halving for one bad update. When both
+    /// halves are refused (a shard failing whatever it is sent, or bad updates in both) or a half fails for another reason
+    /// (the shard out of reach), what failed is refused whole, so a shard that fails wholesale costs two more calls a
+    /// batch, not one per consumer.
     /// </summary>
     private async Task IsolateAsync(string brandId, ImmutableArray<ConsumerFacts> part, HashSet<string> refused)
     {
         var half = part.Length / 2;
-        foreach (var piece in new[] { part[..half], part[half..] })
+        var halves = new[] { part[..half], part[half..] };
+        var failures = new Exception?[halves.Length];
+        for (var i = 0; i < halves.Length; i++)
         {
             try
             {
-                await UpsertAsync(brandId, grains.GetGrain<IShardGrain>(GrainKeys.Brand(brandId)), piece).ConfigureAwait(false);
+                await UpsertAsync(brandId, grains.GetGrain<IShardGrain>(GrainKeys.Brand(brandId)), halves[i]).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
-                if (piece.Length > 1 && IsRefusal(ex))
-                {
-                    await IsolateAsync(brandId, piece, refused).ConfigureAwait(false);
-                }
-                else
-                {
-                    refused.UnionWith(piece.Select(facts => facts.ConsumerId));
-                }
+                failures[i] = ex;
+            }
+        }
+
+        for (var i = 0; i < halves.Length; i++)
+        {
+            if (failures[i] is not { } failure)
+            {
+                continue;
+            }
+
+            var other = failures[halves.Length - 1 - i];
+            if (halves[i].Length > 1 && IsRefusal(failure) && other is null)
+            {
+                await IsolateAsync(brandId, halves[i], refused).ConfigureAwait(false);
+            }
+            else
+            {
+                refused.UnionWith(halves[i].Select(facts => facts.ConsumerId));
             }
         }
     }

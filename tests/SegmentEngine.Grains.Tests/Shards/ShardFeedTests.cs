@@ -134,6 +134,30 @@ public sealed class ShardFeedTests
         Assert.Equal(consumers, cluster.Shard.Held);
     }
 
+    [Fact]
+    public async Task A_shard_that_fails_whatever_it_is_sent_costs_two_more_calls_a_batch_not_one_per_consumer()
+    {
+        var (_, cluster, _, feed) = Start();
+
+        // The first update holds the shard, so that the next eight queue up behind it and go as one batch.
+        var entered = cluster.Shard.HoldNextCall();
+        var first = feed.EnqueueAsync(Brand, Facts("c-0"), waitForApply: true);
+        await entered.WaitAsync(Deadline);
+        var rest = Enumerable.Range(1, 8).Select(i => feed.EnqueueAsync(Brand, Facts($"c-{i}"), waitForApply: true)).ToList();
+        cluster.Shard.Failing = true;
+        cluster.Shard.Release();
+        foreach (var wait in rest.Prepend(first))
+        {
+            await Assert.ThrowsAsync<InvalidOperationException>(() => wait.WaitAsync(Deadline));
+        }
+
+        // Five tries of the one-consumer batch, five of the eight, then each half of the eight once: both refused, so
+        // no quarters, no single consumers.
+        Assert.Equal([1, 1, 1, 1, 1, 8, 8, 8, 8, 8, 4, 4], cluster.Shard.CallSizes);
+        Assert.Equal(9, feed.StaleCount);
+        Assert.Empty(cluster.Shard.Held);
+    }
+
     private static ConsumerFacts Facts(string consumerId) => new() { ConsumerId = consumerId };
 
     private static (FakeTimeProvider Time, FakeCluster Cluster, ShardFeedOptions Options, ShardFeed Feed) Start(ILogger<ShardFeed>? log = null)
@@ -229,7 +253,11 @@ public sealed class ShardFeedTests
     internal sealed class ScriptedShard : IShardGrain
     {
         private readonly ConcurrentDictionary<string, byte> _held = new();
+        private readonly List<int> _callSizes = [];
         private volatile string[] _refused = [];
+        private TaskCompletionSource? _gate;
+        private TaskCompletionSource? _release;
+        private TaskCompletionSource _entered = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private int _calls;
 
         public volatile bool Failing;
@@ -239,14 +267,47 @@ public sealed class ShardFeedTests
 
         public int Calls => Volatile.Read(ref _calls);
 
+        /// <summary>How many consumers each upsert carried, in call order.</summary>
+        public int[] CallSizes
+        {
+            get
+            {
+                lock (_callSizes)
+                {
+                    return [.. _callSizes];
+                }
+            }
+        }
+
+        /// <summary>Holds the next upsert until <see cref="Release"/>; completes when that upsert has arrived.</summary>
+        public Task HoldNextCall()
+        {
+            _entered = new(TaskCreationOptions.RunContinuationsAsynchronously);
+            _gate = _release = new(TaskCreationOptions.RunContinuationsAsynchronously);
+            return _entered.Task;
+        }
+
+        public void Release() => _release?.TrySetResult();
+
         public string[] Held => [.. _held.Keys.Order()];
 
-        public Task<ImmutableArray<string>> UpsertAsync(Immutable<ImmutableArray<ConsumerFacts>> consumers)
+        public async Task<ImmutableArray<string>> UpsertAsync(Immutable<ImmutableArray<ConsumerFacts>> consumers)
         {
             Interlocked.Increment(ref _calls);
+            lock (_callSizes)
+            {
+                _callSizes.Add(consumers.Value.Length);
+            }
+
+            if (Interlocked.Exchange(ref _gate, null) is { } gate)
+            {
+                _entered.TrySetResult();
+                await gate.Task;
+            }
+
             if (Failing || consumers.Value.Any(facts => _refused.Contains(facts.ConsumerId)))
             {
-                return Task.FromException<ImmutableArray<string>>(new InvalidOperationException("the shard failed"));
+                throw new InvalidOperationException("the shard failed");
             }
 
             foreach (var facts in consumers.Value)
@@ -254,7 +315,7 @@ public sealed class ShardFeedTests
                 _held[facts.ConsumerId] = 0;
             }
 
-            return Task.FromResult(ImmutableArray<string>.Empty);
+            return ImmutableArray<string>.Empty;
         }
 
         public Task RemoveAsync(string consumerId) => throw new NotSupportedException();
