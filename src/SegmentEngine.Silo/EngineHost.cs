@@ -224,7 +224,7 @@ public sealed partial class EngineHost : IAsyncDisposable
             });
             silo.Configure<Orleans.Configuration.GrainCollectionOptions>(collection =>
             {
-                collection.ClassSpecificCollectionAge[typeof(ConsumerGrain).FullName!] = options.Cluster.ConsumerIdleTimeout;
+                collection.ClassSpecificCollectionAge[typeof(ConsumerBucketGrain).FullName!] = options.Cluster.ConsumerIdleTimeout;
                 if (options.Cluster.MemoryLimitPercent > 0)
                 {
                     collection.EnableActivationSheddingOnMemoryPressure = true;
@@ -241,12 +241,12 @@ public sealed partial class EngineHost : IAsyncDisposable
                     membership.IAmAliveTablePublishTimeout = options.Cluster.IAmAlivePeriod);
                 if (options.Postgres.ConsumerStateStore == "GroupCommit")
                 {
-                    silo.AddGroupCommitGrainStorage(ConsumerGrain.StorageName, connectionString);
+                    silo.AddGroupCommitGrainStorage(ConsumerBucketGrain.StorageName, connectionString);
                 }
                 else
                 {
                     // Erasure must leave no row behind: clearing consumer state deletes it.
-                    silo.AddAdoNetGrainStorage(ConsumerGrain.StorageName, o =>
+                    silo.AddAdoNetGrainStorage(ConsumerBucketGrain.StorageName, o =>
                     {
                         o.Invariant = SegmentEngineOrleansExtensions.Invariant;
                         o.ConnectionString = connectionString;
@@ -259,7 +259,7 @@ public sealed partial class EngineHost : IAsyncDisposable
             {
                 silo.UseLocalhostClustering(options.Cluster.SiloPort, options.Cluster.GatewayPort);
                 silo.AddMemoryGrainStorage(SegmentEngineOrleansExtensions.ConsumersStorageName);
-                silo.AddMemoryGrainStorage(ConsumerGrain.StorageName);
+                silo.AddMemoryGrainStorage(ConsumerBucketGrain.StorageName);
                 silo.AddMemoryGrainStorageAsDefault();
                 silo.UseInMemoryReminderService();
             }
@@ -305,6 +305,8 @@ public sealed partial class EngineHost : IAsyncDisposable
         services.AddSingleton<IKafkaEndpoint>(new KafkaEndpoint(bootstrap, embedded: string.IsNullOrWhiteSpace(options.Kafka.BootstrapServers)));
         services.AddSingleton(new ShardOptions { TimeRefreshPeriod = options.Memberships.TimeRefreshPeriod });
         services.AddSingleton(new ShardFeedOptions());
+        services.AddSingleton(new ConsumerBucketOptions { IdleTimeout = options.Cluster.ConsumerIdleTimeout });
+        services.AddSingleton<ConsumersInMemory>();
         services.AddSingleton<ShardFeed>();
         services.AddSingleton<ShardFeedMetrics>();
         services.AddSingleton<KafkaMembershipPublisher>(sp => new KafkaMembershipPublisher(
@@ -317,6 +319,7 @@ public sealed partial class EngineHost : IAsyncDisposable
         services.AddSingleton<IMembershipTopic>(sp => new KafkaMembershipTopic(
             bootstrap, options.Kafka.MembershipsTopic, options.Kafka.ClientProperties, sp.GetRequiredService<KafkaMembershipPublisher>().AcknowledgedEnds));
         services.AddSingleton<IngestMetrics>();
+        services.AddSingleton<IConsumerIngest, BucketConsumerIngest>();
         services.AddSingleton<KafkaIngestService>();
         services.AddHostedService(sp => sp.GetRequiredService<KafkaIngestService>());
         services.AddSegmentEngineApi();

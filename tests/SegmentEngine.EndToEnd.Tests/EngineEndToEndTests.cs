@@ -368,6 +368,9 @@ public sealed class EngineEndToEndTests : IAsyncLifetime
         Assert.Contains("dotnet_gc_pause_time_seconds_total", metrics, StringComparison.Ordinal);
         Assert.Contains(metrics.Split('\n'), line => line.StartsWith("segengine_shard_feed_pending{", StringComparison.Ordinal));
         Assert.Equal(0, Sum("segengine_shard_feed_pending"));
+
+        // One consumer was ingested by this process: its bucket holds it, and only it.
+        Assert.Equal(1, Sum("segengine_consumers_in_memory"));
     }
 
     private async Task<EngineHost> StartEngineAsync(TimeProvider? time = null)

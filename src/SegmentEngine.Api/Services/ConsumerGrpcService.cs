@@ -6,7 +6,7 @@ using V1 = SegmentEngine.Api.V1;
 
 namespace SegmentEngine.Api.Services;
 
-/// <summary>ConsumerService: one consumer of the caller's brand, delegated to its consumer grain.</summary>
+/// <summary>ConsumerService: one consumer of the caller's brand, delegated to the bucket grain that owns the consumer.</summary>
 public sealed class ConsumerGrpcService(IGrainFactory grains) : V1.ConsumerService.ConsumerServiceBase
 {
     private const string PrivacyIssue = "privacy rights (export, erasure, restriction, objection, disclosures)";
@@ -14,14 +14,14 @@ public sealed class ConsumerGrpcService(IGrainFactory grains) : V1.ConsumerServi
     /// <inheritdoc />
     public override async Task<V1.Consumer> GetConsumer(V1.GetConsumerRequest request, ServerCallContext context)
     {
-        var consumer = await Consumer(context, request.ConsumerId).GetAsync() ?? throw ConsumerNotFound();
+        var consumer = await Consumer(context, request.ConsumerId, out var consumerId).GetAsync(consumerId) ?? throw ConsumerNotFound();
         return ApiMapper.ToProto(consumer);
     }
 
     /// <inheritdoc />
     public override async Task<V1.Consumer> SetConsent(V1.SetConsentRequest request, ServerCallContext context)
     {
-        var grain = Consumer(context, request.ConsumerId);
+        var grain = Consumer(context, request.ConsumerId, out var consumerId);
         if (!ApiMapper.TryFromProto(request.Channel, out var channel))
         {
             throw ApiStatus.InvalidArgument("channel is required (email, sms or push).");
@@ -38,7 +38,7 @@ public sealed class ConsumerGrpcService(IGrainFactory grains) : V1.ConsumerServi
         }
 
         var source = request.Source.Length == 0 ? "api" : request.Source;
-        var consumer = await grain.SetConsentAsync(new ConsentChange(channel, state, source)) ?? throw ConsumerNotFound();
+        var consumer = await grain.SetConsentAsync(consumerId, new ConsentChange(channel, state, source)) ?? throw ConsumerNotFound();
         return ApiMapper.ToProto(consumer);
     }
 
@@ -73,6 +73,9 @@ public sealed class ConsumerGrpcService(IGrainFactory grains) : V1.ConsumerServi
     // The message does not repeat the consumer id: ids of consumers stay out of error texts.
     private static RpcException ConsumerNotFound() => ApiStatus.NotFound("The consumer was not found (unknown or erased).");
 
-    private IConsumerGrain Consumer(ServerCallContext context, string consumerId)
-        => grains.GetGrain<IConsumerGrain>(GrainKeys.Consumer(context.GetPrincipal().BrandId, Ids.Require(consumerId, "consumer_id")));
+    private IConsumerBucketGrain Consumer(ServerCallContext context, string requested, out string consumerId)
+    {
+        consumerId = Ids.Require(requested, "consumer_id");
+        return grains.GetGrain<IConsumerBucketGrain>(ConsumerBuckets.KeyOf(context.GetPrincipal().BrandId, consumerId));
+    }
 }

@@ -1,3 +1,5 @@
+using System.Collections.Immutable;
+using System.Runtime.InteropServices;
 using SegmentEngine.Domain.Privacy;
 
 namespace SegmentEngine.Grains.Privacy;
@@ -8,8 +10,9 @@ public interface IErasureRegistryGrain : IGrainWithStringKey
     /// <summary>Remembers an erased consumer by its keyed hash.</summary>
     Task AddAsync(string hash);
 
-    /// <summary>True when the hash belongs to an erased consumer.</summary>
-    Task<bool> ContainsAsync(string hash);
+    /// <summary>For each hash, in order, whether it belongs to an erased consumer (one call for a batch's new consumers).</summary>
+    [ReadOnly]
+    Task<ImmutableArray<bool>> ContainsEachAsync(ImmutableArray<string> hashes);
 }
 
 /// <summary>Persisted set of erasure hashes of one brand.</summary>
@@ -33,7 +36,17 @@ public sealed class ErasureRegistryGrain(
     }
 
     /// <inheritdoc />
-    public Task<bool> ContainsAsync(string hash) => Task.FromResult(state.State.Hashes.Contains(hash));
+    public Task<ImmutableArray<bool>> ContainsEachAsync(ImmutableArray<string> hashes)
+    {
+        var hashSet = state.State.Hashes;
+        var answers = new bool[hashes.Length];
+        for (var i = 0; i < answers.Length; i++)
+        {
+            answers[i] = hashSet.Contains(hashes[i]);
+        }
+
+        return Task.FromResult(ImmutableCollectionsMarshal.AsImmutableArray(answers));
+    }
 }
 
 /// <summary>The installation secret behind erasure hashes.</summary>

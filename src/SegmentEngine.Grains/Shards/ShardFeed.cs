@@ -361,7 +361,7 @@ public sealed partial class ShardFeed(IGrainFactory grains, ShardFeedOptions opt
     {
         try
         {
-            await grains.GetGrain<IConsumerIngestGrain>(GrainKeys.Consumer(brandId, consumerId)).ResyncAsync().ConfigureAwait(false);
+            await grains.GetGrain<IConsumerBucketGrain>(ConsumerBuckets.KeyOf(brandId, consumerId)).ResyncAsync(consumerId).ConfigureAwait(false);
             return null;
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)

@@ -14,18 +14,18 @@ namespace SegmentEngine.Ingest.Pipeline;
 
 /// <summary>
 /// Reads the events topic, spreads the records over lanes by partition, and in each lane takes batches that it
-/// validates (bad records go to the dead-letter topic) and hands to their consumer grains (one call per consumer
-/// per batch, in order). Lanes run side by side; each keeps up to MaxBatchesInFlight batches going, and a consumer's
-/// call from a later batch starts only after its call from an earlier one, so its events (one partition) stay in
-/// order. A batch's offsets are committed, by the polling thread, only once every grain of it and of every earlier
-/// batch of its lane has persisted its state and every dead letter is acknowledged. A crash before the commit replays the
-/// batch; grains apply each event_id once.
+/// validates (bad records go to the dead-letter topic) and hands to the owners of their consumers (one delivery per
+/// consumer per batch, in order; a batch's deliveries travel as one call per consumer bucket). Lanes run side by side;
+/// each keeps up to MaxBatchesInFlight batches going, and a consumer's delivery from a later batch starts only after
+/// its delivery from an earlier one, so its events (one partition) stay in order. A batch's offsets are committed, by
+/// the polling thread, only once every consumer of it and of every earlier batch of its lane has persisted its state
+/// and every dead letter is acknowledged. A crash before the commit replays the batch; each event_id is applied once.
 /// </summary>
 public sealed partial class KafkaIngestService(
     IOptions<KafkaIngestOptions> options,
     IKafkaEndpoint endpoint,
     IBrandSource brands,
-    IGrainFactory grains,
+    IConsumerIngest consumers,
     IStorageHealth storage,
     IngestMetrics metrics,
     TimeProvider time,
@@ -33,7 +33,6 @@ public sealed partial class KafkaIngestService(
 {
     private const int MaxGrainAttempts = 5;
     private readonly KafkaIngestOptions _options = options.Value;
-    private readonly StringKeyGrains<IConsumerIngestGrain> _consumers = new(grains);
     private readonly StorageGate _storage = new(storage, TimeSpan.FromMilliseconds(options.Value.StorageCheckPeriodMs), time, metrics, logger);
     private readonly ClusterGate _cluster = new(TimeSpan.FromMilliseconds(options.Value.StorageCheckPeriodMs), time, metrics, logger);
 
@@ -312,7 +311,7 @@ public sealed partial class KafkaIngestService(
     {
         var now = time.GetUtcNow();
         Func<string, BrandSettings?> findBrand = brands.Brands.Find; // one delegate per batch, not one per record
-        var byConsumer = new Dictionary<string, ImmutableArray<RawEvent>.Builder>(StringComparer.Ordinal);
+        var byConsumer = new Dictionary<string, (string Brand, string Consumer, ImmutableArray<RawEvent>.Builder Events)>(StringComparer.Ordinal);
         var pending = new List<Task>();
         foreach (var record in batch)
         {
@@ -328,13 +327,13 @@ public sealed partial class KafkaIngestService(
             var ev = parsed.Event!;
             metrics.EventAccepted(ev.Type.ToWire());
             var grainKey = GrainKeys.Consumer(ev.BrandId, ev.ConsumerId);
-            if (!byConsumer.TryGetValue(grainKey, out var events))
+            if (!byConsumer.TryGetValue(grainKey, out var entry))
             {
-                events = ImmutableArray.CreateBuilder<RawEvent>();
-                byConsumer.Add(grainKey, events);
+                entry = (ev.BrandId, ev.ConsumerId, ImmutableArray.CreateBuilder<RawEvent>());
+                byConsumer.Add(grainKey, entry);
             }
 
-            events.Add(new RawEvent(key, value) { Parsed = ev });
+            entry.Events.Add(new RawEvent(key, value) { Parsed = ev });
         }
 
         // The records are not needed past this point (dead letters have their copies): the batch lets go of them
@@ -342,13 +341,18 @@ public sealed partial class KafkaIngestService(
         batch.Clear();
 
         // Everything up to here runs on the lane, one batch at a time, so each consumer's deliveries chain in batch order.
+        // The deliveries that start now travel together, one call per consumer bucket; a consumer still busy with an
+        // earlier batch's delivery gets its own call once that one has finished.
         var deliveries = new List<(string Key, Task Delivery)>(byConsumer.Count);
-        foreach (var (grainKey, events) in byConsumer)
+        using (consumers.Gather())
         {
-            var immutable = events.ToImmutable();
-            var delivery = chains.Chain(grainKey, () => DeliverAsync(grainKey, immutable, producer, stoppingToken));
-            deliveries.Add((grainKey, delivery));
-            pending.Add(delivery);
+            foreach (var (grainKey, (brand, consumer, events)) in byConsumer)
+            {
+                var immutable = events.ToImmutable();
+                var delivery = chains.Chain(grainKey, () => DeliverAsync(brand, consumer, immutable, producer, stoppingToken));
+                deliveries.Add((grainKey, delivery));
+                pending.Add(delivery);
+            }
         }
 
         try
@@ -364,15 +368,14 @@ public sealed partial class KafkaIngestService(
         }
     }
 
-    private async Task DeliverAsync(string grainKey, ImmutableArray<RawEvent> events, IProducer<byte[], byte[]> producer, CancellationToken stoppingToken)
+    private async Task DeliverAsync(string brandId, string consumerId, ImmutableArray<RawEvent> events, IProducer<byte[], byte[]> producer, CancellationToken stoppingToken)
     {
-        var grain = _consumers.Get(grainKey);
         var failures = 0;
         while (true)
         {
             try
             {
-                await grain.IngestAsync(events).ConfigureAwait(false);
+                await consumers.IngestAsync(brandId, consumerId, events).ConfigureAwait(false);
                 _storage.Delivered();
                 _cluster.Delivered();
                 return;
@@ -406,14 +409,14 @@ public sealed partial class KafkaIngestService(
 
                 if (++failures < MaxGrainAttempts)
                 {
-                    LogGrainRetry(failures, ex.GetType().Name);
+                    LogGrainRetry(failures, FailureType(ex));
                     await Task.Delay(TimeSpan.FromMilliseconds((double)_options.GrainRetryDelayMs * (1 << failures)), time, stoppingToken).ConfigureAwait(false);
                     continue;
                 }
 
                 // A grain that keeps failing on valid input while the storage answers must not stall its partition:
                 // park the events, lose nothing.
-                LogGrainGaveUp(MaxGrainAttempts, ex.GetType().Name);
+                LogGrainGaveUp(MaxGrainAttempts, FailureType(ex));
                 foreach (var ev in events)
                 {
                     await ProduceDeadLetterAsync(producer, ev.Key, ev.Value, "processing_failed", null, "the consumer grain failed repeatedly on this event", null).ConfigureAwait(false);
@@ -423,6 +426,8 @@ public sealed partial class KafkaIngestService(
             }
         }
     }
+
+    private static string FailureType(Exception ex) => ex is ConsumerIngestFailedException failed ? failed.FailureType : ex.GetType().Name;
 
     private Task DeadLetterAsync(IProducer<byte[], byte[]> producer, ConsumeResult<byte[], byte[]> record, string code, string? field, string message)
         => ProduceDeadLetterAsync(producer, record.Message.Key, record.Message.Value, code, field, message, (record.Partition.Value, record.Offset.Value));

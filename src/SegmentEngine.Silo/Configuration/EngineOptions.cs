@@ -90,9 +90,9 @@ public sealed class ClusterOptions
     public string AdvertisedAddress { get; set; } = "";
 
     /// <summary>
-    /// Idle time after which a consumer grain leaves memory (its state and events are durable; its next event reads
-    /// them back), so memory holds the recently active consumers rather than every consumer ever seen. More than
-    /// Orleans' one-minute collection round.
+    /// Idle time after which a consumer leaves its bucket's memory (its state and events are durable; its next event
+    /// reads them back), so memory holds the recently active consumers rather than every consumer ever seen; a bucket
+    /// whose consumers are all idle that long is deactivated. More than Orleans' one-minute collection round.
     /// </summary>
     [Range(typeof(TimeSpan), "00:02:00", "1.00:00:00")]
     public TimeSpan ConsumerIdleTimeout { get; set; } = TimeSpan.FromMinutes(5);

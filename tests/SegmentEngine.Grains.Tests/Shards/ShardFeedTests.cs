@@ -331,15 +331,24 @@ public sealed class ShardFeedTests
         public Task<Immutable<ImmutableArray<Recipient>>?> AudienceAsync(string segmentId, MarketingChannel channel) => throw new NotSupportedException();
     }
 
-    /// <summary>A consumer grain reference: only the resend is used by the feed.</summary>
-    private sealed class ConsumerReference(FakeCluster cluster, string key) : IConsumerIngestGrain
+    /// <summary>A consumer bucket reference: only the resend is used by the feed.</summary>
+    private sealed class BucketReference(FakeCluster cluster, string bucketKey) : IConsumerBucketGrain
     {
-        public Task<IngestReport> IngestAsync(ImmutableArray<RawEvent> events) => throw new NotSupportedException();
+        public Task<ImmutableArray<ConsumerIngestOutcome>> IngestAsync(ImmutableArray<ConsumerEvents> consumers) => throw new NotSupportedException();
 
-        public Task ResyncAsync() => cluster.Resync(key);
+        public Task ResyncAsync(string consumerId)
+        {
+            // The feed must ask the bucket that owns the consumer.
+            Assert.Equal(ConsumerBuckets.KeyOf(Brand, consumerId), bucketKey);
+            return cluster.Resync(GrainKeys.Consumer(Brand, consumerId));
+        }
+
+        public Task<ConsumerView?> GetAsync(string consumerId) => throw new NotSupportedException();
+
+        public Task<ConsumerView?> SetConsentAsync(string consumerId, ConsentChange change) => throw new NotSupportedException();
     }
 
-    /// <summary>Hands out the shard for the brand's key and a consumer reference for any other key.</summary>
+    /// <summary>Hands out the shard for the brand's key and a consumer bucket reference for any other key.</summary>
     public class FactoryProxy : DispatchProxy
     {
         internal FakeCluster? Cluster { get; set; }
@@ -350,7 +359,7 @@ public sealed class ShardFeedTests
             return targetMethod switch
             {
                 { Name: "GetGrain" } when targetMethod.ReturnType == typeof(IShardGrain) && key == GrainKeys.Brand(Brand) => Cluster!.Shard,
-                { Name: "GetGrain" } when targetMethod.ReturnType == typeof(IConsumerIngestGrain) && key is not null => new ConsumerReference(Cluster!, key),
+                { Name: "GetGrain" } when targetMethod.ReturnType == typeof(IConsumerBucketGrain) && key is not null => new BucketReference(Cluster!, key),
                 _ => throw new NotSupportedException(targetMethod?.Name),
             };
         }

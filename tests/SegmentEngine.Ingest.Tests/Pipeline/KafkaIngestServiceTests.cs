@@ -239,7 +239,7 @@ public sealed class KafkaIngestServiceTests(BrokerFixture fixture) : IClassFixtu
 
         public IReadOnlyCollection<int> Checkpoints => _checkpoints;
 
-        public static async Task<IngestRun> StartAsync(BrokerFixture fixture, IGrainFactory grains, IStorageHealth storage, Action<KafkaIngestOptions>? configure = null, ILogger<KafkaIngestService>? logger = null)
+        public static async Task<IngestRun> StartAsync(BrokerFixture fixture, IConsumerIngest grains, IStorageHealth storage, Action<KafkaIngestOptions>? configure = null, ILogger<KafkaIngestService>? logger = null)
         {
             var run = new IngestRun(fixture);
             fixture.Broker.CreateTopic(run.Topic, partitions: 1);
@@ -344,8 +344,8 @@ public sealed class KafkaIngestServiceTests(BrokerFixture fixture) : IClassFixtu
         public bool IsEmbedded => true;
     }
 
-    /// <summary>Consumer grains that record the event ids they are given; a call can be held at a gate.</summary>
-    private sealed class StandInGrains : IGrainFactory
+    /// <summary>Consumer owners that record the event ids they are given; a call can be held at a gate.</summary>
+    private sealed class StandInGrains : IConsumerIngest
     {
         private readonly ConcurrentDictionary<string, StandIn> _grains = new(StringComparer.Ordinal);
 
@@ -365,53 +365,22 @@ public sealed class KafkaIngestServiceTests(BrokerFixture fixture) : IClassFixtu
 
         public Task Failed(string key, int calls) => Get(key).FailedAtLeast(calls);
 
-        public TGrainInterface GetGrain<TGrainInterface>(string primaryKey, string? grainClassNamePrefix = null)
-            where TGrainInterface : IGrainWithStringKey
-            => (TGrainInterface)(object)Get(primaryKey);
+        public Task<IngestReport> IngestAsync(string brandId, string consumerId, ImmutableArray<RawEvent> events)
+            => Get($"{brandId}/{consumerId}").IngestAsync(events);
+
+        public IDisposable Gather() => new NoScope();
 
         private StandIn Get(string key) => _grains.GetOrAdd(key, _ => new StandIn());
-
-        public TGrainInterface GetGrain<TGrainInterface>(Guid primaryKey, string? grainClassNamePrefix = null)
-            where TGrainInterface : IGrainWithGuidKey => throw new NotSupportedException();
-
-        public TGrainInterface GetGrain<TGrainInterface>(long primaryKey, string? grainClassNamePrefix = null)
-            where TGrainInterface : IGrainWithIntegerKey => throw new NotSupportedException();
-
-        public TGrainInterface GetGrain<TGrainInterface>(Guid primaryKey, string keyExtension, string? grainClassNamePrefix = null)
-            where TGrainInterface : IGrainWithGuidCompoundKey => throw new NotSupportedException();
-
-        public TGrainInterface GetGrain<TGrainInterface>(long primaryKey, string keyExtension, string? grainClassNamePrefix = null)
-            where TGrainInterface : IGrainWithIntegerCompoundKey => throw new NotSupportedException();
-
-        public TGrainObserverInterface CreateObjectReference<TGrainObserverInterface>(IGrainObserver obj)
-            where TGrainObserverInterface : IGrainObserver => throw new NotSupportedException();
-
-        public void DeleteObjectReference<TGrainObserverInterface>(IGrainObserver obj)
-            where TGrainObserverInterface : IGrainObserver => throw new NotSupportedException();
-
-        public IGrain GetGrain(Type grainInterfaceType, Guid grainPrimaryKey) => throw new NotSupportedException();
-
-        public IGrain GetGrain(Type grainInterfaceType, long grainPrimaryKey) => throw new NotSupportedException();
-
-        public IGrain GetGrain(Type grainInterfaceType, string grainPrimaryKey) => throw new NotSupportedException();
-
-        public IGrain GetGrain(Type grainInterfaceType, Guid grainPrimaryKey, string keyExtension) => throw new NotSupportedException();
-
-        public IGrain GetGrain(Type grainInterfaceType, long grainPrimaryKey, string keyExtension) => throw new NotSupportedException();
-
-        public TGrainInterface GetGrain<TGrainInterface>(GrainId grainId)
-            where TGrainInterface : IAddressable => throw new NotSupportedException();
-
-        public IAddressable GetGrain(GrainId grainId) => throw new NotSupportedException();
-
-        public IAddressable GetGrain(GrainId grainId, GrainInterfaceType interfaceType) => throw new NotSupportedException();
-
-        public IAddressable GetGrain(Type grainInterfaceType, IdSpan grainPrimaryKey) => throw new NotSupportedException();
-
-        public IAddressable GetGrain(Type grainInterfaceType, IdSpan grainPrimaryKey, string grainClassNamePrefix) => throw new NotSupportedException();
     }
 
-    private sealed class StandIn : IConsumerIngestGrain
+    private sealed class NoScope : IDisposable
+    {
+        public void Dispose()
+        {
+        }
+    }
+
+    private sealed class StandIn
     {
         private readonly Lock _gate = new();
         private readonly List<string> _events = [];
@@ -483,8 +452,6 @@ public sealed class KafkaIngestServiceTests(BrokerFixture fixture) : IClassFixtu
 
             return new IngestReport(events.Length, 0, 0, false);
         }
-
-        public Task ResyncAsync() => Task.CompletedTask;
 
         private TaskCompletionSource SignalOf(int call, bool completed)
         {

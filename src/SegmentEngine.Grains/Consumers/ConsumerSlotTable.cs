@@ -1,0 +1,90 @@
+using SegmentEngine.Domain.Consumers;
+using SegmentEngine.Grains.Abstractions;
+
+namespace SegmentEngine.Grains.Consumers;
+
+/// <summary>
+/// The consumers a bucket holds in memory, by id: taken in on first use, let go once idle for longer than the idle
+/// timeout with nothing pending on them. Used from the bucket's turns only (not thread-safe).
+/// </summary>
+internal sealed class ConsumerSlotTable(TimeSpan idleTimeout, ConsumersInMemory inMemory, TimeProvider time)
+{
+    private readonly Dictionary<string, ConsumerSlot> _slots = new(StringComparer.Ordinal);
+
+    /// <summary>Consumers held.</summary>
+    public int Count => _slots.Count;
+
+    /// <summary>The consumer's slot, made (and counted) if it is not held.</summary>
+    public ConsumerSlot GetOrAdd(string consumerId)
+    {
+        ArgumentNullException.ThrowIfNull(consumerId);
+        if (!_slots.TryGetValue(consumerId, out var slot))
+        {
+            slot = new ConsumerSlot(consumerId) { LastUsed = time.GetTimestamp() };
+            _slots.Add(consumerId, slot);
+            inMemory.Add(1);
+        }
+
+        return slot;
+    }
+
+    /// <summary>Lets go of consumers idle for longer than the idle timeout with no operation pending; returns how many.</summary>
+    public int SweepIdle()
+    {
+        var now = time.GetTimestamp();
+        List<string>? idle = null;
+        foreach (var (consumerId, slot) in _slots)
+        {
+            if (slot.Tail.IsCompleted && time.GetElapsedTime(slot.LastUsed, now) > idleTimeout)
+            {
+                (idle ??= []).Add(consumerId);
+            }
+        }
+
+        if (idle is null)
+        {
+            return 0;
+        }
+
+        foreach (var consumerId in idle)
+        {
+            _slots.Remove(consumerId);
+        }
+
+        inMemory.Add(-idle.Count);
+        return idle.Count;
+    }
+
+    /// <summary>Lets go of every consumer (the bucket is deactivated).</summary>
+    public void Clear()
+    {
+        inMemory.Add(-_slots.Count);
+        _slots.Clear();
+    }
+}
+
+/// <summary>One consumer of a bucket: its state as last read or written, and its queue of operations.</summary>
+internal sealed class ConsumerSlot(string consumerId)
+{
+    private static readonly GrainType ConsumerType = GrainType.Create("consumer");
+
+    public string ConsumerId { get; } = consumerId;
+
+    public GrainState<ConsumerState> Row { get; set; } = new(new ConsumerState());
+
+    public ConsumerState State => Row.State!;
+
+    /// <summary>Known: it has a state row or held events.</summary>
+    public bool Exists => Row.RecordExists || State.HeldCount > 0;
+
+    public bool Loaded { get; set; }
+
+    public bool? ErasedElsewhere { get; set; }
+
+    /// <summary>Completes when the last operation queued on this consumer has finished.</summary>
+    public Task Tail { get; set; } = Task.CompletedTask;
+
+    public long LastUsed { get; set; }
+
+    public GrainId GrainIdIn(string brandId) => GrainId.Create(ConsumerType, GrainKeys.Consumer(brandId, ConsumerId));
+}
