@@ -156,7 +156,7 @@ public sealed partial class EngineHost : IAsyncDisposable
         var erasureKey = LoadErasureKey(options, dataDirectory);
         ConfigureServices(builder, options, connectionString, bootstrap, grpcPort, httpPort, brands, erasureKey, time ?? TimeProvider.System);
 
-        // Last, so that it wraps every logger provider: Orleans names consumer grains (and so consumer ids) in its warnings.
+        // Last, so that it wraps every logger provider: Orleans names grains in its warnings, and a storage error may name a consumer's row (and so its id).
         builder.Services.RedactConsumerIdsInLogs();
 
         var app = builder.Build();

@@ -80,12 +80,12 @@ internal sealed partial class ClusterGate(TimeSpan period, TimeProvider time, In
         LogStillHeld(errorType, time.GetElapsedTime(since).TotalSeconds);
     }
 
-    [LoggerMessage(24, LogLevel.Warning, "A consumer grain's silo is unreachable ({ErrorType}): ingest holds the failed batches (nothing is committed or dead-lettered) and retries them every {Seconds:0.###} s until the cluster routes them to a live silo")]
+    [LoggerMessage(24, LogLevel.Warning, "A consumer bucket's silo is unreachable ({ErrorType}): ingest holds the failed batches (nothing is committed or dead-lettered) and retries them every {Seconds:0.###} s until the cluster routes them to a live silo")]
     private partial void LogHeld(string errorType, double seconds);
 
-    [LoggerMessage(26, LogLevel.Error, "A consumer grain's silo is still unreachable ({ErrorType}) after {Seconds:0} s: ingest goes on holding the failed batches; check the cluster's membership (a silo that died must be declared dead)")]
+    [LoggerMessage(26, LogLevel.Error, "A consumer bucket's silo is still unreachable ({ErrorType}) after {Seconds:0} s: ingest goes on holding the failed batches; check the cluster's membership (a silo that died must be declared dead)")]
     private partial void LogStillHeld(string errorType, double seconds);
 
-    [LoggerMessage(25, LogLevel.Warning, "Consumer grain calls reach their silos again after {Seconds:0.0} s: ingest resumes")]
+    [LoggerMessage(25, LogLevel.Warning, "Consumer bucket calls reach their silos again after {Seconds:0.0} s: ingest resumes")]
     private partial void LogReleased(double seconds);
 }

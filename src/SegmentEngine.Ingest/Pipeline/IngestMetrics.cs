@@ -40,7 +40,7 @@ public sealed class IngestMetrics : IDisposable
             "segengine.ingest.silos_reachable",
             () => Volatile.Read(ref _siloReachable),
             "{state}",
-            "1 while the ingest's grain calls reach their silos; 0 while it holds batches whose consumer grain's silo is unreachable.");
+            "1 while the ingest's grain calls reach their silos; 0 while it holds batches whose consumer bucket's silo is unreachable.");
     }
 
     /// <summary>Records whether the ingest's grain calls reach their silos.</summary>

@@ -419,7 +419,7 @@ public sealed partial class KafkaIngestService(
                 LogGrainGaveUp(MaxGrainAttempts, FailureType(ex));
                 foreach (var ev in events)
                 {
-                    await ProduceDeadLetterAsync(producer, ev.Key, ev.Value, "processing_failed", null, "the consumer grain failed repeatedly on this event", null).ConfigureAwait(false);
+                    await ProduceDeadLetterAsync(producer, ev.Key, ev.Value, "processing_failed", null, "the consumer's owner failed repeatedly on this event", null).ConfigureAwait(false);
                 }
 
                 return;
