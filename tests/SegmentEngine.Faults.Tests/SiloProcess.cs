@@ -212,12 +212,17 @@ public sealed partial class SiloProcess : IDisposable
         }
     }
 
-    /// <summary>The last lines the silo wrote, for failure messages.</summary>
+    /// <summary>
+    /// The last lines the silo wrote, for failure messages, and the last of the engine's own (its ingest's partition
+    /// assignments, holds and rebuilds), which a flood of Orleans warnings at a silo's death would push out of the tail.
+    /// </summary>
     public string LogTail(int count = 40)
     {
         lock (_gate)
         {
-            return $"--- last {Math.Min(count, _lines.Count)} lines of silo {Name} ({LogPath}) ---\n" + string.Join('\n', _lines.Skip(Math.Max(0, _lines.Count - count)));
+            var engine = _lines.Where(line => line.Contains(" SegmentEngine.", StringComparison.Ordinal) || line.StartsWith("[test]", StringComparison.Ordinal)).ToList();
+            return $"--- last {Math.Min(count, _lines.Count)} lines of silo {Name} ({LogPath}) ---\n" + string.Join('\n', _lines.Skip(Math.Max(0, _lines.Count - count)))
+                + $"\n--- last {Math.Min(count, engine.Count)} lines of the engine's own loggers in silo {Name} ---\n" + string.Join('\n', engine.Skip(Math.Max(0, engine.Count - count)));
         }
     }
 
