@@ -94,13 +94,16 @@ public sealed partial class KafkaIngestService(
         var limit = _options.MaxBatchSize * lanes.Length;
         var buffered = new BufferedCount();
         var paused = false;
+        var assigned = false;
         var completed = new System.Collections.Concurrent.ConcurrentQueue<LaneCheckpoint>();
         using var consumer = new ConsumerBuilder<byte[], byte[]>(consumerConfig)
             .SetErrorHandler((_, error) => LogKafkaError(error.Code.ToString(), error.IsFatal))
             .SetPartitionsAssignedHandler((_, partitions) =>
             {
                 LogAssigned(partitions.Count);
-                paused = false;
+
+                // The client applies the assignment once this returns: the poll loop sets its pause state next.
+                assigned = true;
             })
             .SetPartitionsRevokedHandler((_, partitions) =>
             {
@@ -124,15 +127,33 @@ public sealed partial class KafkaIngestService(
             while (!stoppingToken.IsCancellationRequested && !laneTasks.Any(t => t.IsFaulted))
             {
                 var held = buffered.Value;
-                if (!paused && held >= limit)
+                if (assigned)
+                {
+                    // librdkafka keeps a partition paused through a rebalance that gives it back to this consumer, so
+                    // every partition of a new assignment is set to what the buffer calls for, paused or not (a partition
+                    // paused before a silo's death and assigned again after it was never resumed: its records stalled).
+                    assigned = false;
+                    paused = held >= limit;
+                    if (paused)
+                    {
+                        consumer.Pause(consumer.Assignment);
+                    }
+                    else
+                    {
+                        consumer.Resume(consumer.Assignment);
+                    }
+                }
+                else if (!paused && held >= limit)
                 {
                     consumer.Pause(consumer.Assignment);
                     paused = true;
+                    LogPaused(held);
                 }
                 else if (paused && held <= limit / 2)
                 {
                     consumer.Resume(consumer.Assignment);
                     paused = false;
+                    LogResumed(held);
                 }
 
                 // Records fetched before a pause may still arrive: they are taken (the limit is a soft one).
@@ -504,6 +525,12 @@ public sealed partial class KafkaIngestService(
 
     [LoggerMessage(5, LogLevel.Warning, "Consumer grain call failed (attempt {Attempt}): {ErrorType}")]
     private partial void LogGrainRetry(int attempt, string errorType);
+
+    [LoggerMessage(8, LogLevel.Debug, "Ingest paused its partitions: {Buffered} records wait for a lane")]
+    private partial void LogPaused(int buffered);
+
+    [LoggerMessage(9, LogLevel.Debug, "Ingest resumed its partitions: {Buffered} records wait for a lane")]
+    private partial void LogResumed(int buffered);
 
     [LoggerMessage(7, LogLevel.Warning, "Offset commit skipped ({Code}); the batch is durable and its next owner replays it")]
     private partial void LogCommitSkipped(string code);

@@ -27,6 +27,69 @@ public sealed class KafkaIngestServiceTests(BrokerFixture fixture) : IClassFixtu
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
 
     [Fact]
+    public async Task Partitions_paused_before_a_rebalance_that_gives_them_back_are_resumed_and_their_records_applied()
+    {
+        var grains = new StandInGrains();
+        var gate = grains.Gate("acme/c-1", call: 1);
+        var log = new EventLog();
+        await using var run = await IngestRun.StartAsync(fixture, grains, AlwaysAvailableStorage.Instance, options =>
+        {
+            options.MaxBatchSize = 1;
+            options.MaxBatchesInFlight = 1;
+        }, log);
+        var (producer, topic) = (run.Producer, run.Topic);
+        try
+        {
+            // The first consumer's call blocks, so the lane stops taking records and the ingest pauses its partition.
+            await producer.ProduceAsync(topic, Event("e-1", "c-1"));
+            await grains.Called("acme/c-1", 1).WaitAsync(Deadline);
+            for (var i = 2; i <= 6; i++)
+            {
+                producer.Produce(topic, Event($"e-{i}", $"c-{i}"));
+            }
+
+            producer.Flush(Deadline);
+            await log.Seen(eventId: 8, times: 1).WaitAsync(Deadline);
+
+            // Another member joins the group and leaves it: the partition is revoked and assigned again (to the ingest
+            // at the end), as when a silo dies. librdkafka keeps it paused through that.
+            var assignments = log.Count(eventId: 2);
+            using (var intruder = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig
+            {
+                BootstrapServers = fixture.Broker.BootstrapServers,
+                GroupId = "ingest-" + topic,
+                EnableAutoCommit = false,
+                SessionTimeoutMs = 6_000,
+            }).Build())
+            {
+                intruder.Subscribe(topic);
+                while (log.Count(eventId: 3) == 0)
+                {
+                    intruder.Consume(TimeSpan.FromMilliseconds(50));
+                }
+
+                while (intruder.Assignment.Count == 0 && log.Count(eventId: 2) == assignments)
+                {
+                    intruder.Consume(TimeSpan.FromMilliseconds(50));
+                }
+
+                intruder.Close();
+            }
+
+            gate.SetResult();
+            for (var i = 2; i <= 6; i++)
+            {
+                await grains.Completed($"acme/c-{i}", 1).WaitAsync(Deadline);
+                Assert.Contains($"e-{i}", grains.EventsOf($"acme/c-{i}"));
+            }
+        }
+        finally
+        {
+            gate.TrySetResult();
+        }
+    }
+
+    [Fact]
     public async Task A_slow_consumer_holds_back_its_own_later_events_and_later_commits_but_not_other_consumers()
     {
         var grains = new StandInGrains();
@@ -314,6 +377,24 @@ public sealed class KafkaIngestServiceTests(BrokerFixture fixture) : IClassFixtu
             Metrics.Dispose();
             _meters.Dispose();
         }
+    }
+
+    /// <summary>Counts the ingest's log events by id.</summary>
+    private sealed class EventLog : ILogger<KafkaIngestService>
+    {
+        private readonly ConcurrentDictionary<int, Tally> _seen = new();
+
+        public Task Seen(int eventId, int times) => _seen.GetOrAdd(eventId, _ => new Tally()).AtLeast(times);
+
+        public long Count(int eventId) => _seen.TryGetValue(eventId, out var tally) ? tally.Count : 0;
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+            => _seen.GetOrAdd(eventId.Id, _ => new Tally()).Add();
     }
 
     /// <summary>Completes with the code of the first Kafka error the ingest logs.</summary>
