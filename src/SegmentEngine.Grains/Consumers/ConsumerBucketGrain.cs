@@ -279,37 +279,36 @@ public sealed partial class ConsumerBucketGrain(
     /// (new ones above all: a consumer with a state row carries its own erasure mark). Erasure is final, so an answer
     /// stays valid for as long as the consumer is in memory.
     /// </summary>
-    private async Task LookUpErasuresAsync(ImmutableArray<ConsumerEvents> consumers)
+    private Task LookUpErasuresAsync(ImmutableArray<ConsumerEvents> consumers)
     {
         List<ConsumerSlot>? unknown = null;
         foreach (var entry in consumers)
         {
-            var slot = SlotOf(entry.ConsumerId);
+            var slot = _slots.GetOrAdd(entry.ConsumerId);
             if (slot.ErasedElsewhere is null && !(slot.Loaded && slot.Row.RecordExists))
             {
                 (unknown ??= []).Add(slot);
             }
         }
 
-        if (unknown is null)
-        {
-            return;
-        }
+        return unknown is null ? Task.CompletedTask : AskErasureRegistryAsync(unknown);
+    }
 
-        var hashes = new string[unknown.Count];
+    /// <summary>Sets <see cref="ConsumerSlot.ErasedElsewhere"/> of each slot from one call to the brand's erasure registry.</summary>
+    private async Task AskErasureRegistryAsync(IReadOnlyList<ConsumerSlot> slots)
+    {
+        var hashes = new string[slots.Count];
         for (var i = 0; i < hashes.Length; i++)
         {
-            hashes[i] = erasureKey.HashOf(BrandId, unknown[i].ConsumerId);
+            hashes[i] = erasureKey.HashOf(BrandId, slots[i].ConsumerId);
         }
 
         var answers = await erasures.Get(GrainKeys.Brand(BrandId)).ContainsEachAsync(ImmutableCollectionsMarshal.AsImmutableArray(hashes));
         for (var i = 0; i < hashes.Length; i++)
         {
-            unknown[i].ErasedElsewhere ??= answers[i];
+            slots[i].ErasedElsewhere ??= answers[i];
         }
     }
-
-    private ConsumerSlot SlotOf(string consumerId) => _slots.GetOrAdd(consumerId);
 
     /// <summary>
     /// Runs one operation on one consumer after every earlier one on it, with its state read first if it is not in
@@ -318,7 +317,7 @@ public sealed partial class ConsumerBucketGrain(
     /// </summary>
     private async Task<T> WithConsumerAsync<T>(string consumerId, Func<ConsumerSlot, Task<T>> operation)
     {
-        var slot = SlotOf(consumerId);
+        var slot = _slots.GetOrAdd(consumerId);
         var previous = slot.Tail;
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         slot.Tail = done.Task;
@@ -450,11 +449,11 @@ public sealed partial class ConsumerBucketGrain(
 
         if (slot.ErasedElsewhere is null)
         {
-            var answer = await erasures.Get(GrainKeys.Brand(BrandId)).ContainsEachAsync([erasureKey.HashOf(BrandId, slot.ConsumerId)]);
-            slot.ErasedElsewhere ??= answer[0];
+            // Not asked with its call's other consumers (it was let go and taken in again meanwhile).
+            await AskErasureRegistryAsync([slot]);
         }
 
-        return slot.ErasedElsewhere.Value;
+        return slot.ErasedElsewhere!.Value;
     }
 
     private async Task EraseAsync(ConsumerSlot slot)

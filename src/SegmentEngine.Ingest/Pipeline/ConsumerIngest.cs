@@ -80,7 +80,7 @@ public sealed class BucketConsumerIngest(IGrainFactory grains) : IConsumerIngest
                 entries[i] = deliveries[i].Entry;
             }
 
-            var outcomes = await _buckets.Get(bucketKey).IngestAsync(ImmutableCollectionsMarshalAs(entries)).ConfigureAwait(false);
+            var outcomes = await _buckets.Get(bucketKey).IngestAsync(System.Runtime.InteropServices.ImmutableCollectionsMarshal.AsImmutableArray(entries)).ConfigureAwait(false);
             for (var i = 0; i < deliveries.Count; i++)
             {
                 var outcome = i < outcomes.Length ? outcomes[i] : null;
@@ -107,9 +107,6 @@ public sealed class BucketConsumerIngest(IGrainFactory grains) : IConsumerIngest
             }
         }
     }
-
-    private static ImmutableArray<ConsumerEvents> ImmutableCollectionsMarshalAs(ConsumerEvents[] entries)
-        => System.Runtime.InteropServices.ImmutableCollectionsMarshal.AsImmutableArray(entries);
 
     private sealed class Delivery(ConsumerEvents entry) : TaskCompletionSource<IngestReport>(TaskCreationOptions.RunContinuationsAsynchronously)
     {
