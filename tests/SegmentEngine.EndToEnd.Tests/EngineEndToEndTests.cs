@@ -10,6 +10,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using SegmentEngine.Api.Auth;
 using SegmentEngine.Api.V1;
+using SegmentEngine.Grains.Abstractions;
 using SegmentEngine.Ingest.Kafka;
 using SegmentEngine.Ingest.Pipeline;
 using SegmentEngine.Silo;
@@ -371,6 +372,57 @@ public sealed class EngineEndToEndTests : IAsyncLifetime
 
         // One consumer was ingested by this process: its bucket holds it, and only it.
         Assert.Equal(1, Sum("segengine_consumers_in_memory"));
+    }
+
+    [Fact]
+    public async Task A_bucket_call_applies_a_consumer_named_twice_in_order_and_calls_sharing_consumers_both_complete()
+    {
+        await using var host = await StartEngineAsync();
+        var grains = host.App.Services.GetRequiredService<IGrainFactory>();
+        var log = host.App.Services.GetRequiredService<SegmentEngine.Grains.Consumers.IConsumerEventLog>();
+
+        // Four consumers of one bucket.
+        var ids = Enumerable.Range(0, 10_000).Select(i => "bk-" + i).Where(id => ConsumerBuckets.Of(id) == 7).Take(4).ToArray();
+        var bucket = grains.GetGrain<IConsumerBucketGrain>(ConsumerBuckets.Key(Scenario.Acme, 7));
+        var day = new DateTimeOffset(2026, 11, 1, 0, 0, 0, TimeSpan.Zero);
+        RawEvent CheckIn(string consumer, string eventId, int hour) => new(
+            Encoding.UTF8.GetBytes($"{Scenario.Acme}:{consumer}"),
+            Encoding.UTF8.GetBytes(System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object>
+            {
+                ["event_id"] = eventId,
+                ["brand_id"] = Scenario.Acme,
+                ["consumer_id"] = consumer,
+                ["type"] = "check_in",
+                ["occurred_at"] = day.AddHours(hour).ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+                ["check_in"] = new Dictionary<string, string> { ["location_id"] = "l-" + hour },
+            })));
+        ConsumerEvents Entry(string consumer, params RawEvent[] events) => new(consumer, [.. events]);
+
+        // The first consumer twice in one call: its second part runs after its first (one duplicate, one new event).
+        var outcomes = await bucket.IngestAsync([
+            Entry(ids[0], CheckIn(ids[0], "a-1", 1), CheckIn(ids[0], "a-2", 2)),
+            Entry(ids[1], CheckIn(ids[1], "b-1", 1)),
+            Entry(ids[0], CheckIn(ids[0], "a-2", 2), CheckIn(ids[0], "a-3", 3)),
+        ]).WaitAsync(IngestTimeout);
+        Assert.Equal(
+            [new IngestReport(2, 0, 0, false), new IngestReport(1, 0, 0, false), new IngestReport(1, 1, 0, false)],
+            outcomes.Select(o => o.Report));
+        Assert.All(outcomes, o => Assert.Null(o.Failure));
+        Assert.Equal(["a-1", "a-2", "a-3"], (await log.ReadAsync(Scenario.Acme, ids[0])).Select(e => e.EventId));
+
+        // Two calls sharing two consumers in opposite orders, the second sent before the first has finished: both
+        // complete, and each consumer's events are in the order the calls arrived.
+        var first = bucket.IngestAsync([Entry(ids[2], CheckIn(ids[2], "c-1", 1)), Entry(ids[3], CheckIn(ids[3], "d-1", 1))]);
+        var second = bucket.IngestAsync([Entry(ids[3], CheckIn(ids[3], "d-2", 2)), Entry(ids[2], CheckIn(ids[2], "c-2", 2))]);
+        var both = await Task.WhenAll(first, second).WaitAsync(IngestTimeout);
+        Assert.All(both.SelectMany(o => o), o => Assert.Equal(new IngestReport(1, 0, 0, false), o.Report));
+        Assert.Equal(["c-1", "c-2"], (await log.ReadAsync(Scenario.Acme, ids[2])).Select(e => e.EventId));
+        Assert.Equal(["d-1", "d-2"], (await log.ReadAsync(Scenario.Acme, ids[3])).Select(e => e.EventId));
+
+        // The shard holds what the calls applied.
+        await host.App.Services.GetRequiredService<SegmentEngine.Grains.Shards.ShardFeed>().DrainAsync().WaitAsync(IngestTimeout);
+        Assert.Equal(3, (await bucket.GetAsync(ids[0]))!.EventCount);
+        Assert.Equal(2, (await bucket.GetAsync(ids[3]))!.EventCount);
     }
 
     private async Task<EngineHost> StartEngineAsync(TimeProvider? time = null)

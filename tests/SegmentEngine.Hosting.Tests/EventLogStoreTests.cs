@@ -42,6 +42,34 @@ public sealed class EventLogStoreTests(PostgresFixture fixture, ITestOutputHelpe
     }
 
     [Fact]
+    public async Task One_append_of_many_streams_is_one_statement_and_a_bad_entry_in_it_stores_none_of_them()
+    {
+        var serviceId = NewId("svc");
+        await using var store = CreateStore(serviceId);
+
+        // Three streams, one of them named twice (its parts in order) and one with nothing: one statement.
+        await store.AppendManyAsync([
+            new StreamEntries("m/c-1", [Entry("1a", 1), Entry("1b", 2)]),
+            new StreamEntries("m/c-2", [Entry("2a", 1)]),
+            new StreamEntries("m/c-3", []),
+            new StreamEntries("m/c-1", [Entry("1c", 3)]),
+        ]);
+        Assert.Equal(1, store.AppendBatchCount);
+        Assert.Equal(4, store.AppendedEntryCount);
+        AssertIds(["1a", "1b", "1c"], await store.ReadAsync("m/c-1"));
+        AssertIds(["2a"], await store.ReadAsync("m/c-2"));
+        Assert.Empty(await store.ReadAsync("m/c-3"));
+
+        // An entry PostgreSQL text cannot hold is refused before anything is queued: no stream of the call is stored.
+        await Assert.ThrowsAsync<ArgumentException>(() => store.AppendManyAsync([
+            new StreamEntries("m/c-4", [Entry("4a", 1)]),
+            new StreamEntries("m/c-5", [Entry("bad\0id", 1)]),
+        ]));
+        Assert.Equal(1, store.AppendBatchCount);
+        Assert.Empty(await store.ReadAsync("m/c-4"));
+    }
+
+    [Fact]
     public async Task Many_concurrent_appends_share_few_statements_and_read_back_exactly()
     {
         var serviceId = NewId("svc");

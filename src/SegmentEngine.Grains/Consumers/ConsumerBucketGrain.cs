@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Orleans.Storage;
+using SegmentEngine.Columnar.Facts;
 using SegmentEngine.Domain.Consumers;
 using SegmentEngine.Domain.Events;
 using SegmentEngine.Grains.Abstractions;
@@ -36,9 +37,9 @@ public sealed class ConsumersInMemory
 
 /// <summary>
 /// The consumers of one brand that hash to one bucket, each the single owner of its state: applies their events in
-/// batches and, once per batch and consumer, appends the new held events to the event log and writes the consumer's
-/// state row only when profile, consent or privacy changed; then pushes the change (new events only) to the brand's
-/// shard. Erasure deletes the row and the log and keeps only a keyed hash. A consumer is an entry of this grain, not
+/// batches and, once per ingest call, appends the new held events of all its consumers to the event log in one write,
+/// writes a consumer's state row only when profile, consent or privacy changed, and hands the changes (new events only)
+/// to the brand's shard with one wait. Erasure deletes the row and the log and keeps only a keyed hash. A consumer is an entry of this grain, not
 /// an activation of its own: one ingest call carries every consumer of the bucket in a batch, and an idle consumer
 /// costs a few objects, not Orleans' activation machinery. Operations on one consumer run one at a time, in the order
 /// they arrived; different consumers' interleave. Held events do not stay in memory once durable and passed on (only
@@ -106,16 +107,69 @@ public sealed partial class ConsumerBucketGrain(
     public async Task<ImmutableArray<ConsumerIngestOutcome>> IngestAsync(ImmutableArray<ConsumerEvents> consumers)
     {
         await LookUpErasuresAsync(consumers);
-        var work = new Task<ConsumerIngestOutcome>[consumers.Length];
-        for (var i = 0; i < consumers.Length; i++)
+
+        // Every consumer's turn is taken in this one synchronous pass, so two calls that share consumers queue in the same
+        // order on all of them (neither can wait for the other). A consumer named twice in one call gets a second round,
+        // after its first.
+        var turns = new IngestTurn[consumers.Length];
+        var rounds = new List<Round> { new() };
+        for (var i = 0; i < turns.Length; i++)
         {
-            work[i] = IngestOneAsync(consumers[i]);
+            var slot = _slots.GetOrAdd(consumers[i].ConsumerId);
+            var round = slot.TakenBy == rounds ? slot.TakenInRound + 1 : 0;
+            if (round == rounds.Count)
+            {
+                rounds.Add(new Round());
+            }
+
+            var turn = new IngestTurn(slot, consumers[i].Events, slot.Tail);
+            slot.TakenBy = rounds;
+            slot.TakenInRound = round;
+            slot.Tail = rounds[round].Done.Task;
+            rounds[round].Turns.Add(turn);
+            turns[i] = turn;
         }
 
-        // A shard out of reach because the cluster is changing fails the whole call, as it did a consumer's: the ingest
-        // holds the batch and replays it (each event is applied once), and the replay checks the shard again. WhenAll
-        // waits for every consumer's work before it throws.
-        var outcomes = await Task.WhenAll(work);
+        foreach (var turn in turns)
+        {
+            turn.Slot.TakenBy = null;
+        }
+
+        var next = 0;
+        try
+        {
+            for (; next < rounds.Count; next++)
+            {
+                await IngestRoundAsync(rounds[next].Turns);
+                ReleaseRound(rounds[next]);
+            }
+        }
+        finally
+        {
+            // A round that threw, and the rounds after it, which never ran: their consumers' next operations must not wait forever.
+            for (; next < rounds.Count; next++)
+            {
+                ReleaseRound(rounds[next]);
+            }
+        }
+
+        var outcomes = new ConsumerIngestOutcome[turns.Length];
+        for (var i = 0; i < turns.Length; i++)
+        {
+            outcomes[i] = turns[i].Failure switch
+            {
+                null => new ConsumerIngestOutcome(turns[i].Report, null, false),
+
+                // A shard or registry out of reach because the cluster is changing fails the whole call, as it did a
+                // consumer's: the ingest holds the batch and replays it (each event is applied once).
+                OperationCanceledException or OrleansMessageRejectionException => throw turns[i].Failure!,
+                TransientStorageException e => new ConsumerIngestOutcome(null, e.InnerException?.GetType().Name ?? e.GetType().Name, true),
+
+                // Only the type: messages may name the consumer.
+                var e => new ConsumerIngestOutcome(null, e.GetType().Name, false),
+            };
+        }
+
         return ImmutableCollectionsMarshal.AsImmutableArray(outcomes);
     }
 
@@ -176,44 +230,163 @@ public sealed partial class ConsumerBucketGrain(
         });
     }
 
-    private async Task<ConsumerIngestOutcome> IngestOneAsync(ConsumerEvents entry)
+    /// <summary>
+    /// Applies one round of a call (distinct consumers) as a batch: waits for the consumers' earlier operations, reads
+    /// those not in memory, applies their events, appends every new held event to the log in one write, writes the rows
+    /// that changed, and hands every update to the shard in one wait. A failure is its consumer's (or, for the log's
+    /// one write, that of every consumer in it), recorded on the turn; nothing here throws.
+    /// </summary>
+    private async Task IngestRoundAsync(List<IngestTurn> turns)
     {
-        try
+        List<Task>? waits = null;
+        foreach (var turn in turns)
         {
-            var report = await WithConsumerAsync(entry.ConsumerId, slot => ApplyAsync(slot, entry.Events));
-            return new ConsumerIngestOutcome(report, null, false);
+            if (!turn.Previous.IsCompleted)
+            {
+                (waits ??= []).Add(turn.Previous);
+            }
         }
-        catch (TransientStorageException e)
+
+        if (waits is not null)
         {
-            return new ConsumerIngestOutcome(null, e.InnerException?.GetType().Name ?? e.GetType().Name, true);
+            // Never faults: each operation completes its own signal whatever its outcome.
+            await Task.WhenAll(waits);
         }
-        catch (Exception e) when (e is not OperationCanceledException and not OrleansMessageRejectionException)
+
+        await LoadAllAsync(turns);
+        await CheckErasuresAsync(turns);
+
+        var now = time.GetUtcNow();
+        List<IngestTurn>? toErase = null;
+        List<(string ConsumerId, IReadOnlyList<HeldEvent> Events)>? appends = null;
+        List<IngestTurn>? appending = null;
+        foreach (var turn in turns)
         {
-            // Only the type: messages may name the consumer.
-            return new ConsumerIngestOutcome(null, e.GetType().Name, false);
+            if (turn.Failure is not null || turn.Report is not null)
+            {
+                continue;
+            }
+
+            try
+            {
+                Apply(turn, now);
+            }
+            catch (Exception e)
+            {
+                turn.Failure = e;
+                continue;
+            }
+
+            if (turn.MustErase)
+            {
+                (toErase ??= []).Add(turn);
+            }
+            else if (turn.Applied > 0 && turn.Slot.State.Events is { Count: > 0 } held)
+            {
+                (appends ??= []).Add((turn.Slot.ConsumerId, held));
+                (appending ??= []).Add(turn);
+            }
+        }
+
+        if (toErase is not null)
+        {
+            foreach (var turn in toErase)
+            {
+                await Capture(turn, EraseAsync(turn.Slot));
+                turn.Report = new IngestReport(turn.Applied, turn.Duplicates, turn.Dropped, true);
+            }
+        }
+
+        if (appends is not null)
+        {
+            try
+            {
+                await eventLog.AppendAsync(BrandId, appends);
+            }
+            catch (Exception e)
+            {
+                var failure = AsStorageFailure(e);
+                foreach (var turn in appending!)
+                {
+                    turn.Failure = failure;
+                }
+            }
+        }
+
+        await WriteChangedRowsAsync(turns);
+        await PublishRoundAsync(turns);
+    }
+
+    private async Task LoadAllAsync(List<IngestTurn> turns)
+    {
+        List<Task>? loads = null;
+        foreach (var turn in turns)
+        {
+            if (!turn.Slot.Loaded)
+            {
+                (loads ??= []).Add(Capture(turn, LoadAsync(turn.Slot)));
+            }
+        }
+
+        if (loads is not null)
+        {
+            await Task.WhenAll(loads);
         }
     }
 
-    private async Task<IngestReport> ApplyAsync(ConsumerSlot slot, ImmutableArray<RawEvent> events)
+    /// <summary>
+    /// Erased consumers get a report and nothing else. A consumer with a row carries its own mark; one without was asked
+    /// about with its call, unless it was let go and taken in again meanwhile: those are asked now, in one call.
+    /// </summary>
+    private async Task CheckErasuresAsync(List<IngestTurn> turns)
     {
-        if (await IsErasedAsync(slot))
+        List<IngestTurn>? unknown = null;
+        foreach (var turn in turns)
         {
-            return new IngestReport(0, 0, events.Length, true);
+            if (turn.Failure is null && !turn.Slot.Row.RecordExists && turn.Slot.ErasedElsewhere is null)
+            {
+                (unknown ??= []).Add(turn);
+            }
         }
 
+        if (unknown is not null)
+        {
+            try
+            {
+                await AskErasureRegistryAsync(unknown.ConvertAll(static turn => turn.Slot));
+            }
+            catch (Exception e)
+            {
+                foreach (var turn in unknown)
+                {
+                    turn.Failure = e;
+                }
+            }
+        }
+
+        foreach (var turn in turns)
+        {
+            var slot = turn.Slot;
+            if (turn.Failure is null && (slot.Row.RecordExists ? slot.State.IsErased : slot.ErasedElsewhere == true))
+            {
+                turn.Report = new IngestReport(0, 0, turn.Events.Length, true);
+            }
+        }
+    }
+
+    /// <summary>Applies a turn's events to its consumer's state in memory (stopping at an event that requires erasure).</summary>
+    private void Apply(IngestTurn turn, DateTimeOffset now)
+    {
+        var slot = turn.Slot;
         var state = slot.State;
-        var now = time.GetUtcNow();
-        int applied = 0, duplicates = 0, dropped = 0;
-        var mustErase = false;
-        var rowChanged = false;
-        var heldBefore = state.HeldCount;
-        foreach (var raw in events)
+        turn.HeldBefore = state.HeldCount;
+        foreach (var raw in turn.Events)
         {
             // Parsed by the ingest when it called from this silo; parsed here when the call came from another one.
             var consumerEvent = raw.Parsed ?? Parse(raw, now);
             if (consumerEvent is null || consumerEvent.BrandId != BrandId || consumerEvent.ConsumerId != slot.ConsumerId)
             {
-                dropped++;
+                turn.Dropped++;
                 continue;
             }
 
@@ -221,57 +394,145 @@ public sealed partial class ConsumerBucketGrain(
             switch (result.Outcome)
             {
                 case ApplyOutcome.Applied:
-                    applied++;
+                    turn.Applied++;
 
                     // Held events go to the log; anything else (profile, consent, their ids) lives in the row.
-                    rowChanged |= (result.Changes & StateChanges.Events) == 0;
+                    turn.RowChanged |= (result.Changes & StateChanges.Events) == 0;
                     break;
                 case ApplyOutcome.EraseRequiredMinor:
-                    applied++;
-                    mustErase = true;
-                    break;
+                    turn.Applied++;
+                    turn.MustErase = true;
+                    return;
                 case ApplyOutcome.Duplicate:
-                    duplicates++;
+                    turn.Duplicates++;
                     break;
                 default:
-                    dropped++;
+                    turn.Dropped++;
                     break;
             }
+        }
+    }
 
-            if (mustErase)
+    private async Task WriteChangedRowsAsync(List<IngestTurn> turns)
+    {
+        List<Task>? writes = null;
+        foreach (var turn in turns)
+        {
+            if (turn is { Failure: null, Report: null, RowChanged: true })
             {
-                break;
+                (writes ??= []).Add(Capture(turn, WriteRowAsync(turn.Slot)));
             }
         }
 
-        if (mustErase)
+        if (writes is not null)
         {
-            await EraseAsync(slot);
-            return new IngestReport(applied, duplicates, dropped, true);
+            await Task.WhenAll(writes);
         }
+    }
 
-        if (applied > 0)
+    /// <summary>
+    /// Hands the round's updates (new events only) to the shard and waits until it has applied them, so that the ingest
+    /// commits the events' offsets only once the memberships they change are derived: a silo killed after the commit
+    /// cannot take an update still queued for a shard on another silo with it. A consumer with only duplicates (a replay
+    /// after a crash or a rebalance: the silo that made them durable may have died before their update reached the
+    /// shard) sends a delta with no events, from the count held, so the shard can check that it holds them all and ask
+    /// for the full facts if not. A shard out of reach because the cluster is changing (a message rejection) fails the
+    /// round's consumers, so the ingest holds the batch and its replay checks the shard again; for a shard that failed
+    /// for reasons of its own the feed keeps the consumers as stale and has them resend their full facts every few
+    /// seconds until the shard takes them (the events are durable, so the ingest goes on).
+    /// </summary>
+    private async Task PublishRoundAsync(List<IngestTurn> turns)
+    {
+        List<ConsumerFacts>? updates = null;
+        List<IngestTurn>? published = null;
+        foreach (var turn in turns)
         {
-            await PersistAsync(slot, rowChanged);
+            if (turn is not { Failure: null, Report: null } || (turn.Applied == 0 && turn.Duplicates == 0))
+            {
+                continue;
+            }
+
+            var state = turn.Slot.State;
             try
             {
-                await PublishToShardAsync(slot, heldBefore);
+                (updates ??= []).Add(ConsumerFactsMapper.ToFacts(state, turn.Applied > 0 ? turn.HeldBefore : state.HeldCount));
             }
-            finally
+            catch (Exception e)
             {
-                // Durable in the log now: memory keeps only their ids.
-                state.ReleaseEvents();
+                turn.Failure = e;
+                continue;
             }
-        }
-        else if (duplicates > 0)
-        {
-            // Only events that were durable already: a replay after a crash or a rebalance. The silo that made them
-            // durable may have died before their update reached the shard, which lives on, on another silo. A delta with
-            // no events, from the count held, lets the shard check that it holds them all and ask for the full facts if not.
-            await PublishToShardAsync(slot, state.HeldCount);
+
+            (published ??= []).Add(turn);
         }
 
-        return new IngestReport(applied, duplicates, dropped, false);
+        try
+        {
+            if (updates is not null)
+            {
+                await shardFeed.EnqueueAsync(BrandId, updates, waitForApply: true);
+            }
+        }
+        catch (Exception e) when (e is OrleansMessageRejectionException or OperationCanceledException)
+        {
+            foreach (var turn in published!)
+            {
+                turn.Failure = e;
+            }
+        }
+        catch (Exception)
+        {
+            // Logged by the feed ("consumer updates could not reach their shard"), which resends them; not the events' fault.
+        }
+
+        foreach (var turn in turns)
+        {
+            if (turn is { Failure: null, Report: null })
+            {
+                // Durable in the log now: memory keeps only their ids.
+                if (turn.Applied > 0)
+                {
+                    turn.Slot.State.ReleaseEvents();
+                }
+
+                turn.Report = new IngestReport(turn.Applied, turn.Duplicates, turn.Dropped, false);
+            }
+        }
+    }
+
+    /// <summary>Ends a round's turns: a consumer whose turn failed is read again before its next operation.</summary>
+    private void ReleaseRound(Round round)
+    {
+        if (round.Done.Task.IsCompleted)
+        {
+            return;
+        }
+
+        var now = time.GetTimestamp();
+        foreach (var turn in round.Turns)
+        {
+            if (turn.Failure is not null || turn.Report is null)
+            {
+                turn.Slot.Loaded = false;
+            }
+
+            turn.Slot.LastUsed = now;
+        }
+
+        round.Done.SetResult();
+    }
+
+    /// <summary>Awaits an operation of one turn, recording its failure on the turn instead of throwing.</summary>
+    private static async Task Capture(IngestTurn turn, Task operation)
+    {
+        try
+        {
+            await operation;
+        }
+        catch (Exception e)
+        {
+            turn.Failure = e;
+        }
     }
 
     /// <summary>
@@ -373,32 +634,51 @@ public sealed partial class ConsumerBucketGrain(
     }
 
     /// <summary>
-    /// Makes the batch durable: the held events in memory (the batch's new ones: older ones were released) to the
-    /// log, then the row if it changed. A failure of the storage's own (<see cref="StorageFaults.IsTransient"/>) is
+    /// Makes one consumer's change durable: its held events in memory (new ones: older ones were released) to the log,
+    /// then the row if it changed. A failure of the storage's own (<see cref="StorageFaults.IsTransient"/>) is
     /// rethrown as <see cref="TransientStorageException"/>.
     /// </summary>
     private async Task PersistAsync(ConsumerSlot slot, bool rowChanged)
     {
-        try
+        var held = slot.State.Events;
+        if (held.Count > 0)
         {
-            var held = slot.State.Events;
-            if (held.Count > 0)
+            try
             {
-                await eventLog.AppendAsync(BrandId, slot.ConsumerId, held);
+                await eventLog.AppendAsync(BrandId, [(slot.ConsumerId, held)]);
             }
-
-            if (rowChanged)
+            catch (Exception e)
             {
-                await storage.WriteStateAsync(StateName, slot.GrainIdIn(BrandId), slot.Row);
-                slot.Row.RecordExists = true;
+                throw AsStorageFailure(e);
             }
         }
-        catch (Exception e) when (StorageFaults.IsTransient(e))
+
+        if (rowChanged)
         {
-            // The storage's failure, not the events': the ingest holds them and tries again instead of counting it.
-            throw new TransientStorageException($"The storage refused a consumer's write ({e.GetType().Name}).", e);
+            await WriteRowAsync(slot);
         }
     }
+
+    private async Task WriteRowAsync(ConsumerSlot slot)
+    {
+        try
+        {
+            await storage.WriteStateAsync(StateName, slot.GrainIdIn(BrandId), slot.Row);
+            slot.Row.RecordExists = true;
+        }
+        catch (Exception e)
+        {
+            throw AsStorageFailure(e);
+        }
+    }
+
+    /// <summary>
+    /// A failure of the storage's own (<see cref="StorageFaults.IsTransient"/>) as a <see cref="TransientStorageException"/>:
+    /// the ingest holds the events and tries again instead of counting it. Any other failure as it is.
+    /// </summary>
+    private static Exception AsStorageFailure(Exception e) => StorageFaults.IsTransient(e)
+        ? new TransientStorageException($"The storage refused a consumer's write ({e.GetType().Name}).", e)
+        : e;
 
     private async Task<ConsumerView?> ViewAsync(ConsumerSlot slot)
     {
@@ -417,44 +697,8 @@ public sealed partial class ConsumerBucketGrain(
         return parsed.IsSuccess ? parsed.Event : null;
     }
 
-    /// <summary>
-    /// Hands an ingested update to the shard and waits until the shard has applied it, so that the ingest commits the
-    /// events' offsets only once the memberships they change are derived: a silo killed after the commit cannot take an
-    /// update still queued for a shard on another silo with it. A shard out of reach because the cluster is changing
-    /// (a message rejection) fails the call, so the ingest holds the batch and its replay checks the shard again; for a
-    /// shard that failed for reasons of its own the feed keeps this consumer as stale and has it resend its full facts
-    /// every few seconds until the shard takes them (the events are durable, so the ingest goes on).
-    /// </summary>
-    private async Task PublishToShardAsync(ConsumerSlot slot, int eventsFrom)
-    {
-        try
-        {
-            await PublishAsync(slot, eventsFrom, waitForApply: true);
-        }
-        catch (Exception e) when (e is not OrleansMessageRejectionException and not OperationCanceledException)
-        {
-            // Logged by the feed ("consumer updates could not reach their shard"), which resends them; not the events' fault.
-        }
-    }
-
     private Task PublishAsync(ConsumerSlot slot, int? eventsFrom, bool waitForApply)
         => shardFeed.EnqueueAsync(BrandId, ConsumerFactsMapper.ToFacts(slot.State, eventsFrom), waitForApply);
-
-    private async Task<bool> IsErasedAsync(ConsumerSlot slot)
-    {
-        if (slot.Row.RecordExists)
-        {
-            return slot.State.IsErased;
-        }
-
-        if (slot.ErasedElsewhere is null)
-        {
-            // Not asked with its call's other consumers (it was let go and taken in again meanwhile).
-            await AskErasureRegistryAsync([slot]);
-        }
-
-        return slot.ErasedElsewhere!.Value;
-    }
 
     private async Task EraseAsync(ConsumerSlot slot)
     {
@@ -469,4 +713,41 @@ public sealed partial class ConsumerBucketGrain(
 
     [LoggerMessage(1, LogLevel.Information, "A consumer was erased (children rule)")]
     private partial void LogErased();
+
+    /// <summary>The consumers of one call that are applied together (each consumer at most once) and their shared signal.</summary>
+    private sealed class Round
+    {
+        public List<IngestTurn> Turns { get; } = [];
+
+        /// <summary>Completes when the round has finished: the next operations on its consumers may start.</summary>
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    /// <summary>One consumer's part of an ingest call, and what became of it.</summary>
+    private sealed class IngestTurn(ConsumerSlot slot, ImmutableArray<RawEvent> events, Task previous)
+    {
+        public ConsumerSlot Slot { get; } = slot;
+
+        public ImmutableArray<RawEvent> Events { get; } = events;
+
+        /// <summary>The consumer's operation before this one.</summary>
+        public Task Previous { get; } = previous;
+
+        public int HeldBefore { get; set; }
+
+        public int Applied { get; set; }
+
+        public int Duplicates { get; set; }
+
+        public int Dropped { get; set; }
+
+        public bool RowChanged { get; set; }
+
+        public bool MustErase { get; set; }
+
+        /// <summary>Set once the turn is done with (erased consumers early).</summary>
+        public IngestReport? Report { get; set; }
+
+        public Exception? Failure { get; set; }
+    }
 }

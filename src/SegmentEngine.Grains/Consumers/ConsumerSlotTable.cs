@@ -86,5 +86,11 @@ internal sealed class ConsumerSlot(string consumerId)
 
     public long LastUsed { get; set; }
 
+    /// <summary>The ingest call taking its turns now, while it does (so that a consumer named twice gets a second round).</summary>
+    public object? TakenBy { get; set; }
+
+    /// <summary>The round of <see cref="TakenBy"/> its turn is in.</summary>
+    public int TakenInRound { get; set; }
+
     public GrainId GrainIdIn(string brandId) => GrainId.Create(ConsumerType, GrainKeys.Consumer(brandId, ConsumerId));
 }

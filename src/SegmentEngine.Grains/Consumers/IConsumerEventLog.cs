@@ -12,8 +12,11 @@ namespace SegmentEngine.Grains.Consumers;
 /// </summary>
 public interface IConsumerEventLog
 {
-    /// <summary>Appends one consumer's new events, in order; completes once they are durable.</summary>
-    Task AppendAsync(string brandId, string consumerId, IReadOnlyList<HeldEvent> events);
+    /// <summary>
+    /// Appends the new events of several consumers of a brand (each consumer's in order) at once; completes once all of
+    /// them are durable, fails whole.
+    /// </summary>
+    Task AppendAsync(string brandId, IReadOnlyList<(string ConsumerId, IReadOnlyList<HeldEvent> Events)> consumers);
 
     /// <summary>Every event of one consumer in append order (a retried append may repeat one: callers skip repeated ids).</summary>
     Task<IReadOnlyList<HeldEvent>> ReadAsync(string brandId, string consumerId);
@@ -31,13 +34,17 @@ public sealed class InMemoryConsumerEventLog : IConsumerEventLog
     private readonly ConcurrentDictionary<(string Brand, string Consumer), List<HeldEvent>> _streams = new();
 
     /// <inheritdoc />
-    public Task AppendAsync(string brandId, string consumerId, IReadOnlyList<HeldEvent> events)
+    public Task AppendAsync(string brandId, IReadOnlyList<(string ConsumerId, IReadOnlyList<HeldEvent> Events)> consumers)
     {
-        ArgumentNullException.ThrowIfNull(events);
-        var stream = _streams.GetOrAdd((brandId, consumerId), _ => []);
-        lock (stream)
+        ArgumentNullException.ThrowIfNull(consumers);
+        foreach (var (consumerId, events) in consumers)
         {
-            stream.AddRange(events);
+            ArgumentNullException.ThrowIfNull(events, nameof(consumers));
+            var stream = _streams.GetOrAdd((brandId, consumerId), _ => []);
+            lock (stream)
+            {
+                stream.AddRange(events);
+            }
         }
 
         return Task.CompletedTask;

@@ -73,25 +73,53 @@ public sealed partial class ShardFeed(IGrainFactory grains, ShardFeedOptions opt
 
     /// <summary>Queues an update; the task completes at once, or once applied when <paramref name="waitForApply"/> or the queue is full.</summary>
     public Task EnqueueAsync(string brandId, ConsumerFacts facts, bool waitForApply)
-        => Enqueue(brandId, facts.ConsumerId, facts, waitForApply);
+    {
+        ArgumentNullException.ThrowIfNull(facts);
+        return Enqueue(brandId, [(facts.ConsumerId, facts)], waitForApply);
+    }
+
+    /// <summary>
+    /// Queues the updates of several consumers (each at most once) together; the task completes at once, or once every
+    /// one of them is applied when <paramref name="waitForApply"/> or the queue is full (failing with the first failure).
+    /// </summary>
+    public Task EnqueueAsync(string brandId, IReadOnlyList<ConsumerFacts> facts, bool waitForApply)
+    {
+        ArgumentNullException.ThrowIfNull(facts);
+        if (facts.Count == 0)
+        {
+            return Task.CompletedTask;
+        }
+
+        var updates = new (string, ConsumerFacts?)[facts.Count];
+        for (var i = 0; i < updates.Length; i++)
+        {
+            updates[i] = (facts[i].ConsumerId, facts[i]);
+        }
+
+        return Enqueue(brandId, updates, waitForApply);
+    }
 
     /// <summary>Queues the removal of an erased consumer behind its earlier updates; completes once applied.</summary>
-    public Task RemoveAsync(string brandId, string consumerId) => Enqueue(brandId, consumerId, null, waitForApply: true);
+    public Task RemoveAsync(string brandId, string consumerId) => Enqueue(brandId, [(consumerId, null)], waitForApply: true);
 
-    private Task Enqueue(string brandId, string consumerId, ConsumerFacts? facts, bool waitForApply)
+    private Task Enqueue(string brandId, (string ConsumerId, ConsumerFacts? Facts)[] updates, bool waitForApply)
     {
         var queue = _queues.GetOrAdd(brandId, static id => new BrandQueue(id));
 
-        TaskCompletionSource? applied = null;
+        Countdown? applied = null;
         var startFlusher = false;
         lock (queue)
         {
             if (waitForApply || queue.Pending.Count >= options.MaxPending)
             {
-                applied = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                applied = new Countdown(updates.Length);
             }
 
-            queue.Pending.Add((consumerId, facts, applied));
+            foreach (var (consumerId, facts) in updates)
+            {
+                queue.Pending.Add((consumerId, facts, applied));
+            }
+
             if (!queue.Flushing)
             {
                 queue.Flushing = true;
@@ -162,7 +190,7 @@ public sealed partial class ShardFeed(IGrainFactory grains, ShardFeedOptions opt
                 await Task.Delay(options.MaxDelay).ConfigureAwait(false);
             }
 
-            List<(string ConsumerId, ConsumerFacts? Facts, TaskCompletionSource? Applied)> batch;
+            List<(string ConsumerId, ConsumerFacts? Facts, Countdown? Applied)> batch;
             lock (queue)
             {
                 if (queue.Pending.Count == 0)
@@ -181,7 +209,7 @@ public sealed partial class ShardFeed(IGrainFactory grains, ShardFeedOptions opt
         }
     }
 
-    private async Task SendAsync(string brandId, List<(string ConsumerId, ConsumerFacts? Facts, TaskCompletionSource? Applied)> batch)
+    private async Task SendAsync(string brandId, List<(string ConsumerId, ConsumerFacts? Facts, Countdown? Applied)> batch)
     {
         // A consumer's operations within one batch fold into one (deltas joined, a removal wins over what came
         // before it); order between consumers is irrelevant.
@@ -235,14 +263,7 @@ public sealed partial class ShardFeed(IGrainFactory grains, ShardFeedOptions opt
         foreach (var (consumerId, _, applied) in batch)
         {
             var failure = latest[consumerId] is null ? removalFailure : refused?.Contains(consumerId) == true ? upsertFailure : null;
-            if (failure is null)
-            {
-                applied?.TrySetResult();
-            }
-            else
-            {
-                applied?.TrySetException(failure);
-            }
+            applied?.Signal(failure);
         }
     }
 
@@ -467,11 +488,29 @@ public sealed partial class ShardFeed(IGrainFactory grains, ShardFeedOptions opt
     [LoggerMessage(2, LogLevel.Error, "{Count} consumer updates could not reach their shard ({ErrorType}); their consumers send their facts again every {Seconds:0.###} s until it takes them")]
     private partial void LogLost(int count, string errorType, double seconds);
 
+    /// <summary>Completes once each of its updates is applied, or fails with the first that failed.</summary>
+    private sealed class Countdown(int updates) : TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)
+    {
+        private int _remaining = updates;
+
+        public void Signal(Exception? failure)
+        {
+            if (failure is not null)
+            {
+                TrySetException(failure);
+            }
+            else if (Interlocked.Decrement(ref _remaining) == 0)
+            {
+                TrySetResult();
+            }
+        }
+    }
+
     private sealed class BrandQueue(string brandId)
     {
         public string BrandId { get; } = brandId;
 
-        public List<(string ConsumerId, ConsumerFacts? Facts, TaskCompletionSource? Applied)> Pending { get; } = [];
+        public List<(string ConsumerId, ConsumerFacts? Facts, Countdown? Applied)> Pending { get; } = [];
 
         public bool Flushing { get; set; }
 

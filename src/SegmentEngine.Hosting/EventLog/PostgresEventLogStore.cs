@@ -99,31 +99,59 @@ public sealed partial class PostgresEventLogStore : IAsyncDisposable
     /// </summary>
     /// <exception cref="ArgumentException">The key or an entry is invalid (nothing was queued).</exception>
     /// <exception cref="OperationCanceledException">The caller stopped waiting; the entries may still be stored.</exception>
-    public async Task AppendAsync(string streamKey, IReadOnlyList<EventLogEntry> entries, CancellationToken cancellationToken = default)
+    public Task AppendAsync(string streamKey, IReadOnlyList<EventLogEntry> entries, CancellationToken cancellationToken = default)
+        => AppendManyAsync([new StreamEntries(streamKey, entries)], cancellationToken);
+
+    /// <summary>
+    /// Durably appends the entries of several streams (each in order), all in the same transaction: one wait for a
+    /// caller with many streams to write at once (a consumer bucket's batch). Completes after that transaction has
+    /// committed; fails whole. Streams with no entries are skipped; the same stream twice is appended twice, in order.
+    /// </summary>
+    /// <exception cref="ArgumentException">A key or an entry is invalid (nothing was queued).</exception>
+    /// <exception cref="OperationCanceledException">The caller stopped waiting; the entries may still be stored.</exception>
+    public async Task AppendManyAsync(IReadOnlyList<StreamEntries> streams, CancellationToken cancellationToken = default)
     {
-        var hash = StreamHash(streamKey);
-        ArgumentNullException.ThrowIfNull(entries);
+        ArgumentNullException.ThrowIfNull(streams);
         cancellationToken.ThrowIfCancellationRequested();
-        if (entries.Count == 0)
+
+        // Snapshots, validated, so that a caller's later change or a bad value cannot fail the batch.
+        var appends = new StreamAppend[streams.Count];
+        var used = 0;
+        foreach (var (streamKey, entries) in streams)
+        {
+            var hash = StreamHash(streamKey);
+            if (entries is null)
+            {
+                throw new ArgumentNullException(nameof(streams), "Entries must not be null.");
+            }
+
+            if (entries.Count == 0)
+            {
+                continue;
+            }
+
+            var snapshot = new EventLogEntry[entries.Count];
+            for (var i = 0; i < snapshot.Length; i++)
+            {
+                var entry = entries[i] ?? throw new ArgumentException("Entries must not be null.", nameof(streams));
+                CheckText(entry.EventId, nameof(streams), "Event ids");
+                if (entry.Payload is null)
+                {
+                    throw new ArgumentException("Entry payloads must not be null.", nameof(streams));
+                }
+
+                snapshot[i] = entry;
+            }
+
+            appends[used++] = new StreamAppend(streamKey, hash, snapshot);
+        }
+
+        if (used == 0)
         {
             return;
         }
 
-        // A snapshot, validated, so that a caller's later change or a bad value cannot fail the batch.
-        var snapshot = new EventLogEntry[entries.Count];
-        for (var i = 0; i < snapshot.Length; i++)
-        {
-            var entry = entries[i] ?? throw new ArgumentException("Entries must not be null.", nameof(entries));
-            CheckText(entry.EventId, nameof(entries), "Event ids");
-            if (entry.Payload is null)
-            {
-                throw new ArgumentException("Entry payloads must not be null.", nameof(entries));
-            }
-
-            snapshot[i] = entry;
-        }
-
-        var pending = new PendingAppend(streamKey, hash, snapshot, _timeProvider.GetTimestamp());
+        var pending = new PendingAppend(used == appends.Length ? appends : appends[..used], _timeProvider.GetTimestamp());
         if (!_appends.TryEnqueue(pending))
         {
             // After stopping started, appends are written on their own.
@@ -245,20 +273,23 @@ public sealed partial class PostgresEventLogStore : IAsyncDisposable
             var importer = await connection.BeginBinaryImportAsync(CopySql).ConfigureAwait(false);
             await using (importer.ConfigureAwait(false))
             {
-                foreach (var append in batch)
+                foreach (var pending in batch)
                 {
-                    foreach (var entry in append.Entries)
+                    foreach (var append in pending.Streams)
                     {
-                        await importer.StartRowAsync().ConfigureAwait(false);
-                        await importer.WriteAsync(_serviceId, NpgsqlDbType.Text).ConfigureAwait(false);
-                        await importer.WriteAsync(append.Hash, NpgsqlDbType.Bigint).ConfigureAwait(false);
-                        await importer.WriteAsync(append.StreamKey, NpgsqlDbType.Text).ConfigureAwait(false);
-                        await importer.WriteAsync(entry.EventId, NpgsqlDbType.Text).ConfigureAwait(false);
-                        await importer.WriteAsync(entry.OccurredAt.ToUniversalTime(), NpgsqlDbType.TimestampTz).ConfigureAwait(false);
-                        await importer.WriteAsync(entry.Payload, NpgsqlDbType.Bytea).ConfigureAwait(false);
+                        foreach (var entry in append.Entries)
+                        {
+                            await importer.StartRowAsync().ConfigureAwait(false);
+                            await importer.WriteAsync(_serviceId, NpgsqlDbType.Text).ConfigureAwait(false);
+                            await importer.WriteAsync(append.Hash, NpgsqlDbType.Bigint).ConfigureAwait(false);
+                            await importer.WriteAsync(append.StreamKey, NpgsqlDbType.Text).ConfigureAwait(false);
+                            await importer.WriteAsync(entry.EventId, NpgsqlDbType.Text).ConfigureAwait(false);
+                            await importer.WriteAsync(entry.OccurredAt.ToUniversalTime(), NpgsqlDbType.TimestampTz).ConfigureAwait(false);
+                            await importer.WriteAsync(entry.Payload, NpgsqlDbType.Bytea).ConfigureAwait(false);
+                        }
                     }
 
-                    entryCount += append.Entries.Length;
+                    entryCount += pending.Weight;
                 }
 
                 await importer.CompleteAsync().ConfigureAwait(false);
@@ -390,17 +421,15 @@ public sealed partial class PostgresEventLogStore : IAsyncDisposable
     [LoggerMessage(2, LogLevel.Warning, "Event log read group of {Count} reads failed")]
     private partial void LogReadBatchFailed(Exception exception, int count);
 
-    private sealed class PendingAppend(string streamKey, long hash, EventLogEntry[] entries, long enqueuedAt) : IBatchedOperation
+    private readonly record struct StreamAppend(string StreamKey, long Hash, EventLogEntry[] Entries);
+
+    private sealed class PendingAppend(StreamAppend[] streams, long enqueuedAt) : IBatchedOperation
     {
-        public string StreamKey { get; } = streamKey;
-
-        public long Hash { get; } = hash;
-
-        public EventLogEntry[] Entries { get; } = entries;
+        public StreamAppend[] Streams { get; } = streams;
 
         public long EnqueuedAt { get; } = enqueuedAt;
 
-        public int Weight => Entries.Length;
+        public int Weight { get; } = streams.Sum(static append => append.Entries.Length);
 
         public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 

@@ -17,17 +17,25 @@ public sealed class PostgresConsumerEventLog(PostgresEventLogStore store) : ICon
     public PostgresEventLogStore Store => store;
 
     /// <inheritdoc />
-    public Task AppendAsync(string brandId, string consumerId, IReadOnlyList<HeldEvent> events)
+    public Task AppendAsync(string brandId, IReadOnlyList<(string ConsumerId, IReadOnlyList<HeldEvent> Events)> consumers)
     {
-        ArgumentNullException.ThrowIfNull(events);
-        var entries = new EventLogEntry[events.Count];
-        for (var i = 0; i < entries.Length; i++)
+        ArgumentNullException.ThrowIfNull(consumers);
+        var streams = new StreamEntries[consumers.Count];
+        for (var c = 0; c < streams.Length; c++)
         {
-            var held = events[i];
-            entries[i] = new EventLogEntry(held.EventId, held.OccurredAt, HeldEventJson.Serialize(held));
+            var (consumerId, events) = consumers[c];
+            ArgumentNullException.ThrowIfNull(events, nameof(consumers));
+            var entries = new EventLogEntry[events.Count];
+            for (var i = 0; i < entries.Length; i++)
+            {
+                var held = events[i];
+                entries[i] = new EventLogEntry(held.EventId, held.OccurredAt, HeldEventJson.Serialize(held));
+            }
+
+            streams[c] = new StreamEntries(GrainKeys.Consumer(brandId, consumerId), entries);
         }
 
-        return store.AppendAsync(GrainKeys.Consumer(brandId, consumerId), entries);
+        return store.AppendManyAsync(streams);
     }
 
     /// <inheritdoc />

@@ -158,6 +158,32 @@ public sealed class ShardFeedTests
         Assert.Empty(cluster.Shard.Held);
     }
 
+    [Fact]
+    public async Task Updates_queued_together_complete_once_all_are_applied_and_fail_if_the_shard_refuses_one_of_them()
+    {
+        var (_, cluster, options, _) = Start();
+
+        // Batches of two, so that the five updates of one call travel in three shard calls.
+        var feed = new ShardFeed(cluster.Factory, new ShardFeedOptions { MaxDelay = TimeSpan.Zero, MaxBatch = 2, StaleRetryPeriod = options.StaleRetryPeriod }, new FakeTimeProvider(), NullLogger<ShardFeed>.Instance);
+        cluster.Feed = feed;
+        var entered = cluster.Shard.HoldNextCall();
+        var together = feed.EnqueueAsync(Brand, new[] { "c-1", "c-2", "c-3", "c-4", "c-5" }.Select(Facts).ToList(), waitForApply: true);
+        await entered.WaitAsync(Deadline);
+        Assert.False(together.IsCompleted);
+        cluster.Shard.Release();
+        await together.WaitAsync(Deadline);
+        Assert.Equal(["c-1", "c-2", "c-3", "c-4", "c-5"], cluster.Shard.Held);
+        Assert.Equal([2, 2, 1], cluster.Shard.CallSizes);
+
+        // One refused update fails the wait of its call, and keeps out only its own consumer.
+        cluster.Shard.Refuse("c-7");
+        var refused = feed.EnqueueAsync(Brand, new[] { "c-6", "c-7", "c-8" }.Select(Facts).ToList(), waitForApply: true);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => refused.WaitAsync(Deadline));
+        await feed.DrainAsync().WaitAsync(Deadline);
+        Assert.Equal(["c-1", "c-2", "c-3", "c-4", "c-5", "c-6", "c-8"], cluster.Shard.Held);
+        Assert.Equal(1, feed.StaleCount);
+    }
+
     private static ConsumerFacts Facts(string consumerId) => new() { ConsumerId = consumerId };
 
     private static (FakeTimeProvider Time, FakeCluster Cluster, ShardFeedOptions Options, ShardFeed Feed) Start(ILogger<ShardFeed>? log = null)
