@@ -332,7 +332,8 @@ public sealed partial class KafkaIngestService(
     {
         var now = time.GetUtcNow();
         Func<string, BrandSettings?> findBrand = brands.Brands.Find; // one delegate per batch, not one per record
-        var byConsumer = new Dictionary<string, (string Brand, string Consumer, ImmutableArray<RawEvent>.Builder Events)>(StringComparer.Ordinal);
+        // By (brand, consumer): no key string per record; most consumers have one record in a batch.
+        var byConsumer = new Dictionary<(string Brand, string Consumer), ConsumerRecords>();
         var pending = new List<Task>();
         foreach (var record in batch)
         {
@@ -347,14 +348,8 @@ public sealed partial class KafkaIngestService(
 
             var ev = parsed.Event!;
             metrics.EventAccepted(ev.Type.ToWire());
-            var grainKey = GrainKeys.Consumer(ev.BrandId, ev.ConsumerId);
-            if (!byConsumer.TryGetValue(grainKey, out var entry))
-            {
-                entry = (ev.BrandId, ev.ConsumerId, ImmutableArray.CreateBuilder<RawEvent>());
-                byConsumer.Add(grainKey, entry);
-            }
-
-            entry.Events.Add(new RawEvent(key, value) { Parsed = ev });
+            System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(byConsumer, (ev.BrandId, ev.ConsumerId), out _)
+                .Add(new RawEvent(key, value) { Parsed = ev });
         }
 
         // The records are not needed past this point (dead letters have their copies): the batch lets go of them
@@ -367,9 +362,10 @@ public sealed partial class KafkaIngestService(
         var deliveries = new List<(string Key, Task Delivery)>(byConsumer.Count);
         using (consumers.Gather())
         {
-            foreach (var (grainKey, (brand, consumer, events)) in byConsumer)
+            foreach (var ((brand, consumer), records) in byConsumer)
             {
-                var immutable = events.ToImmutable();
+                var grainKey = GrainKeys.Consumer(brand, consumer);
+                var immutable = records.ToImmutable();
                 var delivery = chains.Chain(grainKey, () => DeliverAsync(brand, consumer, immutable, producer, stoppingToken));
                 deliveries.Add((grainKey, delivery));
                 pending.Add(delivery);
@@ -537,6 +533,38 @@ public sealed partial class KafkaIngestService(
 
     [LoggerMessage(6, LogLevel.Error, "Consumer grain failed {Attempts} times ({ErrorType}) with the storage answering; its events went to the dead-letter topic")]
     private partial void LogGrainGaveUp(int attempts, string errorType);
+
+    /// <summary>One consumer's records of a batch, in order, without a builder for the common case of one record.</summary>
+    private struct ConsumerRecords
+    {
+        private RawEvent? _first;
+        private List<RawEvent>? _more;
+
+        public void Add(RawEvent record)
+        {
+            if (_first is null)
+            {
+                _first = record;
+            }
+            else
+            {
+                (_more ??= []).Add(record);
+            }
+        }
+
+        public readonly ImmutableArray<RawEvent> ToImmutable()
+        {
+            if (_more is null)
+            {
+                return _first is null ? [] : [_first];
+            }
+
+            var all = new RawEvent[1 + _more.Count];
+            all[0] = _first!;
+            _more.CopyTo(all, 1);
+            return System.Runtime.InteropServices.ImmutableCollectionsMarshal.AsImmutableArray(all);
+        }
+    }
 }
 
 /// <summary>Where the Kafka cluster is: configured servers or the embedded broker.</summary>
