@@ -7,8 +7,9 @@ namespace SegmentEngine.Grains.Consumers;
 /// <summary>
 /// The append-only log of every consumer's held events (purchases, check-ins, survey answers, custom events),
 /// kept outside the consumer's state row so that a batch writes only its new events and the row is written only
-/// when profile, consent or privacy change. A consumer grain appends its new events once per batch, durably, and
-/// reads its stream back on activation; a shard reads a whole brand to rebuild after a restart.
+/// when profile, consent or privacy change. A consumer bucket appends the new events of all the consumers of an
+/// ingest call in one write, durably, and reads a consumer's stream back when it takes the consumer in; a shard reads
+/// a whole brand to rebuild after a restart.
 /// </summary>
 public interface IConsumerEventLog
 {
