@@ -106,8 +106,6 @@ public sealed partial class ConsumerBucketGrain(
     /// <inheritdoc />
     public async Task<ImmutableArray<ConsumerIngestOutcome>> IngestAsync(ImmutableArray<ConsumerEvents> consumers)
     {
-        await LookUpErasuresAsync(consumers);
-
         // Every consumer's turn is taken in this one synchronous pass, so two calls that share consumers queue in the same
         // order on all of them (neither can wait for the other). A consumer named twice in one call gets a second round,
         // after its first.
@@ -258,7 +256,6 @@ public sealed partial class ConsumerBucketGrain(
 
         var now = time.GetUtcNow();
         List<IngestTurn>? toErase = null;
-        List<(string ConsumerId, IReadOnlyList<HeldEvent> Events)>? appends = null;
         List<IngestTurn>? appending = null;
         foreach (var turn in turns)
         {
@@ -281,9 +278,8 @@ public sealed partial class ConsumerBucketGrain(
             {
                 (toErase ??= []).Add(turn);
             }
-            else if (turn.Applied > 0 && turn.Slot.State.Events is { Count: > 0 } held)
+            else if (turn.Applied > 0 && turn.Slot.State.Events.Count > 0)
             {
-                (appends ??= []).Add((turn.Slot.ConsumerId, held));
                 (appending ??= []).Add(turn);
             }
         }
@@ -297,16 +293,16 @@ public sealed partial class ConsumerBucketGrain(
             }
         }
 
-        if (appends is not null)
+        if (appending is not null)
         {
             try
             {
-                await eventLog.AppendAsync(BrandId, appends);
+                await eventLog.AppendAsync(BrandId, appending.ConvertAll(static turn => (turn.Slot.ConsumerId, (IReadOnlyList<HeldEvent>)turn.Slot.State.Events)));
             }
             catch (Exception e)
             {
                 var failure = AsStorageFailure(e);
-                foreach (var turn in appending!)
+                foreach (var turn in appending)
                 {
                     turn.Failure = failure;
                 }
@@ -335,8 +331,9 @@ public sealed partial class ConsumerBucketGrain(
     }
 
     /// <summary>
-    /// Erased consumers get a report and nothing else. A consumer with a row carries its own mark; one without was asked
-    /// about with its call, unless it was let go and taken in again meanwhile: those are asked now, in one call.
+    /// Erased consumers get a report and nothing else. A consumer with a row carries its own mark; those without one
+    /// whose erasure is not known yet (new ones above all) are asked about in one call to the brand's erasure registry.
+    /// Erasure is final, so an answer stays valid for as long as the consumer is in memory.
     /// </summary>
     private async Task CheckErasuresAsync(List<IngestTurn> turns)
     {
@@ -503,11 +500,6 @@ public sealed partial class ConsumerBucketGrain(
     /// <summary>Ends a round's turns: a consumer whose turn failed is read again before its next operation.</summary>
     private void ReleaseRound(Round round)
     {
-        if (round.Done.Task.IsCompleted)
-        {
-            return;
-        }
-
         var now = time.GetTimestamp();
         foreach (var turn in round.Turns)
         {
@@ -533,26 +525,6 @@ public sealed partial class ConsumerBucketGrain(
         {
             turn.Failure = e;
         }
-    }
-
-    /// <summary>
-    /// Asks the brand's erasure registry, in one call, about every consumer of the batch whose erasure is not known yet
-    /// (new ones above all: a consumer with a state row carries its own erasure mark). Erasure is final, so an answer
-    /// stays valid for as long as the consumer is in memory.
-    /// </summary>
-    private Task LookUpErasuresAsync(ImmutableArray<ConsumerEvents> consumers)
-    {
-        List<ConsumerSlot>? unknown = null;
-        foreach (var entry in consumers)
-        {
-            var slot = _slots.GetOrAdd(entry.ConsumerId);
-            if (slot.ErasedElsewhere is null && !(slot.Loaded && slot.Row.RecordExists))
-            {
-                (unknown ??= []).Add(slot);
-            }
-        }
-
-        return unknown is null ? Task.CompletedTask : AskErasureRegistryAsync(unknown);
     }
 
     /// <summary>Sets <see cref="ConsumerSlot.ErasedElsewhere"/> of each slot from one call to the brand's erasure registry.</summary>
