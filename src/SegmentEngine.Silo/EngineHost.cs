@@ -307,6 +307,7 @@ public sealed partial class EngineHost : IAsyncDisposable
         services.AddSingleton(new ShardFeedOptions());
         services.AddSingleton(new ConsumerBucketOptions { IdleTimeout = options.Cluster.ConsumerIdleTimeout });
         services.AddSingleton<ConsumersInMemory>();
+        services.AddSingleton<ConsumerRoundTimes>();
         services.AddSingleton<ShardFeed>();
         services.AddSingleton<ShardFeedMetrics>();
         services.AddSingleton<KafkaMembershipPublisher>(sp => new KafkaMembershipPublisher(

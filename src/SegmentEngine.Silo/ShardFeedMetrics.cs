@@ -13,8 +13,9 @@ public sealed class ShardFeedMetrics : IDisposable
     private readonly Meter _meter;
 
     /// <summary>Creates the instruments over <paramref name="feed"/>.</summary>
-    public ShardFeedMetrics(IMeterFactory meterFactory, ShardFeed feed, ShardFeedOptions options, ConsumersInMemory consumers)
+    public ShardFeedMetrics(IMeterFactory meterFactory, ShardFeed feed, ShardFeedOptions options, ConsumersInMemory consumers, ConsumerRoundTimes rounds)
     {
+        ArgumentNullException.ThrowIfNull(rounds);
         ArgumentNullException.ThrowIfNull(meterFactory);
         ArgumentNullException.ThrowIfNull(feed);
         ArgumentNullException.ThrowIfNull(options);
@@ -30,6 +31,26 @@ public sealed class ShardFeedMetrics : IDisposable
             () => feed.StaleCount,
             "{consumer}",
             "Consumers whose update could not reach their shard, waiting to send their facts again (above 0 for long: the shard keeps failing).");
+        _meter.CreateObservableCounter(
+            "segengine.shard_feed.send_time",
+            () => Totals(feed, static total => new Measurement<double>(total.BusySeconds, new KeyValuePair<string, object?>("brand", total.BrandId))),
+            "s",
+            "Time each brand's queue spent sending consumer updates to its shard and waiting for them to be applied, one batch at a time: a rate near 1 means that brand's shard is the stage holding the ingest back.");
+        _meter.CreateObservableCounter(
+            "segengine.shard_feed.sent",
+            () => Totals(feed, static total => new Measurement<long>(total.Sent, new KeyValuePair<string, object?>("brand", total.BrandId))),
+            "{update}",
+            "Consumer updates sent to each brand's shard.");
+        _meter.CreateObservableCounter(
+            "segengine.consumers.round_time",
+            () => ConsumerRoundTimes.Steps.Select(step => new Measurement<double>(rounds.Seconds(step), new KeyValuePair<string, object?>("step", StepName(step)))),
+            "s",
+            "Time the consumer buckets' ingest rounds spent in each step (wait, read, apply, append, write, publish); over the rate of rounds, the time per round of each step.");
+        _meter.CreateObservableCounter(
+            "segengine.consumers.rounds",
+            () => rounds.Rounds,
+            "{round}",
+            "Ingest rounds the consumer buckets finished (one per bucket call, more when a consumer is named twice in one).");
         _meter.CreateObservableGauge(
             "segengine.consumers.in_memory",
             () => consumers.Count,
@@ -39,4 +60,26 @@ public sealed class ShardFeedMetrics : IDisposable
 
     /// <inheritdoc />
     public void Dispose() => _meter.Dispose();
+
+    private static string StepName(RoundStep step) => step switch
+    {
+        RoundStep.Wait => "wait",
+        RoundStep.Read => "read",
+        RoundStep.Apply => "apply",
+        RoundStep.Append => "append",
+        RoundStep.Write => "write",
+        _ => "publish",
+    };
+
+    private static List<Measurement<T>> Totals<T>(ShardFeed feed, Func<(string BrandId, double BusySeconds, long Sent), Measurement<T>> measure)
+        where T : struct
+    {
+        var measurements = new List<Measurement<T>>();
+        foreach (var total in feed.SendTotals())
+        {
+            measurements.Add(measure(total));
+        }
+
+        return measurements;
+    }
 }

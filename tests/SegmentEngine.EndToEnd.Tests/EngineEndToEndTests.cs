@@ -372,6 +372,21 @@ public sealed class EngineEndToEndTests : IAsyncLifetime
 
         // One consumer was ingested by this process: its bucket holds it, and only it.
         Assert.Equal(1, Sum("segengine_consumers_in_memory"));
+
+        // Where the time goes, stage by stage: the bucket's rounds by step, the shard feed per brand, the log's statements.
+        // Two ingest calls (four events in two batches at least) made rounds that appended and published.
+        var rounds = Sum("segengine_consumers_rounds_total");
+        Assert.True(rounds >= 2, $"rounds are counted ({rounds})");
+        foreach (var step in new[] { "wait", "read", "apply", "append", "write", "publish" })
+        {
+            Assert.Contains(metrics.Split('\n'), line => line.StartsWith("segengine_consumers_round_time_seconds_total{", StringComparison.Ordinal) && line.Contains($"step=\"{step}\"", StringComparison.Ordinal));
+        }
+
+        Assert.True(Sum("segengine_consumers_round_time_seconds_total", "step=\"append\"") > 0, "the rounds' appends took time");
+        Assert.True(Sum("segengine_consumers_round_time_seconds_total", "step=\"publish\"") > 0, "the rounds' shard waits took time");
+        Assert.True(Sum("segengine_shard_feed_sent_total", $"brand=\"{Scenario.Acme}\"") >= 3, "the updates sent to acme's shard are counted (two ingests and the test's own)");
+        Assert.True(Sum("segengine_shard_feed_send_time_seconds_total", $"brand=\"{Scenario.Acme}\"") > 0, "the time acme's feed spent on its shard is counted");
+        Assert.True(Sum("segengine_event_log_append_time_seconds_total") > 0, "the log's statement time is counted");
     }
 
     [Fact]

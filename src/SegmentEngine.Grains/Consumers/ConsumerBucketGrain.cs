@@ -55,6 +55,7 @@ public sealed partial class ConsumerBucketGrain(
     ShardFeed shardFeed,
     ConsumerBucketOptions options,
     ConsumersInMemory inMemory,
+    ConsumerRoundTimes roundTimes,
     TimeProvider time,
     ILogger<ConsumerBucketGrain> logger) : Grain, IConsumerBucketGrain
 {
@@ -236,6 +237,7 @@ public sealed partial class ConsumerBucketGrain(
     /// </summary>
     private async Task IngestRoundAsync(List<IngestTurn> turns)
     {
+        var lap = System.Diagnostics.Stopwatch.GetTimestamp();
         List<Task>? waits = null;
         foreach (var turn in turns)
         {
@@ -251,8 +253,10 @@ public sealed partial class ConsumerBucketGrain(
             await Task.WhenAll(waits);
         }
 
+        lap = roundTimes.Lap(RoundStep.Wait, lap);
         await LoadAllAsync(turns);
         await CheckErasuresAsync(turns);
+        lap = roundTimes.Lap(RoundStep.Read, lap);
 
         var now = time.GetUtcNow();
         List<IngestTurn>? toErase = null;
@@ -284,6 +288,7 @@ public sealed partial class ConsumerBucketGrain(
             }
         }
 
+        lap = roundTimes.Lap(RoundStep.Apply, lap);
         if (toErase is not null)
         {
             foreach (var turn in toErase)
@@ -309,8 +314,12 @@ public sealed partial class ConsumerBucketGrain(
             }
         }
 
+        lap = roundTimes.Lap(RoundStep.Append, lap);
         await WriteChangedRowsAsync(turns);
+        lap = roundTimes.Lap(RoundStep.Write, lap);
         await PublishRoundAsync(turns);
+        roundTimes.Lap(RoundStep.Publish, lap);
+        roundTimes.RoundDone();
     }
 
     private async Task LoadAllAsync(List<IngestTurn> turns)

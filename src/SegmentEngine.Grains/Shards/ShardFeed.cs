@@ -71,6 +71,19 @@ public sealed partial class ShardFeed(IGrainFactory grains, ShardFeedOptions opt
     /// <summary>Consumers whose update could not reach their shard, waiting to send their facts again (for the metrics).</summary>
     public int StaleCount => _stale.Count;
 
+    /// <summary>
+    /// Per brand with traffic: seconds its queue has spent sending updates to the shard and waiting for them to be
+    /// applied, and the updates sent (for the metrics). A brand's updates go one batch at a time, so a busy time that
+    /// grows by nearly a second every second means the brand's shard is the stage that holds the ingest back.
+    /// </summary>
+    public IEnumerable<(string BrandId, double BusySeconds, long Sent)> SendTotals()
+    {
+        foreach (var queue in _queues.Values)
+        {
+            yield return (queue.BrandId, Interlocked.Read(ref queue.SendTicks) / (double)System.Diagnostics.Stopwatch.Frequency, Interlocked.Read(ref queue.Sent));
+        }
+    }
+
     /// <summary>Queues an update; the task completes at once, or once applied when <paramref name="waitForApply"/> or the queue is full.</summary>
     public Task EnqueueAsync(string brandId, ConsumerFacts facts, bool waitForApply)
     {
@@ -205,7 +218,16 @@ public sealed partial class ShardFeed(IGrainFactory grains, ShardFeedOptions opt
                 queue.Pending.RemoveRange(0, take);
             }
 
-            await SendAsync(queue.BrandId, batch).ConfigureAwait(false);
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            try
+            {
+                await SendAsync(queue.BrandId, batch).ConfigureAwait(false);
+            }
+            finally
+            {
+                Interlocked.Add(ref queue.SendTicks, System.Diagnostics.Stopwatch.GetTimestamp() - started);
+                Interlocked.Add(ref queue.Sent, batch.Count);
+            }
         }
     }
 
@@ -515,6 +537,11 @@ public sealed partial class ShardFeed(IGrainFactory grains, ShardFeedOptions opt
         public bool Flushing { get; set; }
 
         public TaskCompletionSource Idle { get; set; } = CompletedIdle();
+
+        // Read and written with Interlocked (the metrics read them from another thread).
+        public long SendTicks;
+
+        public long Sent;
 
         private static TaskCompletionSource CompletedIdle()
         {

@@ -58,6 +58,7 @@ public sealed partial class PostgresEventLogStore : IAsyncDisposable
     private readonly StatementBatcher<PendingRead> _reads;
     private readonly GrowingTableStatistics _statistics;
     private long _appendBatches;
+    private long _appendTicks;
     private long _appendedEntries;
     private long _readBatches;
     private int _disposed;
@@ -80,6 +81,13 @@ public sealed partial class PostgresEventLogStore : IAsyncDisposable
 
     /// <summary>Number of append statements executed (one per batch, failed ones included).</summary>
     public long AppendBatchCount => Interlocked.Read(ref _appendBatches);
+
+    /// <summary>
+    /// Seconds spent in append statements, from the transaction's start to its commit (failed ones included). Up to
+    /// <see cref="PostgresEventLogOptions.MaxConcurrentBatches"/> statements run at once, so this grows by at most that
+    /// many seconds a second; near it, appends queue for the log.
+    /// </summary>
+    public double AppendSeconds => Interlocked.Read(ref _appendTicks) / (double)System.Diagnostics.Stopwatch.Frequency;
 
     /// <summary>Number of entries in committed append batches.</summary>
     public long AppendedEntryCount => Interlocked.Read(ref _appendedEntries);
@@ -264,6 +272,19 @@ public sealed partial class PostgresEventLogStore : IAsyncDisposable
     }
 
     private async Task WriteAppendsAsync(NpgsqlConnection connection, IReadOnlyList<PendingAppend> batch)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        try
+        {
+            await CopyAppendsAsync(connection, batch).ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Add(ref _appendTicks, System.Diagnostics.Stopwatch.GetTimestamp() - started);
+        }
+    }
+
+    private async Task CopyAppendsAsync(NpgsqlConnection connection, IReadOnlyList<PendingAppend> batch)
     {
         var entryCount = 0;
         Interlocked.Increment(ref _appendBatches);

@@ -30,7 +30,22 @@ public sealed class KafkaIngestOptions : IValidatableObject
 
     /// <summary>Largest number of records handled in one ingest batch.</summary>
     [Range(1, 100_000)]
-    public int MaxBatchSize { get; set; } = 20_000;
+    public int MaxBatchSize { get; set; } = 10_000;
+
+    /// <summary>
+    /// Records read from Kafka and not yet taken by a lane, beyond which the ingest pauses its partitions (and resumes
+    /// them at half). 0 (the default) is <see cref="MaxBatchSize"/> × <see cref="Lanes"/> × (<see cref="MaxBatchesInFlight"/>
+    /// + 1): room for every lane's next batch while its current ones are applied, so that a lane never waits for a
+    /// resumed fetch. A limit of one batch per lane left each lane waiting for records 11-22% of the time at max rate
+    /// (benchmarks/RESULTS.md).
+    /// </summary>
+    [Range(0, 10_000_000)]
+    public int MaxBufferedRecords { get; set; }
+
+    /// <summary>The buffer limit in effect: <see cref="MaxBufferedRecords"/>, or the default it stands for when 0.</summary>
+    public int BufferLimit => MaxBufferedRecords > 0
+        ? MaxBufferedRecords
+        : (int)Math.Min(10_000_000L, (long)MaxBatchSize * Lanes * (MaxBatchesInFlight + 1L));
 
     /// <summary>
     /// Ingest lanes: partitions are spread over this many lanes (partition number modulo lanes), each applying its
@@ -38,7 +53,7 @@ public sealed class KafkaIngestOptions : IValidatableObject
     /// (all in one partition) stay in order.
     /// </summary>
     [Range(1, 64)]
-    public int Lanes { get; set; } = 8;
+    public int Lanes { get; set; } = 2;
 
     /// <summary>
     /// Batches a lane may have going at once. A lane takes its next batch when its current one has finished or, if
@@ -118,6 +133,13 @@ public sealed class KafkaIngestOptions : IValidatableObject
         foreach (var problem in KafkaClientProperties.Problems(ClientProperties))
         {
             yield return new ValidationResult(problem, [nameof(ClientProperties)]);
+        }
+
+        if (MaxBufferedRecords > 0 && MaxBufferedRecords < MaxBatchSize)
+        {
+            yield return new ValidationResult(
+                $"MaxBufferedRecords ({MaxBufferedRecords}) must be at least MaxBatchSize ({MaxBatchSize}), or 0 for the default",
+                [nameof(MaxBufferedRecords)]);
         }
     }
 }

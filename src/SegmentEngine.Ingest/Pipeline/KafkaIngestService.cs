@@ -91,7 +91,7 @@ public sealed partial class KafkaIngestService(
 
         // Records read but not yet taken by a lane. Bounded: past the limit the assigned partitions are paused (the
         // poll loop keeps polling, so the consumer stays in its group), so memory stays bounded when persistence falls behind.
-        var limit = _options.MaxBatchSize * lanes.Length;
+        var limit = _options.BufferLimit;
         var buffered = new BufferedCount();
         var paused = false;
         var assigned = false;

@@ -20,6 +20,11 @@ public sealed class EventLogMetrics : IDisposable
         _meter.CreateObservableCounter("segengine.event_log.appended", () => store.AppendedEntryCount, "{event}", "Held events appended to the event log.");
         _meter.CreateObservableCounter("segengine.event_log.append_statements", () => store.AppendBatchCount, "{statement}", "Append statements (each a group of many consumers' appends, one commit).");
         _meter.CreateObservableCounter("segengine.event_log.read_statements", () => store.ReadBatchCount, "{statement}", "Read statements (each a group of activating consumers' reads).");
+        _meter.CreateObservableCounter(
+            "segengine.event_log.append_time",
+            () => store.AppendSeconds,
+            "s",
+            "Time spent in append statements; its rate divided by the statements the log runs at once (2) is how busy its writers are (near 1: appends queue for the log).");
         _meter.CreateObservableGauge("segengine.event_log.queued_appends", () => store.QueuedAppendCount, "{append}", "Appends waiting for a statement.");
     }
 

@@ -25,6 +25,41 @@ public sealed class KafkaIngestOptionsTests
         Assert.Equal(250, options.FetchWaitFor(embeddedBroker: true));
         Assert.Equal(250, options.FetchWaitFor(embeddedBroker: false));
     }
+
+    [Fact]
+    public void The_default_buffer_holds_every_lanes_next_batch_beside_those_in_flight()
+    {
+        var defaults = new KafkaIngestOptions();
+        Assert.Equal(0, defaults.MaxBufferedRecords);
+        Assert.Equal(defaults.MaxBatchSize * defaults.Lanes * (defaults.MaxBatchesInFlight + 1), defaults.BufferLimit);
+
+        var options = new KafkaIngestOptions { MaxBatchSize = 5_000, Lanes = 4, MaxBatchesInFlight = 3 };
+        Assert.Equal(80_000, options.BufferLimit);
+
+        // The product of the largest settings is capped, not wrapped into a negative limit.
+        var largest = new KafkaIngestOptions { MaxBatchSize = 100_000, Lanes = 64, MaxBatchesInFlight = 64 };
+        Assert.Equal(10_000_000, largest.BufferLimit);
+    }
+
+    [Fact]
+    public void A_configured_buffer_limit_wins_and_must_hold_one_batch()
+    {
+        var options = new KafkaIngestOptions { MaxBatchSize = 5_000, MaxBufferedRecords = 12_000 };
+        Assert.Equal(12_000, options.BufferLimit);
+        Assert.Empty(Problems(options));
+
+        options.MaxBufferedRecords = 4_999;
+        var problem = Assert.Single(Problems(options));
+        Assert.Contains("MaxBufferedRecords", problem.ErrorMessage, StringComparison.Ordinal);
+        Assert.Contains("MaxBufferedRecords", problem.MemberNames);
+    }
+
+    private static List<System.ComponentModel.DataAnnotations.ValidationResult> Problems(KafkaIngestOptions options)
+    {
+        var results = new List<System.ComponentModel.DataAnnotations.ValidationResult>();
+        System.ComponentModel.DataAnnotations.Validator.TryValidateObject(options, new System.ComponentModel.DataAnnotations.ValidationContext(options), results, validateAllProperties: true);
+        return results;
+    }
 }
 
 /// <summary>The operator's librdkafka properties: laid under every client's own settings, never over the engine's.</summary>
