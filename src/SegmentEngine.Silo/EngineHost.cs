@@ -276,7 +276,7 @@ public sealed partial class EngineHost : IAsyncDisposable
         if (connectionString is not null)
         {
             services.AddSingleton(sp => new PostgresEventLogStore(
-                new PostgresEventLogOptions { ConnectionString = connectionString, ServiceId = options.Cluster.ServiceId },
+                EventLogOptionsFor(options, connectionString),
                 sp.GetRequiredService<ILogger<PostgresEventLogStore>>()));
             services.AddSingleton<EventLogMetrics>();
             services.AddSingleton<IConsumerEventLog>(sp =>
@@ -462,6 +462,26 @@ public sealed partial class EngineHost : IAsyncDisposable
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>The event log store's settings from the engine's <c>EventLog</c> section.</summary>
+    public static PostgresEventLogOptions EventLogOptionsFor(EngineOptions options, string connectionString)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var log = options.EventLog;
+        return new PostgresEventLogOptions
+        {
+            ConnectionString = connectionString,
+            ServiceId = options.Cluster.ServiceId,
+            MaxConcurrentBatches = log.MaxConcurrentAppends,
+            MaxBatchSize = log.MaxAppendBatch,
+            Linger = TimeSpan.FromMilliseconds(log.AppendLingerMs),
+            MaxConcurrentReadBatches = log.MaxConcurrentReads,
+            MaxReadBatch = log.MaxReadBatch,
+
+            // Room for every statement the settings allow at once.
+            MaxConnections = Math.Max(16, log.MaxConcurrentAppends + log.MaxConcurrentReads),
+        };
     }
 
     /// <summary>

@@ -31,6 +31,42 @@ public sealed class EngineOptionsValidatorTests
     }
 
     [Fact]
+    public void Event_log_settings_reach_the_store_and_out_of_range_ones_are_named()
+    {
+        var options = new EngineOptions();
+        var defaults = SegmentEngine.Silo.EngineHost.EventLogOptionsFor(options, "Host=db");
+        Assert.Equal(2, defaults.MaxConcurrentBatches);
+        Assert.Equal(5_000, defaults.MaxBatchSize);
+        Assert.Equal(TimeSpan.FromMilliseconds(2), defaults.Linger);
+        Assert.Equal(2, defaults.MaxConcurrentReadBatches);
+        Assert.Equal(512, defaults.MaxReadBatch);
+        Assert.Equal(16, defaults.MaxConnections);
+
+        options.EventLog.MaxConcurrentAppends = 12;
+        options.EventLog.MaxAppendBatch = 20_000;
+        options.EventLog.AppendLingerMs = 5;
+        options.EventLog.MaxConcurrentReads = 8;
+        options.EventLog.MaxReadBatch = 1_024;
+        var store = SegmentEngine.Silo.EngineHost.EventLogOptionsFor(options, "Host=db");
+        store.Validate();
+        Assert.Equal(("Host=db", options.Cluster.ServiceId), (store.ConnectionString, store.ServiceId));
+        Assert.Equal(12, store.MaxConcurrentBatches);
+        Assert.Equal(20_000, store.MaxBatchSize);
+        Assert.Equal(TimeSpan.FromMilliseconds(5), store.Linger);
+        Assert.Equal(8, store.MaxConcurrentReadBatches);
+        Assert.Equal(1_024, store.MaxReadBatch);
+        Assert.Equal(20, store.MaxConnections);
+        Assert.Empty(EngineOptionsValidator.Validate(options));
+
+        options.EventLog.MaxConcurrentAppends = 0;
+        options.EventLog.AppendLingerMs = 5_000;
+        var problems = EngineOptionsValidator.Validate(options);
+        Assert.Contains(problems, p => p.StartsWith("SegmentEngine:EventLog:MaxConcurrentAppends:", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.StartsWith("SegmentEngine:EventLog:AppendLingerMs:", StringComparison.Ordinal));
+        Assert.Equal(2, problems.Count);
+    }
+
+    [Fact]
     public void The_storage_hold_settings_must_be_positive()
     {
         var options = new EngineOptions();

@@ -30,6 +30,9 @@ public sealed class EngineOptions
     /// <summary>Membership settings.</summary>
     public MembershipOptions Memberships { get; set; } = new();
 
+    /// <summary>How the event log (table <c>se_event_log</c>) groups its writes and reads.</summary>
+    public EventLogSettings EventLog { get; set; } = new();
+
     /// <summary>gRPC API settings.</summary>
     public ApiOptions Api { get; set; } = new();
 
@@ -65,6 +68,35 @@ public sealed class MembershipOptions
     /// <summary>Period of the time-driven re-evaluation of every segment (SPEC §4: changes show within 60 s).</summary>
     [Range(typeof(TimeSpan), "00:00:01", "00:01:00")]
     public TimeSpan TimeRefreshPeriod { get; set; } = TimeSpan.FromSeconds(10);
+}
+
+/// <summary>
+/// Group commit of the event log: every bucket round's appends queue and are written many at a time, one COPY and one
+/// commit per statement. The metrics <c>segengine_event_log_append_time_seconds_total</c> (over
+/// <see cref="MaxConcurrentAppends"/>) and <c>segengine_consumers_round_time_seconds_total{step="append"}</c> show whether
+/// the log is the stage to widen.
+/// </summary>
+public sealed class EventLogSettings
+{
+    /// <summary>Append statements that may be committing at once.</summary>
+    [Range(1, 64)]
+    public int MaxConcurrentAppends { get; set; } = 2;
+
+    /// <summary>Most events written by one append statement.</summary>
+    [Range(1, 100_000)]
+    public int MaxAppendBatch { get; set; } = 5_000;
+
+    /// <summary>How long, in milliseconds, an append statement waits for more appends after the first (unless full).</summary>
+    [Range(0, 1_000)]
+    public int AppendLingerMs { get; set; } = 2;
+
+    /// <summary>Read statements (consumers read back into memory) that may run at once.</summary>
+    [Range(1, 64)]
+    public int MaxConcurrentReads { get; set; } = 2;
+
+    /// <summary>Most consumers read by one read statement.</summary>
+    [Range(1, 10_000)]
+    public int MaxReadBatch { get; set; } = 512;
 }
 
 /// <summary>Orleans cluster identity and ports.</summary>

@@ -15,6 +15,7 @@ public static class EngineOptionsValidator
         Check(options.Cluster, $"{EngineOptions.Section}:Cluster", problems);
         Check(options.Api, $"{EngineOptions.Section}:Api", problems);
         Check(options.Memberships, $"{EngineOptions.Section}:Memberships", problems);
+        Check(options.EventLog, $"{EngineOptions.Section}:EventLog", problems);
         for (var i = 0; i < options.Brands.Count; i++)
         {
             Check(options.Brands[i], $"{EngineOptions.Section}:Brands:{i}", problems);

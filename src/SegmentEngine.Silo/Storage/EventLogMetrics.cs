@@ -24,7 +24,7 @@ public sealed class EventLogMetrics : IDisposable
             "segengine.event_log.append_time",
             () => store.AppendSeconds,
             "s",
-            "Time spent in append statements; its rate divided by the statements the log runs at once (2) is how busy its writers are (near 1: appends queue for the log).");
+            "Time spent in append statements; its rate divided by EventLog:MaxConcurrentAppends (the statements that may commit at once) is how busy its writers are (near 1: appends queue for the log).");
         _meter.CreateObservableGauge("segengine.event_log.queued_appends", () => store.QueuedAppendCount, "{append}", "Appends waiting for a statement.");
     }
 
