@@ -43,7 +43,7 @@ public sealed class ShardFeedMetrics : IDisposable
             "Consumer updates sent to each brand's shard.");
         _meter.CreateObservableCounter(
             "segengine.consumers.round_time",
-            () => ConsumerRoundTimes.Steps.Select(step => new Measurement<double>(rounds.Seconds(step), new KeyValuePair<string, object?>("step", StepName(step)))),
+            () => ConsumerRoundTimes.Steps.Select(step => new Measurement<double>(rounds.Seconds(step), new KeyValuePair<string, object?>("step", ConsumerRoundTimes.NameOf(step)))),
             "s",
             "Time the consumer buckets' ingest rounds spent in each step (wait, read, apply, append, write, publish); over the rate of rounds, the time per round of each step.");
         _meter.CreateObservableCounter(
@@ -60,16 +60,6 @@ public sealed class ShardFeedMetrics : IDisposable
 
     /// <inheritdoc />
     public void Dispose() => _meter.Dispose();
-
-    private static string StepName(RoundStep step) => step switch
-    {
-        RoundStep.Wait => "wait",
-        RoundStep.Read => "read",
-        RoundStep.Apply => "apply",
-        RoundStep.Append => "append",
-        RoundStep.Write => "write",
-        _ => "publish",
-    };
 
     private static List<Measurement<T>> Totals<T>(ShardFeed feed, Func<(string BrandId, double BusySeconds, long Sent), Measurement<T>> measure)
         where T : struct

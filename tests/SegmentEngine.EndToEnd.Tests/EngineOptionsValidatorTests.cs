@@ -34,13 +34,10 @@ public sealed class EngineOptionsValidatorTests
     public void Event_log_settings_reach_the_store_and_out_of_range_ones_are_named()
     {
         var options = new EngineOptions();
-        var defaults = SegmentEngine.Silo.EngineHost.EventLogOptionsFor(options, "Host=db");
-        Assert.Equal(2, defaults.MaxConcurrentBatches);
-        Assert.Equal(5_000, defaults.MaxBatchSize);
-        Assert.Equal(TimeSpan.FromMilliseconds(2), defaults.Linger);
-        Assert.Equal(2, defaults.MaxConcurrentReadBatches);
-        Assert.Equal(512, defaults.MaxReadBatch);
-        Assert.Equal(16, defaults.MaxConnections);
+        static (int Appends, int AppendBatch, TimeSpan Linger, int Reads, int ReadBatch, int Connections) Grouping(SegmentEngine.Hosting.EventLog.PostgresEventLogOptions o)
+            => (o.MaxConcurrentBatches, o.MaxBatchSize, o.Linger, o.MaxConcurrentReadBatches, o.MaxReadBatch, o.MaxConnections);
+
+        Assert.Equal((2, 5_000, TimeSpan.FromMilliseconds(2), 2, 512, 16), Grouping(SegmentEngine.Silo.EngineHost.EventLogOptionsFor(options, "Host=db")));
 
         options.EventLog.MaxConcurrentAppends = 12;
         options.EventLog.MaxAppendBatch = 20_000;
@@ -50,12 +47,7 @@ public sealed class EngineOptionsValidatorTests
         var store = SegmentEngine.Silo.EngineHost.EventLogOptionsFor(options, "Host=db");
         store.Validate();
         Assert.Equal(("Host=db", options.Cluster.ServiceId), (store.ConnectionString, store.ServiceId));
-        Assert.Equal(12, store.MaxConcurrentBatches);
-        Assert.Equal(20_000, store.MaxBatchSize);
-        Assert.Equal(TimeSpan.FromMilliseconds(5), store.Linger);
-        Assert.Equal(8, store.MaxConcurrentReadBatches);
-        Assert.Equal(1_024, store.MaxReadBatch);
-        Assert.Equal(20, store.MaxConnections);
+        Assert.Equal((12, 20_000, TimeSpan.FromMilliseconds(5), 8, 1_024, 20), Grouping(store));
         Assert.Empty(EngineOptionsValidator.Validate(options));
 
         options.EventLog.MaxConcurrentAppends = 0;

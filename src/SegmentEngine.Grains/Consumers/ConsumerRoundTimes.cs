@@ -14,7 +14,10 @@ public enum RoundStep
     /// <summary>Applying the events in memory.</summary>
     Apply,
 
-    /// <summary>Appending the new held events to the event log (one write for the round) and waiting for its commit.</summary>
+    /// <summary>
+    /// Appending the new held events to the event log (one write for the round) and waiting for its commit; also any
+    /// erasure an event of the round required (a minor's data, rare).
+    /// </summary>
     Append,
 
     /// <summary>Writing the state rows that changed (profile, consent, privacy).</summary>
@@ -32,11 +35,15 @@ public enum RoundStep
 public sealed class ConsumerRoundTimes
 {
     private static readonly RoundStep[] AllSteps = Enum.GetValues<RoundStep>();
+    private static readonly string[] StepNames = Array.ConvertAll(AllSteps, static step => step.ToString().ToLowerInvariant());
     private readonly long[] _ticks = new long[AllSteps.Length];
     private long _rounds;
 
     /// <summary>Every step, in order.</summary>
     public static IReadOnlyList<RoundStep> Steps => AllSteps;
+
+    /// <summary>The name of a step in the metrics (<c>wait</c>, <c>read</c>, ...).</summary>
+    public static string NameOf(RoundStep step) => StepNames[(int)step];
 
     /// <summary>Rounds finished.</summary>
     public long Rounds => Interlocked.Read(ref _rounds);
