@@ -216,7 +216,11 @@ public sealed partial class ConsumerTable
         return true;
     }
 
-    /// <summary>Erases a consumer: clears every column of its row and frees the row. Returns false when not held.</summary>
+    /// <summary>
+    /// Erases a consumer: clears every column of its row and frees the row. The arena bytes of the event text the row
+    /// holds are zeroed (<see cref="EventTextStore.Scrub"/>); interned values, shared between rows, stay until the
+    /// table is dropped. Returns false when not held.
+    /// </summary>
     public bool Remove(string consumerId)
     {
         if (!_rowById.Remove(consumerId, out var row))
@@ -347,6 +351,7 @@ public sealed partial class ConsumerTable
         SetSlot(ref _emails, row, null);
         SetSlot(ref _phones, row, null);
         SetSlot(ref _pushTokens, row, null);
+        ScrubEventText(_events[row]);
         _events[row] = null;
         SetSlot(ref _surveys, row, null);
         Live.Set(row, false);
@@ -375,6 +380,19 @@ public sealed partial class ConsumerTable
         }
 
         RecomputeDerived(row);
+    }
+
+    /// <summary>Zeroes the arena values of a row's log: each was stored for this row alone (appends copy it only into the row's next log).</summary>
+    private void ScrubEventText(LogRecord[]? log)
+    {
+        foreach (ref readonly var record in EventLog.Used(log))
+        {
+            // An event header's time and a number share the text's field: only string properties hold references.
+            if (record.Tag != LogRecord.EventTag && record.Kind == FactKind.String && record.Text < 0)
+            {
+                EventStrings.Scrub(record.Text);
+            }
+        }
     }
 
     private void RecomputeDerived(int row, int appendedAt = -1)

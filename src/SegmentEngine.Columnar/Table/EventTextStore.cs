@@ -29,6 +29,7 @@ public sealed class EventTextStore
     private readonly Dictionary<int, PropertyStats> _stats = [];
     private int _used = ChunkBytes;
     private long _arenaBytes;
+    private long _scrubbedBytes;
 
     /// <summary>
     /// Creates a store; <paramref name="sampleSize"/> and <paramref name="distinctShare"/> set when a property stops
@@ -53,6 +54,9 @@ public sealed class EventTextStore
 
     /// <summary>Bytes of the arena in use (values and their length prefixes).</summary>
     public long ArenaBytes => _arenaBytes;
+
+    /// <summary>Bytes of the arena zeroed by <see cref="Scrub"/> (values and their length prefixes; still allocated).</summary>
+    public long ScrubbedBytes => _scrubbedBytes;
 
     /// <summary>Approximate bytes held: the dictionary's strings and entries, and the arena's chunks.</summary>
     public long Bytes => _dictionary.Bytes + (long)_chunks.Count * (ChunkBytes + 24) + _stats.Count * 32L;
@@ -137,15 +141,51 @@ public sealed class EventTextStore
         }
     }
 
+    /// <summary>
+    /// Zeroes the bytes of an arena value (its UTF-8 and its length prefix), for the erasure of the only row that holds
+    /// it; the reference then reads as the empty string. A dictionary code is left alone: interned values are shared
+    /// by every row that holds them.
+    /// </summary>
+    /// <remarks>
+    /// Zero bytes read as a run of empty values (like the unused end of a chunk), so the arena stays a sequence of
+    /// length-prefixed values. Scrubbing a reference again, or an empty value, changes nothing.
+    /// </remarks>
+    public void Scrub(long reference)
+    {
+        if (reference >= 0)
+        {
+            return;
+        }
+
+        var value = ArenaAt(reference);
+        var length = ReadPrefix(value, out var at);
+        if (length == 0)
+        {
+            return;
+        }
+
+        value[..(at + length)].Clear();
+        _scrubbedBytes += at + length;
+    }
+
+    /// <summary>The arena's chunks, for tests that look for a value's bytes.</summary>
+    internal IReadOnlyList<byte[]> Chunks => _chunks;
+
     /// <summary>True when the property's new values go to the arena.</summary>
     public bool IsUnique(int key) => _stats.TryGetValue(key, out var s) && s.Unique;
 
     private ReadOnlySpan<byte> Utf8Of(long reference)
     {
+        ReadOnlySpan<byte> value = ArenaAt(reference);
+        var length = ReadPrefix(value, out var at);
+        return value.Slice(at, length);
+    }
+
+    /// <summary>The arena from an arena reference's position to the end of its chunk.</summary>
+    private Span<byte> ArenaAt(long reference)
+    {
         var position = -reference - 1;
-        var chunk = _chunks[(int)(position / ChunkBytes)].AsSpan((int)(position % ChunkBytes));
-        var length = ReadPrefix(chunk, out var at);
-        return chunk.Slice(at, length);
+        return _chunks[(int)(position / ChunkBytes)].AsSpan((int)(position % ChunkBytes));
     }
 
     private static int PrefixBytes(int length) => length < 0x80 ? 1 : length < 0x4000 ? 2 : 3;

@@ -12,6 +12,7 @@ public sealed class EventTextStoreTests
 {
     private const int Store = 1;
     private const int Order = 2;
+    private static readonly DateTimeOffset TableAt = new(2026, 11, 1, 0, 0, 0, TimeSpan.Zero);
 
     [Fact]
     public void A_property_with_repeating_values_stays_interned_and_a_nearly_unique_one_moves_to_the_arena()
@@ -121,6 +122,144 @@ public sealed class EventTextStoreTests
         var bits = compiler.Compile("one", rule.Rule).Evaluate(at.AddDays(1));
         var members = Enumerable.Range(0, table.RowCount).Where(r => (bits[r >> 6] & (1UL << (r & 63))) != 0).Select(table.ConsumerIdAt).ToList();
         Assert.Equal(["c-150"], members);
+    }
+
+    [Fact]
+    public void Scrub_zeroes_an_arena_value_and_leaves_its_neighbours_and_dictionary_codes_alone()
+    {
+        var store = new EventTextStore(sampleSize: 1);
+        var code = store.Store(Store, "shared");
+        store.Store(Order, "judged");
+        var before = store.Store(Order, "before");
+        var secret = store.Store(Order, new string('ß', 100) + "secret");
+        var after = store.Store(Order, "after");
+        Assert.True(code > 0);
+        Assert.All([before, secret, after], r => Assert.True(r < 0));
+
+        store.Scrub(secret);
+
+        Assert.Equal("", store.Get(secret));
+        Assert.False(ArenaHolds(store, "secret"));
+        Assert.False(ArenaHolds(store, "ß"));
+        Assert.Equal(2 + 206, store.ScrubbedBytes); // a two-byte length prefix and 206 bytes of UTF-8
+        Assert.Equal("before", store.Get(before));
+        Assert.Equal("after", store.Get(after));
+
+        store.Scrub(secret);
+        store.Scrub(code);
+        Assert.Equal(2 + 206, store.ScrubbedBytes);
+        Assert.Equal("shared", store.Get(code));
+        Assert.Equal("later", store.Get(store.Store(Order, "later")));
+    }
+
+    [Fact]
+    public void Removing_a_consumer_zeroes_its_arena_text()
+    {
+        var table = TableWithArenaText();
+        string[] erased = ["erased-order-1", "erased-sku-a", "erased-sku-b", "erased wrote: ça marche, 日本語"];
+        Assert.All(erased, v => Assert.True(ArenaHolds(table.EventStrings, v), v));
+
+        Assert.True(table.Remove("erased"));
+
+        Assert.False(ArenaHolds(table.EventStrings, "erased"));
+        Assert.Equal(erased.Sum(v => 1 + System.Text.Encoding.UTF8.GetByteCount(v)), table.EventStrings.ScrubbedBytes);
+    }
+
+    [Fact]
+    public void Removing_a_consumer_leaves_the_arena_and_interned_values_of_others_matching()
+    {
+        var table = TableWithArenaText();
+        var interned = table.EventStrings.InternedCount;
+
+        table.Remove("erased");
+
+        Assert.Equal(interned, table.EventStrings.InternedCount);
+        Assert.All(["kept-order-1", "kept-sku-a", "kept-sku-b", "kept wrote: ça marche, 日本語"], v => Assert.True(ArenaHolds(table.EventStrings, v), v));
+        var fillers = Enumerable.Range(0, 8).Select(c => "filler-" + c).ToList();
+        Assert.Equal(["kept"], Members(table, "purchase.count(order_id = \"kept-order-1\") >= 1"));
+        Assert.Equal(["kept"], Members(table, "purchase.count(sku = \"kept-sku-b\") >= 1"));
+        Assert.Equal(["filler-0"], Members(table, "purchase.count(order_id = \"filler-0-order-1\") >= 1"));
+        Assert.Equal([.. fillers.Where((_, c) => c % 2 == 1), "kept"], Members(table, "purchase.count(store_id = \"s-1\") >= 1"));
+        Assert.Equal([.. fillers, "kept"], Members(table, "purchase.count(order_id contains \"-order-\") >= 1"));
+    }
+
+    [Fact]
+    public void Removing_an_unknown_consumer_returns_false_and_zeroes_nothing()
+    {
+        var table = TableWithArenaText();
+
+        Assert.False(table.Remove("nobody"));
+        Assert.Equal(0, table.EventStrings.ScrubbedBytes);
+        Assert.True(ArenaHolds(table.EventStrings, "erased-order-1"));
+
+        Assert.True(table.Remove("erased"));
+        var scrubbed = table.EventStrings.ScrubbedBytes;
+        Assert.False(table.Remove("erased"));
+        Assert.Equal(scrubbed, table.EventStrings.ScrubbedBytes);
+        Assert.Equal(9, table.Count);
+    }
+
+    /// <summary>
+    /// Eight fillers, then "erased" and "kept": order ids, skus and comments go to the arena after the fillers' first
+    /// four values; store ids repeat and stay interned. Amounts are negative and comments dated before 1970, so that
+    /// numbers and event times share the text field with a negative value.
+    /// </summary>
+    private static ConsumerTable TableWithArenaText()
+    {
+        var table = new ConsumerTable(eventStrings: new EventTextStore(sampleSize: 4));
+        for (var c = 0; c < 8; c++)
+        {
+            table.Upsert(ConsumerWithText("filler-" + c, "s-" + (c % 2)));
+        }
+
+        table.Upsert(ConsumerWithText("erased", "s-1"));
+        table.Upsert(ConsumerWithText("kept", "s-1"));
+        foreach (var key in new[] { "order_id", "sku", "comment" })
+        {
+            Assert.True(table.EventStrings.IsUnique(table.Names.Find(key)), key);
+        }
+
+        Assert.False(table.EventStrings.IsUnique(table.Names.Find("store_id")));
+        return table;
+    }
+
+    private static ConsumerFacts ConsumerWithText(string id, string store) => new()
+    {
+        ConsumerId = id,
+        CreatedAt = TableAt,
+        Events =
+        [
+            new EventFact(
+                id + "-1",
+                "purchase",
+                TableAt,
+                new Dictionary<string, FactValue>
+                {
+                    ["order_id"] = FactValue.Of(id + "-order-1"),
+                    ["store_id"] = FactValue.Of(store),
+                    ["amount"] = FactValue.Of(-12.5),
+                },
+                new Dictionary<string, ImmutableArray<FactValue>> { ["sku"] = [FactValue.Of(id + "-sku-a"), FactValue.Of(id + "-sku-b")] }),
+            EventFact.Create(
+                id + "-2",
+                "feedback",
+                new DateTimeOffset(1969, 7, 20, 0, 0, 0, TimeSpan.Zero),
+                new Dictionary<string, FactValue> { ["comment"] = FactValue.Of(id + " wrote: ça marche, 日本語") }),
+        ],
+    };
+
+    private static List<string?> Members(ConsumerTable table, string ruleText)
+    {
+        var rule = SegmentEngine.Rules.RuleParser.Parse(ruleText);
+        Assert.True(rule.Rule is not null, string.Join("; ", rule.Diagnostics));
+        var bits = new SegmentEngine.Columnar.Evaluation.SegmentCompiler(table).Compile("s", rule.Rule).Evaluate(TableAt.AddDays(1));
+        return Enumerable.Range(0, table.RowCount).Where(r => (bits[r >> 6] & (1UL << (r & 63))) != 0).Select(table.ConsumerIdAt).ToList();
+    }
+
+    private static bool ArenaHolds(EventTextStore store, string value)
+    {
+        var utf8 = System.Text.Encoding.UTF8.GetBytes(value);
+        return store.Chunks.Any(chunk => chunk.AsSpan().IndexOf(utf8) >= 0);
     }
 
     private static string RandomText(Random rng, int length)
