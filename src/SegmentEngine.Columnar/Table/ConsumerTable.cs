@@ -172,6 +172,12 @@ public sealed partial class ConsumerTable
         else
         {
             log = EventLog.Build(facts.Events, Names, EventStrings);
+
+            // The rebuilt log holds fresh copies of the text; the replaced log's copies would be unreachable by an erasure.
+            if (exists)
+            {
+                ScrubEventText(_events[row]);
+            }
         }
 
         if (!exists)

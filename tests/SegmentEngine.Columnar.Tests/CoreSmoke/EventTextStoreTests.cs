@@ -166,6 +166,26 @@ public sealed class EventTextStoreTests
     }
 
     [Fact]
+    public void A_full_upsert_zeroes_the_text_of_the_log_it_replaces_so_a_later_erasure_leaves_none()
+    {
+        var table = TableWithArenaText();
+        var before = table.EventStrings.ArenaBytes;
+
+        // A resend of the consumer's full facts: the log is rebuilt with new copies of its text.
+        table.Upsert(ConsumerWithText("erased", "s-1"));
+
+        Assert.True(table.EventStrings.ArenaBytes > before);
+        Assert.True(table.EventStrings.ScrubbedBytes > 0);
+        Assert.True(ArenaHolds(table.EventStrings, "erased-order-1"));
+        Assert.Equal(["erased"], Members(table, "purchase.count(order_id = \"erased-order-1\") >= 1"));
+
+        Assert.True(table.Remove("erased"));
+
+        Assert.False(ArenaHolds(table.EventStrings, "erased"));
+        Assert.True(ArenaHolds(table.EventStrings, "kept-order-1"));
+    }
+
+    [Fact]
     public void Removing_a_consumer_leaves_the_arena_and_interned_values_of_others_matching()
     {
         var table = TableWithArenaText();
