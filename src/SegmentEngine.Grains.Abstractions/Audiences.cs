@@ -50,6 +50,12 @@ public interface IAudienceGrain : IGrainWithStringKey
     /// <summary>Snapshot metadata, or null when unknown or expired.</summary>
     Task<SnapshotInfo?> GetSnapshotAsync(string snapshotId);
 
-    /// <summary>Reads recipients [offset, offset+limit) and records the disclosure to the given API key.</summary>
+    /// <summary>
+    /// Reads up to <paramref name="limit"/> recipients from position <paramref name="offset"/> on (the positions of
+    /// consumers erased since the snapshot was made are skipped) and records the disclosure to the given API key.
+    /// </summary>
     Task<RecipientPage> ReadAsync(string snapshotId, long offset, int limit, string apiKeyId);
+
+    /// <summary>Erasure (SPEC §7): takes the consumer out of every snapshot of the brand; returns the positions cleared.</summary>
+    Task<int> ForgetConsumerAsync(string consumerId);
 }

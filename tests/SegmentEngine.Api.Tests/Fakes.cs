@@ -127,6 +127,8 @@ public sealed class FakeAudienceGrain(string snapshotId, int recipients) : IAudi
         var page = Enumerable.Range((int)offset, (int)(end - offset)).Select(i => new Recipient($"c{i}", $"c{i}@example.com")).ToImmutableArray();
         return Task.FromResult(new RecipientPage(OutcomeStatus.Ok, page, end, recipients));
     }
+
+    public Task<int> ForgetConsumerAsync(string consumerId) => throw new NotSupportedException();
 }
 
 /// <summary>A minimal server call context.</summary>

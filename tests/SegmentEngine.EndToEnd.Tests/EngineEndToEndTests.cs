@@ -21,7 +21,7 @@ namespace SegmentEngine.EndToEnd.Tests;
 /// The whole engine on one node over real sockets: embedded PostgreSQL (real server), the
 /// Kafka-protocol broker, an ordinary Confluent.Kafka producer, and gRPC clients.
 /// </summary>
-public sealed class EngineEndToEndTests : IAsyncLifetime
+public sealed partial class EngineEndToEndTests : IAsyncLifetime
 {
     private static readonly TimeSpan IngestTimeout = TimeSpan.FromMinutes(3);
     private readonly string _dataDirectory = Path.Combine(Path.GetTempPath(), "se-e2e-" + Guid.NewGuid().ToString("N"));

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using Microsoft.Extensions.Logging;
 using SegmentEngine.Grains.Abstractions;
 using SegmentEngine.Grains.Shards;
 
@@ -19,13 +20,26 @@ public sealed class AudienceState
 
 /// <summary>
 /// Creates immutable, consent-filtered audience snapshots of a brand's segments, serves them in
-/// pages, records every disclosure, and deletes snapshots after their TTL.
+/// pages, records every disclosure, deletes snapshots after their TTL and takes erased consumers out of them.
 /// </summary>
-public sealed class AudienceGrain(
+/// <remarks>
+/// Expiry does not depend on anything being active: while the brand has snapshots, a durable reminder
+/// (<see cref="ExpiryReminder"/>, every <see cref="ExpirySweepPeriod"/>) wakes this grain, which deletes the expired
+/// ones; a snapshot whose deletion fails stays listed and is deleted at a later tick. So a snapshot's recipients are
+/// gone from storage at most one period after it expires, after a restart or a failover too.
+/// </remarks>
+public sealed partial class AudienceGrain(
     [PersistentState("audiences", "consumers")] IPersistentState<AudienceState> state,
     IBrandSource brands,
-    TimeProvider time) : Grain, IAudienceGrain
+    TimeProvider time,
+    ILogger<AudienceGrain> logger) : Grain, IAudienceGrain, IRemindable
 {
+    /// <summary>Name of the reminder that sweeps expired snapshots.</summary>
+    public const string ExpiryReminder = "snapshot-expiry";
+
+    /// <summary>How often expired snapshots are swept while the brand has any.</summary>
+    public static readonly TimeSpan ExpirySweepPeriod = TimeSpan.FromMinutes(5);
+
     private string BrandId => this.GetPrimaryKeyString();
 
     /// <inheritdoc />
@@ -47,10 +61,28 @@ public sealed class AudienceGrain(
         var ttl = brands.Brands.Find(BrandId)?.SnapshotTtl ?? TimeSpan.FromHours(24);
         var snapshotId = "snap-" + Guid.NewGuid().ToString("N");
         var info = new SnapshotInfo(BrandId, snapshotId, segmentId, segment.Version, channel, recipients.Value.Value.Length, now, now + ttl);
-        await GrainFactory.GetGrain<ISnapshotGrain>(GrainKeys.Snapshot(BrandId, snapshotId)).StoreAsync(info, recipients.Value);
-        PurgeExpired(now);
+
+        // Listed (and the sweep scheduled) before the recipients are stored: a snapshot is never in storage unlisted,
+        // where no sweep would find it.
         state.State.Snapshots[snapshotId] = info;
         await state.WriteStateAsync();
+        await EnsureSweepAsync();
+        var snapshot = GrainFactory.GetGrain<ISnapshotGrain>(GrainKeys.Snapshot(BrandId, snapshotId));
+        try
+        {
+            await snapshot.StoreAsync(info, recipients.Value);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Not made: whatever part of it reached storage goes, then the listing. Should that fail too, the snapshot
+            // stays listed and the sweep deletes it once it expires.
+            await snapshot.DeleteAsync();
+            state.State.Snapshots.Remove(snapshotId);
+            await state.WriteStateAsync();
+            throw;
+        }
+
+        await SweepAsync();
         return new SnapshotResult(OutcomeStatus.Ok, info, "");
     }
 
@@ -78,19 +110,74 @@ public sealed class AudienceGrain(
             await state.WriteStateAsync();
         }
 
-        var page = await GrainFactory.GetGrain<ISnapshotGrain>(GrainKeys.Snapshot(BrandId, snapshotId)).ReadAsync(offset, limit);
-        return new RecipientPage(OutcomeStatus.Ok, page, offset + page.Length, info.RecipientCount);
+        var slice = await GrainFactory.GetGrain<ISnapshotGrain>(GrainKeys.Snapshot(BrandId, snapshotId)).ReadAsync(offset, limit);
+        return new RecipientPage(OutcomeStatus.Ok, slice.Recipients, slice.Next, info.RecipientCount);
+    }
+
+    /// <inheritdoc />
+    public async Task<int> ForgetConsumerAsync(string consumerId)
+    {
+        var forgotten = 0;
+        foreach (var snapshotId in state.State.Snapshots.Keys.ToList())
+        {
+            forgotten += await GrainFactory.GetGrain<ISnapshotGrain>(GrainKeys.Snapshot(BrandId, snapshotId)).ForgetAsync(consumerId);
+        }
+
+        return forgotten;
+    }
+
+    /// <inheritdoc />
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (reminderName != ExpiryReminder)
+        {
+            return;
+        }
+
+        await SweepAsync();
+        if (state.State.Snapshots.Count == 0 && await this.GetReminder(ExpiryReminder) is { } reminder)
+        {
+            await this.UnregisterReminder(reminder);
+        }
+    }
+
+    /// <summary>Registers the sweep's reminder unless it is registered (registering again would push its next tick back).</summary>
+    private async Task EnsureSweepAsync()
+    {
+        if (await this.GetReminder(ExpiryReminder) is null)
+        {
+            await this.RegisterOrUpdateReminder(ExpiryReminder, ExpirySweepPeriod, ExpirySweepPeriod);
+        }
+    }
+
+    /// <summary>Deletes every expired snapshot's data, then unlists it; one whose deletion fails stays listed for the next sweep.</summary>
+    private async Task SweepAsync()
+    {
+        var now = time.GetUtcNow();
+        var deleted = 0;
+        foreach (var expired in state.State.Snapshots.Values.Where(s => s.ExpireTime <= now).ToList())
+        {
+            try
+            {
+                await GrainFactory.GetGrain<ISnapshotGrain>(GrainKeys.Snapshot(BrandId, expired.SnapshotId)).DeleteAsync();
+                state.State.Snapshots.Remove(expired.SnapshotId);
+                deleted++;
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                LogDeleteFailed(e.GetType().Name);
+            }
+        }
+
+        if (deleted > 0)
+        {
+            await state.WriteStateAsync();
+        }
     }
 
     private SnapshotInfo? Live(string snapshotId)
         => state.State.Snapshots.TryGetValue(snapshotId, out var info) && info.ExpireTime > time.GetUtcNow() ? info : null;
 
-    private void PurgeExpired(DateTimeOffset now)
-    {
-        foreach (var expired in state.State.Snapshots.Values.Where(s => s.ExpireTime <= now).ToList())
-        {
-            state.State.Snapshots.Remove(expired.SnapshotId);
-            _ = GrainFactory.GetGrain<ISnapshotGrain>(GrainKeys.Snapshot(BrandId, expired.SnapshotId)).DeleteAsync();
-        }
-    }
+    [LoggerMessage(1, LogLevel.Warning, "An expired snapshot could not be deleted ({FailureType}); the next sweep tries again")]
+    private partial void LogDeleteFailed(string failureType);
 }

@@ -39,7 +39,7 @@ public sealed class ConsumersInMemory
 /// The consumers of one brand that hash to one bucket, each the single owner of its state: applies their events in
 /// batches and, once per ingest call, appends the new held events of all its consumers to the event log in one write,
 /// writes a consumer's state row only when profile, consent or privacy changed, and hands the changes (new events only)
-/// to the brand's shard with one wait. Erasure deletes the row and the log and keeps only a keyed hash. A consumer is an entry of this grain, not
+/// to the brand's shard with one wait. Erasure takes the consumer out of the shard and of the brand's audience snapshots, deletes the row and the log, and keeps only a keyed hash. A consumer is an entry of this grain, not
 /// an activation of its own: one ingest call carries every consumer of the bucket in a batch, and an idle consumer
 /// costs a few objects, not Orleans' activation machinery. Operations on one consumer run one at a time, in the order
 /// they arrived; different consumers' interleave. Held events do not stay in memory once durable and passed on (only
@@ -685,6 +685,10 @@ public sealed partial class ConsumerBucketGrain(
     {
         await erasures.Get(GrainKeys.Brand(BrandId)).AddAsync(erasureKey.HashOf(BrandId, slot.ConsumerId));
         await shardFeed.RemoveAsync(BrandId, slot.ConsumerId);
+
+        // Out of the shard first: a snapshot made from here on cannot include the consumer, and those made before
+        // (the audience grain makes one at a time) are the ones it is taken out of.
+        await GrainFactory.GetGrain<IAudienceGrain>(GrainKeys.Brand(BrandId)).ForgetConsumerAsync(slot.ConsumerId);
         await eventLog.DeleteAsync(BrandId, slot.ConsumerId);
         await storage.ClearStateAsync(StateName, slot.GrainIdIn(BrandId), slot.Row);
         slot.Row = new GrainState<ConsumerState>(new ConsumerState());

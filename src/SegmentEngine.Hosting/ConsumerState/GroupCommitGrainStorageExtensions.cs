@@ -43,7 +43,9 @@ public static class GroupCommitGrainStorageExtensions
                 options,
                 serializer ?? new Orleans.SystemTextJsonGrainStorageSerializer(),
                 services.GetService<ILogger<GroupCommitGrainStorage>>(),
-                services.GetService<TimeProvider>());
+
+                // Its waits are latency, not business time: the host's clock (a test's fake one) would stall them.
+                TimeProvider.System);
         });
         return builder;
     }
