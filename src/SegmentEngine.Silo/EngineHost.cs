@@ -118,6 +118,7 @@ public sealed partial class EngineHost : IAsyncDisposable
                 {
                     DataDirectory = Path.Combine(dataDirectory, "postgres"),
                     Port = options.Postgres.EmbeddedPort,
+                    ServerSettings = new Dictionary<string, string>(options.Postgres.EmbeddedSettings, StringComparer.Ordinal),
                 }, cancellationToken).ConfigureAwait(false);
                 connectionString = postgres.ConnectionString;
                 LogEmbeddedPostgres(boot, postgres.DataDirectory, postgres.Port);

@@ -31,6 +31,18 @@ public sealed class EngineOptionsValidatorTests
     }
 
     [Fact]
+    public void Embedded_server_settings_that_are_not_one_word_are_named()
+    {
+        var options = new EngineOptions();
+        options.Postgres.EmbeddedSettings["shared_buffers"] = "1GB";
+        options.Postgres.EmbeddedSettings["max_wal_size"] = "8GB -c fsync=off";
+
+        var problems = EngineOptionsValidator.Validate(options);
+
+        Assert.Equal("SegmentEngine:Postgres:EmbeddedSettings:max_wal_size", Assert.Single(problems)[..problems[0].IndexOf(": ", StringComparison.Ordinal)]);
+    }
+
+    [Fact]
     public void Event_log_settings_reach_the_store_and_out_of_range_ones_are_named()
     {
         var options = new EngineOptions();

@@ -82,6 +82,43 @@ public sealed class EmbeddedPostgresTests(PostgresFixture fixture)
     }
 
     [Fact]
+    public async Task Server_settings_reach_the_server_over_its_defaults()
+    {
+        var options = new EmbeddedPostgresOptions
+        {
+            DataDirectory = Path.Combine(Path.GetTempPath(), "segmentengine-tests", "settings-pg"),
+            Port = PostgresFixture.FreePort(),
+            Database = "settings",
+            Durable = false,
+            ServerSettings = { ["work_mem"] = "7MB", ["wal_compression"] = "lz4", ["synchronous_commit"] = "local" },
+        };
+
+        await using var server = await EmbeddedPostgres.StartAsync(options);
+        await using var connection = new NpgsqlConnection(server.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT current_setting('work_mem'), current_setting('wal_compression'), current_setting('synchronous_commit'), current_setting('fsync')", connection);
+        await using var reader = await command.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync());
+
+        // synchronous_commit was off as a non-durable default: the setting given wins; fsync keeps the default.
+        Assert.Equal(("7MB", "lz4", "local", "off"), (reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3)));
+    }
+
+    [Theory]
+    [InlineData("Work_Mem", "7MB", "parameter name")]
+    [InlineData("work_mem; drop", "7MB", "parameter name")]
+    [InlineData("work_mem", "7 MB", "one word")]
+    [InlineData("work_mem", "7MB' -c fsync=off", "one word")]
+    [InlineData("work_mem", "", "one word")]
+    public void Server_settings_that_could_reach_the_command_line_unquoted_are_rejected(string name, string value, string problem)
+    {
+        var options = new EmbeddedPostgresOptions { DataDirectory = "/tmp/x", ServerSettings = { [name] = value } };
+        var error = Assert.Throws<ArgumentException>(options.Validate);
+        Assert.Contains("ServerSettings", error.Message, StringComparison.Ordinal);
+        Assert.Contains(problem, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Missing_binaries_are_reported_as_not_available()
     {
         var options = new EmbeddedPostgresOptions

@@ -88,6 +88,11 @@ public sealed class EmbeddedPostgres : IAsyncDisposable, IDisposable
             serverOptions += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off";
         }
 
+        foreach (var (name, value) in options.ServerSettings)
+        {
+            serverOptions += string.Create(CultureInfo.InvariantCulture, $" -c {name}={value}");
+        }
+
         var seconds = ((int)Math.Ceiling(timeout.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
         var (exitCode, output) = await ProcessRunner.RunAsync(
             binary("pg_ctl"),

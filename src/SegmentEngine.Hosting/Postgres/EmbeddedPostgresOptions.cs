@@ -30,6 +30,29 @@ public sealed class EmbeddedPostgresOptions
     /// <summary>How long to wait for the server to accept connections.</summary>
     public TimeSpan StartTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// Server settings given to <c>postgres</c> as <c>-c name=value</c> at every start, after (so over) the ones this type
+    /// sets itself. Names are PostgreSQL parameter names; values are single words (letters, digits and <c>._:/+-</c>),
+    /// so that nothing reaches the server's command line unquoted.
+    /// </summary>
+    public IDictionary<string, string> ServerSettings { get; init; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>The first problem with a server setting's name or value, or null.</summary>
+    public static string? CheckServerSetting(string name, string? value)
+    {
+        if (string.IsNullOrEmpty(name) || name.Length > 63 || !name.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '_' or '.'))
+        {
+            return $"'{name}' is not a PostgreSQL parameter name (lower-case letters, digits, '_' and '.')";
+        }
+
+        if (string.IsNullOrEmpty(value) || value.Length > 256 || !value.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or ':' or '/' or '+' or '-'))
+        {
+            return $"the value of '{name}' must be one word of letters, digits and ._:/+-";
+        }
+
+        return null;
+    }
+
     /// <summary>Throws an <see cref="ArgumentException"/> naming the first invalid setting.</summary>
     public void Validate()
     {
@@ -66,6 +89,14 @@ public sealed class EmbeddedPostgresOptions
         if (StartTimeout <= TimeSpan.Zero)
         {
             throw new ArgumentException($"{nameof(EmbeddedPostgresOptions)}.{nameof(StartTimeout)} must be positive.");
+        }
+
+        foreach (var (name, value) in ServerSettings)
+        {
+            if (CheckServerSetting(name, value) is { } problem)
+            {
+                throw new ArgumentException($"{nameof(EmbeddedPostgresOptions)}.{nameof(ServerSettings)}: {problem}.");
+            }
         }
     }
 }

@@ -54,6 +54,12 @@ public sealed class PostgresOptions
     public bool AllowInMemoryFallback { get; set; } = true;
 
     /// <summary>
+    /// Server settings of the embedded cluster (<c>Postgres:EmbeddedSettings:wal_compression=lz4</c>), given to it at
+    /// every start over its defaults; ignored with a connection string.
+    /// </summary>
+    public Dictionary<string, string> EmbeddedSettings { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>
     /// How consumer state is written: <c>GroupCommit</c> (default: the project's storage, batching many grains' reads and
     /// writes into one statement) or <c>AdoNet</c> (Orleans' ADO.NET provider, one transaction per grain read or write).
     /// Every other grain state always uses the ADO.NET provider. benchmarks/RESULTS.md has the measurements behind the default.

@@ -25,6 +25,14 @@ public static class EngineOptionsValidator
             }
         }
 
+        foreach (var (name, value) in options.Postgres.EmbeddedSettings)
+        {
+            if (SegmentEngine.Hosting.Postgres.EmbeddedPostgresOptions.CheckServerSetting(name, value) is { } problem)
+            {
+                problems.Add($"{EngineOptions.Section}:Postgres:EmbeddedSettings:{name}: {problem}");
+            }
+        }
+
         var duplicate = options.Brands.GroupBy(b => b.Id, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
         if (duplicate is not null)
         {
