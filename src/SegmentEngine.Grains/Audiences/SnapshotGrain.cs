@@ -41,8 +41,8 @@ public sealed class SnapshotState
 }
 
 /// <summary>
-/// Holds one immutable snapshot and deletes itself when it expires while active; the brand's <see cref="AudienceGrain"/>
-/// deletes it otherwise (a reminder sweeps expired snapshots).
+/// Holds one immutable snapshot; reads stop at its expiry, and the brand's <see cref="AudienceGrain"/> deletes it
+/// (a reminder sweeps expired snapshots).
 /// </summary>
 public sealed class SnapshotGrain(
     [PersistentState("snapshot", "consumers")] IPersistentState<SnapshotState> state,
@@ -59,7 +59,6 @@ public sealed class SnapshotGrain(
         state.State.Info = info;
         state.State.Recipients = [.. recipients.Value];
         await state.WriteStateAsync();
-        ScheduleExpiry(info);
     }
 
     /// <inheritdoc />
@@ -112,26 +111,5 @@ public sealed class SnapshotGrain(
         await state.ClearStateAsync();
         state.State = new SnapshotState();
         DeactivateOnIdle();
-    }
-
-    /// <inheritdoc />
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
-    {
-        if (state.State.Info is { } info)
-        {
-            ScheduleExpiry(info);
-        }
-
-        return base.OnActivateAsync(cancellationToken);
-    }
-
-    private void ScheduleExpiry(SnapshotInfo info)
-    {
-        var due = info.ExpireTime - time.GetUtcNow();
-        this.RegisterGrainTimer(static (grain, _) => grain.DeleteAsync(), this, new GrainTimerCreationOptions
-        {
-            DueTime = due < TimeSpan.Zero ? TimeSpan.Zero : due,
-            Period = Timeout.InfiniteTimeSpan,
-        });
     }
 }
