@@ -477,4 +477,58 @@ public sealed class EventParserTests
         Assert.Equal(field, result.DeadLetter.Field);
         Assert.False(string.IsNullOrWhiteSpace(result.DeadLetter.Message));
     }
+
+    [Fact]
+    public void Codes_repeated_across_events_are_one_string_and_ids_of_consumers_and_orders_are_not_shared()
+    {
+        var first = Assert.IsType<PurchasePayload>(ParseOk(PurchaseJson).Payload);
+        var second = Assert.IsType<PurchasePayload>(ParseOk(PurchaseJson).Payload);
+        Assert.Same(first.Items[0].Sku, second.Items[0].Sku);
+        Assert.Same(first.Items[0].Category, second.Items[0].Category);
+        Assert.Same(first.StoreId, second.StoreId);
+        Assert.Same(first.Currency, second.Currency);
+        Assert.NotSame(first.OrderId, second.OrderId);
+        Assert.NotSame(ParseOk(PurchaseJson).ConsumerId, ParseOk(PurchaseJson).ConsumerId);
+
+        var checkIns = (Assert.IsType<CheckInPayload>(ParseOk(CheckInJson).Payload), Assert.IsType<CheckInPayload>(ParseOk(CheckInJson).Payload));
+        Assert.Same(checkIns.Item1.LocationId, checkIns.Item2.LocationId);
+        var surveys = (Assert.IsType<SurveyAnswerPayload>(ParseOk(SurveyAnswerJson).Payload), Assert.IsType<SurveyAnswerPayload>(ParseOk(SurveyAnswerJson).Payload));
+        Assert.Same(surveys.Item1.SurveyId, surveys.Item2.SurveyId);
+        Assert.Same(surveys.Item1.QuestionId, surveys.Item2.QuestionId);
+    }
+
+    [Theory]
+    [InlineData("\"k\\u0031\"", "k1")]
+    [InlineData("\"caf\u00e9\"", "caf\u00e9")]
+    [InlineData("\"\"", "")]
+    [InlineData("\"abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz-0123456789\"", "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz-0123456789")]
+    public void Codes_with_escapes_non_ascii_text_or_past_the_shared_length_read_as_written(string sku, string expected)
+    {
+        var json = PurchaseJson.Replace("\"sku\":\"k1\"", "\"sku\":" + sku, StringComparison.Ordinal);
+        var result = Parse(json);
+        if (expected.Length == 0)
+        {
+            Assert.False(result.IsSuccess);
+            Assert.Equal("purchase.items[0].sku", result.DeadLetter!.Field);
+            return;
+        }
+
+        var item = Assert.Single(Assert.IsType<PurchasePayload>(result.Event!.Payload).Items);
+        Assert.Equal(expected, item.Sku);
+    }
+
+    [Fact]
+    public void More_distinct_codes_than_the_shared_table_holds_each_read_as_written()
+    {
+        // Twice the table's slots: codes that meet in a slot replace each other, and every one still reads right.
+        for (var round = 0; round < 2; round++)
+        {
+            for (var i = 0; i < 8_192; i++)
+            {
+                var sku = "sku-" + i.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                var json = PurchaseJson.Replace("\"sku\":\"k1\"", "\"sku\":\"" + sku + "\"", StringComparison.Ordinal);
+                Assert.Equal(sku, Assert.Single(Assert.IsType<PurchasePayload>(ParseOk(json).Payload).Items).Sku);
+            }
+        }
+    }
 }

@@ -216,7 +216,7 @@ public sealed partial class ConsumerTable
             AttributeColumns(kv.Key).Set(row, kv.Value);
         }
 
-        SetSlot(ref _surveys, row, BuildSurveys(facts.SurveyAnswers));
+        SetSlot(ref _surveys, row, BuildSurveys(facts.SurveyAnswers, _surveys?[row]));
         _events[row] = log;
         RecomputeDerived(row, appendedAt);
         return true;
@@ -424,35 +424,79 @@ public sealed partial class ConsumerTable
         }
     }
 
-    private SurveyRecord[]? BuildSurveys(IReadOnlyList<SurveyAnswerFact> answers)
+    /// <summary>
+    /// The row's survey records from its answers: the latest answer per (survey, question), in order of first appearance.
+    /// When they are the records the row holds already (an upsert that changed no answer, the common case), the held
+    /// array is returned, so an unchanged consumer costs no new array.
+    /// </summary>
+    private SurveyRecord[]? BuildSurveys(IReadOnlyList<SurveyAnswerFact> answers, SurveyRecord[]? held)
     {
         if (answers.Count == 0)
         {
             return null;
         }
 
-        // Latest answer per (survey, question): keep the one with the greatest AnsweredAt.
-        var latest = new Dictionary<(int, int), (SurveyRecord Rec, long At)>();
-        foreach (var a in answers)
+        const int OnStack = 16;
+        Span<SurveyRecord> built = answers.Count <= OnStack ? stackalloc SurveyRecord[OnStack] : new SurveyRecord[answers.Count];
+        Span<long> times = answers.Count <= OnStack ? stackalloc long[OnStack] : new long[answers.Count];
+        var n = 0;
+        for (var i = 0; i < answers.Count; i++)
         {
-            var key = (Names.Intern(a.SurveyId), Names.Intern(a.QuestionId));
+            var a = answers[i];
+            var survey = Names.Intern(a.SurveyId);
+            var question = Names.Intern(a.QuestionId);
             var at = TimeMath.Seconds(a.AnsweredAt);
-            if (latest.TryGetValue(key, out var prev) && prev.At > at)
+            var slot = n;
+            for (var j = 0; j < n; j++)
+            {
+                if (built[j].Survey == survey && built[j].Question == question)
+                {
+                    slot = j;
+                    break;
+                }
+            }
+
+            if (slot < n && times[slot] > at)
             {
                 continue;
             }
 
-            latest[key] = (new SurveyRecord
+            built[slot] = new SurveyRecord
             {
-                Survey = key.Item1,
-                Question = key.Item2,
+                Survey = survey,
+                Question = question,
                 Kind = a.Answer.Kind,
                 Number = a.Answer.Number,
                 Text = a.Answer.Kind == FactKind.String && a.Answer.Text is not null ? Strings.Intern(a.Answer.Text) : 0,
-            }, at);
+            };
+            times[slot] = at;
+            if (slot == n)
+            {
+                n++;
+            }
         }
 
-        return latest.Values.Select(v => v.Rec).ToArray();
+        var records = built[..n];
+        return held is not null && SameSurveys(records, held) ? held : records.ToArray();
+    }
+
+    private static bool SameSurveys(ReadOnlySpan<SurveyRecord> a, ReadOnlySpan<SurveyRecord> b)
+    {
+        if (a.Length != b.Length)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < a.Length; i++)
+        {
+            if (a[i].Survey != b[i].Survey || a[i].Question != b[i].Question || a[i].Kind != b[i].Kind
+                || a[i].Text != b[i].Text || BitConverter.DoubleToInt64Bits(a[i].Number) != BitConverter.DoubleToInt64Bits(b[i].Number))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private void FillSurveyAnswer(int row, (int Survey, int Question) key, TypedColumns col)

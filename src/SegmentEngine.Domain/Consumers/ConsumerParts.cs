@@ -188,7 +188,7 @@ public sealed class HeldEvent
 
     /// <summary>Purchase items (null when none).</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
-    public List<PurchaseItem>? Items { get; set; }
+    public IReadOnlyList<PurchaseItem>? Items { get; set; }
 
     /// <summary>Check-in location id.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]

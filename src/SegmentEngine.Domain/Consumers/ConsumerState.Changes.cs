@@ -113,7 +113,7 @@ public sealed partial class ConsumerState
                 held.Amount = p.Amount;
                 held.Currency = p.Currency;
                 held.StoreId = p.StoreId;
-                held.Items = p.Items.Count > 0 ? [.. p.Items] : null;
+                held.Items = p.Items.Count > 0 ? p.Items : null; // the payload's items are read-only: shared, not copied
                 break;
             case RefundPayload r:
                 held.OrderId = r.OrderId;

@@ -47,7 +47,7 @@ public static partial class EventParser
 
     private static bool IsAbsent(JsonElement element) => element.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null;
 
-    private static DeadLetter? RequireString(JsonElement element, FieldPath path, out string value)
+    private static DeadLetter? RequireString(JsonElement element, FieldPath path, out string value, bool code = false)
     {
         value = string.Empty;
         if (IsAbsent(element))
@@ -60,13 +60,14 @@ public static partial class EventParser
             return Invalid(path, "must be a string");
         }
 
-        value = element.GetString()!;
+        value = code ? CodeStrings.Of(element) : element.GetString()!;
         return null;
     }
 
-    private static DeadLetter? RequireId(JsonElement element, FieldPath path, int maxLength, out string value)
+    /// <summary>An id; <paramref name="code"/> marks a few-valued code of the brand (a SKU, a store), shared across events (<see cref="CodeStrings"/>).</summary>
+    private static DeadLetter? RequireId(JsonElement element, FieldPath path, int maxLength, out string value, bool code = false)
     {
-        if (RequireString(element, path, out value) is { } error)
+        if (RequireString(element, path, out value, code) is { } error)
         {
             return error;
         }
@@ -74,7 +75,7 @@ public static partial class EventParser
         return FieldRules.IsId(value, maxLength) ? null : Invalid(path, string.Format(null, IdRule, maxLength));
     }
 
-    private static DeadLetter? OptionalId(JsonElement element, FieldPath path, int maxLength, out string? value)
+    private static DeadLetter? OptionalId(JsonElement element, FieldPath path, int maxLength, out string? value, bool code = false)
     {
         value = null;
         if (IsAbsent(element))
@@ -82,7 +83,7 @@ public static partial class EventParser
             return null;
         }
 
-        var error = RequireId(element, path, maxLength, out var text);
+        var error = RequireId(element, path, maxLength, out var text, code);
         value = text;
         return error;
     }
@@ -124,9 +125,14 @@ public static partial class EventParser
         }
 
         currency = FieldRules.ToUpperAscii(text);
-        return string.Equals(currency, brand.Currency, StringComparison.Ordinal)
-            ? null
-            : new DeadLetter(DeadLetterReason.WrongCurrency, path.ToString(), $"field '{path}' is not the brand's currency");
+        if (string.Equals(currency, brand.Currency, StringComparison.Ordinal))
+        {
+            // The brand's own string, not one per event.
+            currency = brand.Currency;
+            return null;
+        }
+
+        return new DeadLetter(DeadLetterReason.WrongCurrency, path.ToString(), $"field '{path}' is not the brand's currency");
     }
 
     /// <summary>Reads a scalar: a finite number, a string (bounded text), or (when allowed) a bool.</summary>

@@ -36,7 +36,7 @@ public static partial class EventParser
             || (error = RequireId(f[0], path.Child("order_id"), FieldRules.MaxIdLength, out var orderId)) is not null
             || (error = RequireAmount(f[1], path.Child("amount"), out var amount)) is not null
             || (error = CheckCurrency(f[2], path.Child("currency"), brand, required: true, out var currency)) is not null
-            || (error = OptionalId(f[3], path.Child("store_id"), FieldRules.MaxIdLength, out var storeId)) is not null
+            || (error = OptionalId(f[3], path.Child("store_id"), FieldRules.MaxIdLength, out var storeId, code: true)) is not null
             || (error = ReadItems(f[4], path.Child("items"), out var items)) is not null)
         {
             return error;
@@ -81,8 +81,8 @@ public static partial class EventParser
             f.Clear();
             DeadLetter? error;
             if ((error = Collect(item, itemPath, ItemFields, f)) is not null
-                || (error = RequireId(f[0], itemPath with { Name = "sku" }, FieldRules.MaxIdLength, out var sku)) is not null
-                || (error = RequireId(f[1], itemPath with { Name = "category" }, FieldRules.MaxIdLength, out var category)) is not null
+                || (error = RequireId(f[0], itemPath with { Name = "sku" }, FieldRules.MaxIdLength, out var sku, code: true)) is not null
+                || (error = RequireId(f[1], itemPath with { Name = "category" }, FieldRules.MaxIdLength, out var category, code: true)) is not null
                 || (error = RequireQuantity(f[2], itemPath with { Name = "quantity" }, out var quantity)) is not null
                 || (error = RequireAmount(f[3], itemPath with { Name = "unit_price" }, out var unitPrice)) is not null)
             {
@@ -140,7 +140,7 @@ public static partial class EventParser
         var f = ((Span<JsonElement>)slots)[..CheckInFields.Length];
         DeadLetter? error;
         if ((error = Collect(obj, path, CheckInFields, f)) is not null
-            || (error = RequireId(f[0], path.Child("location_id"), FieldRules.MaxIdLength, out var locationId)) is not null)
+            || (error = RequireId(f[0], path.Child("location_id"), FieldRules.MaxIdLength, out var locationId, code: true)) is not null)
         {
             return error;
         }
@@ -157,8 +157,8 @@ public static partial class EventParser
         var f = ((Span<JsonElement>)slots)[..SurveyFields.Length];
         DeadLetter? error;
         if ((error = Collect(obj, path, SurveyFields, f)) is not null
-            || (error = RequireId(f[0], path.Child("survey_id"), FieldRules.MaxIdLength, out var surveyId)) is not null
-            || (error = RequireId(f[1], path.Child("question_id"), FieldRules.MaxIdLength, out var questionId)) is not null
+            || (error = RequireId(f[0], path.Child("survey_id"), FieldRules.MaxIdLength, out var surveyId, code: true)) is not null
+            || (error = RequireId(f[1], path.Child("question_id"), FieldRules.MaxIdLength, out var questionId, code: true)) is not null
             || (error = ReadScalar(f[2], path.Child("answer"), allowBool: false, out var answer)) is not null)
         {
             return error;

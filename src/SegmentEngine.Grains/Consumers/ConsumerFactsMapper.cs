@@ -62,10 +62,43 @@ public static class ConsumerFactsMapper
             LoyaltyPoints = loyalty?.Points ?? 0,
             LifetimePoints = loyalty?.LifetimePoints ?? 0,
             LoyaltyTier = loyalty?.Tier,
-            SurveyAnswers = [.. state.SurveyAnswers.Select(a => new SurveyAnswerFact(a.SurveyId, a.QuestionId, ToFact(a.Answer), a.AnsweredAt))],
-            Events = [.. state.Events.Skip(skip).Select(ToFact)],
+            SurveyAnswers = ToFacts(state.SurveyAnswers),
+            Events = ToFacts(state.Events, skip),
             EventsFrom = eventsFrom,
         };
+    }
+
+    private static ImmutableArray<EventFact> ToFacts(List<HeldEvent> events, int skip)
+    {
+        if (events.Count <= skip)
+        {
+            return [];
+        }
+
+        var facts = new EventFact[events.Count - skip];
+        for (var i = 0; i < facts.Length; i++)
+        {
+            facts[i] = ToFact(events[skip + i]);
+        }
+
+        return ImmutableCollectionsMarshal.AsImmutableArray(facts);
+    }
+
+    private static ImmutableArray<SurveyAnswerFact> ToFacts(List<SurveyAnswerRecord> answers)
+    {
+        if (answers.Count == 0)
+        {
+            return [];
+        }
+
+        var facts = new SurveyAnswerFact[answers.Count];
+        for (var i = 0; i < facts.Length; i++)
+        {
+            var a = answers[i];
+            facts[i] = new SurveyAnswerFact(a.SurveyId, a.QuestionId, ToFact(a.Answer), a.AnsweredAt);
+        }
+
+        return ImmutableCollectionsMarshal.AsImmutableArray(facts);
     }
 
     private static EventFact ToFact(HeldEvent held)

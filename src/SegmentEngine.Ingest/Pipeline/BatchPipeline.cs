@@ -66,9 +66,11 @@ internal sealed class InOrderCompletions<T>
 /// The last delivery started for each consumer of one lane, so that a consumer's next delivery (from a later batch)
 /// starts only after it: a consumer's events are applied in partition order even when batches overlap.
 /// </summary>
-internal sealed class DeliveryChains
+/// <typeparam name="TKey">What names a consumer (the ingest uses its brand and id, with no key string made per record).</typeparam>
+internal sealed class DeliveryChains<TKey>
+    where TKey : notnull
 {
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Task> _last = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<TKey, Task> _last = new();
 
     /// <summary>Consumers with a delivery still registered.</summary>
     public int Count => _last.Count;
@@ -77,20 +79,30 @@ internal sealed class DeliveryChains
     /// Starts <paramref name="deliver"/> for <paramref name="key"/> once the consumer's previous delivery, if any, has
     /// finished (whatever its outcome), and registers it as the consumer's last. Called by the lane, one batch at a time.
     /// </summary>
-    public Task Chain(string key, Func<Task> deliver)
+    public Task Chain(TKey key, Func<Task> deliver)
+    {
+        ArgumentNullException.ThrowIfNull(deliver);
+        return Chain(key, static d => d(), deliver);
+    }
+
+    /// <summary>
+    /// As <see cref="Chain(TKey, Func{Task})"/>, with the delivery's arguments passed as <paramref name="state"/> (a
+    /// static <paramref name="deliver"/> then allocates nothing for a consumer with no delivery in progress, the common case).
+    /// </summary>
+    public Task Chain<TState>(TKey key, Func<TState, Task> deliver, TState state)
     {
         ArgumentNullException.ThrowIfNull(deliver);
         var delivery = _last.TryGetValue(key, out var previous) && !previous.IsCompleted
-            ? After(previous, deliver)
-            : deliver();
+            ? After(previous, deliver, state)
+            : deliver(state);
         _last[key] = delivery;
         return delivery;
     }
 
     /// <summary>Forgets a finished delivery unless a later one of the same consumer has replaced it.</summary>
-    public void Forget(string key, Task delivery) => _last.TryRemove(new KeyValuePair<string, Task>(key, delivery));
+    public void Forget(TKey key, Task delivery) => _last.TryRemove(new KeyValuePair<TKey, Task>(key, delivery));
 
-    private static async Task After(Task previous, Func<Task> deliver)
+    private static async Task After<TState>(Task previous, Func<TState, Task> deliver, TState state)
     {
         try
         {
@@ -101,6 +113,6 @@ internal sealed class DeliveryChains
             // The previous delivery's failure is its own batch's to report; this one still runs after it.
         }
 
-        await deliver().ConfigureAwait(false);
+        await deliver(state).ConfigureAwait(false);
     }
 }

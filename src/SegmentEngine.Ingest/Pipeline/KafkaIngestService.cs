@@ -32,6 +32,11 @@ public sealed partial class KafkaIngestService(
     ILogger<KafkaIngestService> logger) : BackgroundService
 {
     private const int MaxGrainAttempts = 5;
+
+    /// <summary>Per-batch consumer tables kept for reuse: one per batch that can be in flight on a few lanes.</summary>
+    private const int MaxPooledConsumerTables = 8;
+
+    private readonly System.Collections.Concurrent.ConcurrentQueue<Dictionary<(string Brand, string Consumer), ConsumerRecords>> _consumerTables = new();
     private readonly KafkaIngestOptions _options = options.Value;
     private readonly StorageGate _storage = new(storage, TimeSpan.FromMilliseconds(options.Value.StorageCheckPeriodMs), time, metrics, logger);
     private readonly ClusterGate _cluster = new(TimeSpan.FromMilliseconds(options.Value.StorageCheckPeriodMs), time, metrics, logger);
@@ -200,7 +205,7 @@ public sealed partial class KafkaIngestService(
     {
         var slots = new SemaphoreSlim(_options.MaxBatchesInFlight, _options.MaxBatchesInFlight);
         var order = new InOrderCompletions<LaneCheckpoint>();
-        var chains = new DeliveryChains();
+        var chains = new DeliveryChains<(string Brand, string Consumer)>();
         var running = new HashSet<Task>();
 
         // A batch that failed (not a grain call: those are retried, then dead-lettered) stops the lane, as before,
@@ -282,7 +287,7 @@ public sealed partial class KafkaIngestService(
         List<ConsumeResult<byte[], byte[]>> batch,
         IProducer<byte[], byte[]> producer,
         InOrderCompletions<LaneCheckpoint> order,
-        DeliveryChains chains,
+        DeliveryChains<(string Brand, string Consumer)> chains,
         System.Collections.Concurrent.ConcurrentQueue<LaneCheckpoint> completed,
         SemaphoreSlim slots,
         CancellationToken stop)
@@ -328,13 +333,18 @@ public sealed partial class KafkaIngestService(
         }
     }
 
-    private async Task ProcessBatchAsync(List<ConsumeResult<byte[], byte[]>> batch, IProducer<byte[], byte[]> producer, DeliveryChains chains, CancellationToken stoppingToken)
+    private async Task ProcessBatchAsync(List<ConsumeResult<byte[], byte[]>> batch, IProducer<byte[], byte[]> producer, DeliveryChains<(string Brand, string Consumer)> chains, CancellationToken stoppingToken)
     {
         var now = time.GetUtcNow();
         Func<string, BrandSettings?> findBrand = brands.Brands.Find; // one delegate per batch, not one per record
-        // By (brand, consumer): no key string per record; most consumers have one record in a batch.
-        var byConsumer = new Dictionary<(string Brand, string Consumer), ConsumerRecords>();
-        var pending = new List<Task>();
+        // By (brand, consumer): no key string per record; most consumers have one record in a batch. The table is
+        // reused by later batches (one sized for a whole batch sits on the large-object heap).
+        if (!_consumerTables.TryDequeue(out var byConsumer))
+        {
+            byConsumer = new Dictionary<(string Brand, string Consumer), ConsumerRecords>(batch.Count);
+        }
+
+        var pending = new List<Task>(batch.Count);
         foreach (var record in batch)
         {
             var key = record.Message.Key ?? [];
@@ -359,17 +369,24 @@ public sealed partial class KafkaIngestService(
         // Everything up to here runs on the lane, one batch at a time, so each consumer's deliveries chain in batch order.
         // The deliveries that start now travel together, one call per consumer bucket; a consumer still busy with an
         // earlier batch's delivery gets its own call once that one has finished.
-        var deliveries = new List<(string Key, Task Delivery)>(byConsumer.Count);
+        var deliveries = new List<((string Brand, string Consumer) Key, Task Delivery)>(byConsumer.Count);
         using (consumers.Gather())
         {
-            foreach (var ((brand, consumer), records) in byConsumer)
+            foreach (var (key, records) in byConsumer)
             {
-                var grainKey = GrainKeys.Consumer(brand, consumer);
-                var immutable = records.ToImmutable();
-                var delivery = chains.Chain(grainKey, () => DeliverAsync(brand, consumer, immutable, producer, stoppingToken));
-                deliveries.Add((grainKey, delivery));
+                var delivery = chains.Chain(
+                    key,
+                    static d => d.Service.DeliverAsync(d.Brand, d.Consumer, d.Events, d.Producer, d.Stop),
+                    new PendingDelivery(this, key.Brand, key.Consumer, records.ToImmutable(), producer, stoppingToken));
+                deliveries.Add((key, delivery));
                 pending.Add(delivery);
             }
+        }
+
+        byConsumer.Clear();
+        if (_consumerTables.Count < MaxPooledConsumerTables)
+        {
+            _consumerTables.Enqueue(byConsumer);
         }
 
         try
@@ -378,12 +395,21 @@ public sealed partial class KafkaIngestService(
         }
         finally
         {
-            foreach (var (grainKey, delivery) in deliveries)
+            foreach (var (key, delivery) in deliveries)
             {
-                chains.Forget(grainKey, delivery);
+                chains.Forget(key, delivery);
             }
         }
     }
+
+    /// <summary>One consumer's delivery of a batch, as the arguments of <see cref="DeliverAsync"/> (no closure per consumer).</summary>
+    private readonly record struct PendingDelivery(
+        KafkaIngestService Service,
+        string Brand,
+        string Consumer,
+        ImmutableArray<RawEvent> Events,
+        IProducer<byte[], byte[]> Producer,
+        CancellationToken Stop);
 
     private async Task DeliverAsync(string brandId, string consumerId, ImmutableArray<RawEvent> events, IProducer<byte[], byte[]> producer, CancellationToken stoppingToken)
     {

@@ -59,6 +59,56 @@ public sealed class TypedValueSmokeTests
     }
 
     [Fact]
+    public void A_rows_answers_upserted_again_unchanged_changed_or_in_numbers_past_the_stack_read_as_the_latest()
+    {
+        var t = new ConsumerTable();
+        var c = new SegmentCompiler(t);
+        var promoters = c.Compile("p", Cmp(new SurveyAnswerExpr("nps", "q1", SourcePosition.None), CompareOp.Ge, N(9)));
+        var same = ImmutableArray.Create(new SurveyAnswerFact("nps", "q1", FactValue.Of(9), Now.AddDays(-1)));
+        var a = t.Upsert(new ConsumerFacts { ConsumerId = "a", SurveyAnswers = same });
+        Assert.Equal([a], Bitmaps.SetBits(promoters.Evaluate(Now)));
+
+        // The same answers again (a delta that changed no answer), then a lower score, then an older high one (ignored).
+        t.Upsert(new ConsumerFacts { ConsumerId = "a", SurveyAnswers = same });
+        Assert.Equal([a], Bitmaps.SetBits(promoters.Evaluate(Now)));
+        t.Upsert(new ConsumerFacts { ConsumerId = "a", SurveyAnswers = [new SurveyAnswerFact("nps", "q1", FactValue.Of(4), Now)] });
+        Assert.Empty(Bitmaps.SetBits(promoters.Evaluate(Now)));
+        t.Upsert(new ConsumerFacts
+        {
+            ConsumerId = "a",
+            SurveyAnswers = [new SurveyAnswerFact("nps", "q1", FactValue.Of(4), Now), new SurveyAnswerFact("nps", "q1", FactValue.Of(10), Now.AddDays(-3))],
+        });
+        Assert.Empty(Bitmaps.SetBits(promoters.Evaluate(Now)));
+
+        // Two answers at the same time: the later one in the list wins.
+        t.Upsert(new ConsumerFacts
+        {
+            ConsumerId = "a",
+            SurveyAnswers = [new SurveyAnswerFact("nps", "q1", FactValue.Of(4), Now), new SurveyAnswerFact("nps", "q1", FactValue.Of(9), Now)],
+        });
+        Assert.Equal([a], Bitmaps.SetBits(promoters.Evaluate(Now)));
+
+        // Forty questions (more than the builder keeps on the stack), each answered twice: every one reads its latest.
+        var many = Enumerable.Range(0, 40)
+            .SelectMany(i => new[]
+            {
+                new SurveyAnswerFact("long", "q" + i, FactValue.Of(i + 100), Now.AddDays(-2)),
+                new SurveyAnswerFact("long", "q" + i, FactValue.Of(i), Now.AddDays(-1)),
+            })
+            .ToImmutableArray();
+        var b = t.Upsert(new ConsumerFacts { ConsumerId = "b", SurveyAnswers = many });
+        for (var i = 0; i < 40; i += 13)
+        {
+            var exact = c.Compile("l" + i, Cmp(new SurveyAnswerExpr("long", "q" + i, SourcePosition.None), CompareOp.Eq, N(i)));
+            Assert.Equal([b], Bitmaps.SetBits(exact.Evaluate(Now)));
+        }
+
+        // Answers taken away: the row answers nothing.
+        t.Upsert(new ConsumerFacts { ConsumerId = "a" });
+        Assert.Empty(Bitmaps.SetBits(promoters.Evaluate(Now)));
+    }
+
+    [Fact]
     public void Multi_valued_purchase_properties_match_any_item_and_between_windows_are_whole_days()
     {
         var t = new ConsumerTable();

@@ -67,7 +67,7 @@ public sealed class BatchPipelineTests
     [Fact]
     public async Task A_consumers_later_delivery_starts_only_after_its_earlier_one_and_others_do_not_wait()
     {
-        var chains = new DeliveryChains();
+        var chains = new DeliveryChains<string>();
         var slow = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var log = new List<string>();
         var gate = new Lock();
@@ -119,7 +119,7 @@ public sealed class BatchPipelineTests
     [Fact]
     public async Task A_failed_delivery_does_not_stop_the_consumers_next_one()
     {
-        var chains = new DeliveryChains();
+        var chains = new DeliveryChains<string>();
         var fail = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var first = chains.Chain("a", () => fail.Task);
         var ran = false;
