@@ -33,7 +33,7 @@ public sealed class HeldEventJsonTests
     public void A_null_document_is_refused()
         => Assert.Throws<JsonException>(() => HeldEventJson.Deserialize("null"u8));
 
-    private static HeldEvent Sample(string kind)
+    internal static HeldEvent Sample(string kind)
     {
         var at = new DateTimeOffset(2026, 11, 29, 20, 15, 30, 123, TimeSpan.Zero);
         return kind switch

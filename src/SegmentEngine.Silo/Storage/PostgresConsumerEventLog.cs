@@ -8,8 +8,8 @@ namespace SegmentEngine.Silo.Storage;
 
 /// <summary>
 /// The consumer event log on PostgreSQL: one stream per consumer (keyed like the consumer grain, <c>brand/consumer</c>),
-/// each held event stored as its own JSON document (<see cref="HeldEventJson"/>: System.Text.Json's web defaults, the
-/// options of grain state, with generated serialization code).
+/// each held event stored as its own compact binary record (<see cref="HeldEventBinary"/>); entries written as JSON
+/// documents (<see cref="HeldEventJson"/>) before that form existed still read.
 /// </summary>
 public sealed class PostgresConsumerEventLog(PostgresEventLogStore store) : IConsumerEventLog
 {
@@ -29,7 +29,7 @@ public sealed class PostgresConsumerEventLog(PostgresEventLogStore store) : ICon
             for (var i = 0; i < entries.Length; i++)
             {
                 var held = events[i];
-                entries[i] = new EventLogEntry(held.EventId, held.OccurredAt, HeldEventJson.Serialize(held));
+                entries[i] = new EventLogEntry(held.EventId, held.OccurredAt, HeldEventBinary.Serialize(held));
             }
 
             streams[c] = new StreamEntries(GrainKeys.Consumer(brandId, consumerId), entries);
@@ -60,7 +60,7 @@ public sealed class PostgresConsumerEventLog(PostgresEventLogStore store) : ICon
         var events = new List<HeldEvent>(entries.Count);
         foreach (var entry in entries)
         {
-            events.Add(HeldEventJson.Deserialize(entry.Payload));
+            events.Add(HeldEventBinary.Deserialize(entry.Payload));
         }
 
         return events;
