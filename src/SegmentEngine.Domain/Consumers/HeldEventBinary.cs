@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Text;
 using SegmentEngine.Domain.Common;
@@ -23,7 +24,8 @@ public static class HeldEventBinary
     /// <summary>First byte of every binary record (0xB1 cannot start a UTF-8 text).</summary>
     public const byte Marker = 0xB1;
 
-    private const int FixedSize = 1 + 1 + 2 + 8 + 2;
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_buffer;
 
     /// <summary>The optional fields, as bits of the mask, in the order they are written.</summary>
     [Flags]
@@ -48,42 +50,49 @@ public static class HeldEventBinary
     public static byte[] Serialize(HeldEvent held)
     {
         ArgumentNullException.ThrowIfNull(held);
-        var mask = MaskOf(held);
-        var bytes = new byte[SizeOf(held, mask)];
-        var w = new Writer(bytes);
+        var buffer = t_buffer ??= new ArrayBufferWriter<byte>(256);
+        buffer.ResetWrittenCount();
+        var w = new Writer(buffer);
         w.Byte(Marker);
         w.Byte((byte)held.Type);
-        w.UInt16((ushort)mask);
+        w.UInt16(0); // the mask of the fields written below, set at the end
         w.Int64(held.OccurredAt.Ticks);
         w.Int16((short)held.OccurredAt.Offset.TotalMinutes);
         w.Text(held.EventId);
+        var mask = Field.None;
         if (held.Name is { } name)
         {
+            mask |= Field.Name;
             w.Text(name);
         }
 
         if (held.OrderId is { } orderId)
         {
+            mask |= Field.OrderId;
             w.Text(orderId);
         }
 
         if (held.Amount is { } amount)
         {
+            mask |= Field.Amount;
             w.Decimal(amount);
         }
 
         if (held.Currency is { } currency)
         {
+            mask |= Field.Currency;
             w.Text(currency);
         }
 
         if (held.StoreId is { } storeId)
         {
+            mask |= Field.StoreId;
             w.Text(storeId);
         }
 
         if (held.Items is { } items)
         {
+            mask |= Field.Items;
             w.Count(items.Count);
             foreach (var item in items)
             {
@@ -96,26 +105,31 @@ public static class HeldEventBinary
 
         if (held.LocationId is { } locationId)
         {
+            mask |= Field.LocationId;
             w.Text(locationId);
         }
 
         if (held.SurveyId is { } surveyId)
         {
+            mask |= Field.SurveyId;
             w.Text(surveyId);
         }
 
         if (held.QuestionId is { } questionId)
         {
+            mask |= Field.QuestionId;
             w.Text(questionId);
         }
 
         if (held.Answer is { } answer)
         {
+            mask |= Field.Answer;
             w.Scalar(answer);
         }
 
         if (held.Properties is { } properties)
         {
+            mask |= Field.Properties;
             w.Count(properties.Count);
             foreach (var (key, value) in properties)
             {
@@ -124,11 +138,8 @@ public static class HeldEventBinary
             }
         }
 
-        if (w.Position != bytes.Length)
-        {
-            throw new InvalidOperationException("A held event's record size was miscounted.");
-        }
-
+        var bytes = buffer.WrittenSpan.ToArray();
+        BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(2), (ushort)mask);
         return bytes;
     }
 
@@ -250,114 +261,39 @@ public static class HeldEventBinary
         return held;
     }
 
-    private static Field MaskOf(HeldEvent held)
+    /// <summary>Writes little-endian fields into a buffer writer (the thread's own, reused from record to record).</summary>
+    private readonly ref struct Writer(ArrayBufferWriter<byte> buffer)
     {
-        var mask = Field.None;
-        mask |= held.Name is null ? 0 : Field.Name;
-        mask |= held.OrderId is null ? 0 : Field.OrderId;
-        mask |= held.Amount is null ? 0 : Field.Amount;
-        mask |= held.Currency is null ? 0 : Field.Currency;
-        mask |= held.StoreId is null ? 0 : Field.StoreId;
-        mask |= held.Items is null ? 0 : Field.Items;
-        mask |= held.LocationId is null ? 0 : Field.LocationId;
-        mask |= held.SurveyId is null ? 0 : Field.SurveyId;
-        mask |= held.QuestionId is null ? 0 : Field.QuestionId;
-        mask |= held.Answer is null ? 0 : Field.Answer;
-        mask |= held.Properties is null ? 0 : Field.Properties;
-        return mask;
-    }
+        private readonly ArrayBufferWriter<byte> _buffer = buffer;
 
-    private static int SizeOf(HeldEvent held, Field mask)
-    {
-        var size = FixedSize + TextSize(held.EventId);
-        size += TextSize(held.Name) + TextSize(held.OrderId) + TextSize(held.Currency) + TextSize(held.StoreId);
-        size += TextSize(held.LocationId) + TextSize(held.SurveyId) + TextSize(held.QuestionId);
-        size += mask.HasFlag(Field.Amount) ? 16 : 0;
-        if (held.Items is { } items)
+        public void Byte(byte value)
         {
-            size += VarintSize(items.Count);
-            foreach (var item in items)
-            {
-                size += TextSize(item.Sku) + TextSize(item.Category) + 4 + 16;
-            }
+            _buffer.GetSpan(1)[0] = value;
+            _buffer.Advance(1);
         }
-
-        if (held.Answer is { } answer)
-        {
-            size += ScalarSize(answer);
-        }
-
-        if (held.Properties is { } properties)
-        {
-            size += VarintSize(properties.Count);
-            foreach (var (key, value) in properties)
-            {
-                size += TextSize(key) + ScalarSize(value);
-            }
-        }
-
-        return size;
-    }
-
-    private static int TextSize(string? text)
-    {
-        if (text is null)
-        {
-            return 0;
-        }
-
-        var bytes = Encoding.UTF8.GetByteCount(text);
-        return VarintSize(bytes) + bytes;
-    }
-
-    private static int ScalarSize(ScalarValue value) => 1 + value.Kind switch
-    {
-        ScalarKind.Number => 8,
-        ScalarKind.Bool => 1,
-        _ => TextSize(value.Text ?? string.Empty),
-    };
-
-    private static int VarintSize(int value)
-    {
-        var size = 1;
-        for (var v = (uint)value; v >= 0x80; v >>= 7)
-        {
-            size++;
-        }
-
-        return size;
-    }
-
-    private ref struct Writer(Span<byte> buffer)
-    {
-        private readonly Span<byte> _buffer = buffer;
-
-        public int Position { get; private set; }
-
-        public void Byte(byte value) => _buffer[Position++] = value;
 
         public void UInt16(ushort value)
         {
-            BinaryPrimitives.WriteUInt16LittleEndian(_buffer[Position..], value);
-            Position += 2;
+            BinaryPrimitives.WriteUInt16LittleEndian(_buffer.GetSpan(2), value);
+            _buffer.Advance(2);
         }
 
         public void Int16(short value)
         {
-            BinaryPrimitives.WriteInt16LittleEndian(_buffer[Position..], value);
-            Position += 2;
+            BinaryPrimitives.WriteInt16LittleEndian(_buffer.GetSpan(2), value);
+            _buffer.Advance(2);
         }
 
         public void Int32(int value)
         {
-            BinaryPrimitives.WriteInt32LittleEndian(_buffer[Position..], value);
-            Position += 4;
+            BinaryPrimitives.WriteInt32LittleEndian(_buffer.GetSpan(4), value);
+            _buffer.Advance(4);
         }
 
         public void Int64(long value)
         {
-            BinaryPrimitives.WriteInt64LittleEndian(_buffer[Position..], value);
-            Position += 8;
+            BinaryPrimitives.WriteInt64LittleEndian(_buffer.GetSpan(8), value);
+            _buffer.Advance(8);
         }
 
         public void Count(int value)
@@ -374,8 +310,9 @@ public static class HeldEventBinary
 
         public void Text(string text)
         {
-            Count(Encoding.UTF8.GetByteCount(text));
-            Position += Encoding.UTF8.GetBytes(text, _buffer[Position..]);
+            var length = Encoding.UTF8.GetByteCount(text);
+            Count(length);
+            _buffer.Advance(Encoding.UTF8.GetBytes(text, _buffer.GetSpan(length)));
         }
 
         public void Decimal(decimal value)

@@ -62,13 +62,13 @@ public static class ConsumerFactsMapper
             LoyaltyPoints = loyalty?.Points ?? 0,
             LifetimePoints = loyalty?.LifetimePoints ?? 0,
             LoyaltyTier = loyalty?.Tier,
-            SurveyAnswers = ToFacts(state.SurveyAnswers),
-            Events = ToFacts(state.Events, skip),
+            SurveyAnswers = SurveyFacts(state.SurveyAnswers),
+            Events = EventFacts(state.Events, skip),
             EventsFrom = eventsFrom,
         };
     }
 
-    private static ImmutableArray<EventFact> ToFacts(List<HeldEvent> events, int skip)
+    private static ImmutableArray<EventFact> EventFacts(List<HeldEvent> events, int skip)
     {
         if (events.Count <= skip)
         {
@@ -84,7 +84,7 @@ public static class ConsumerFactsMapper
         return ImmutableCollectionsMarshal.AsImmutableArray(facts);
     }
 
-    private static ImmutableArray<SurveyAnswerFact> ToFacts(List<SurveyAnswerRecord> answers)
+    private static ImmutableArray<SurveyAnswerFact> SurveyFacts(List<SurveyAnswerRecord> answers)
     {
         if (answers.Count == 0)
         {
