@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Confluent.Kafka;
 using System.Globalization;
 
 namespace SegmentEngine.LoadTests;
@@ -92,13 +93,27 @@ internal static class LoadRun
 
         // So that the run's times (t=...) can be matched with the engine's and PostgreSQL's logs.
         Console.WriteLine($"[load] run clock t=0 at {DateTimeOffset.UtcNow:yyyy-MM-ddTHH:mm:ss.fff}Z");
+        var monitorSkipped = 0;
         var monitor = Task.Run(async () =>
         {
             // Committed offsets (the lag guard's input) are polled every 500 ms. The engine's /metrics is scraped every
             // 2 s only, as a scrape is not free for the engine: Orleans' activation gauge walks every activation.
             for (var round = 0; !stop.IsCancellationRequested; round++)
             {
-                var offsets = events.CommittedOffsets();
+                // A broker that does not answer in time (a paused or overloaded engine hosting it) costs this round's
+                // sample, not the run: the rounds skipped are counted in the report.
+                List<TopicPartitionOffset> offsets;
+                try
+                {
+                    offsets = events.CommittedOffsets();
+                }
+                catch (KafkaException ex) when (!ex.Error.IsFatal)
+                {
+                    Interlocked.Increment(ref monitorSkipped);
+                    await DelayAsync(stop.Token);
+                    continue;
+                }
+
                 var committed = OffsetReader.Sum(offsets) - committedStart;
                 Volatile.Write(ref committedLatest, committed);
                 if (options.MaxLag > 0 && options.MaxPartitionLag > 0)
@@ -108,7 +123,18 @@ internal static class LoadRun
 
                 if (round % 4 == 0)
                 {
-                    var hw = events.HighWatermarks();
+                    long hw;
+                    try
+                    {
+                        hw = events.HighWatermarks();
+                    }
+                    catch (KafkaException ex) when (!ex.Error.IsFatal)
+                    {
+                        Interlocked.Increment(ref monitorSkipped);
+                        await DelayAsync(stop.Token);
+                        continue;
+                    }
+
 
                     // No answer in time: no sample this round (a zero would read as a counter reset).
                     var scrape = await metrics.ScrapeAsync(stop.Token);
@@ -131,9 +157,14 @@ internal static class LoadRun
                     }
                 }
 
+                await DelayAsync(stop.Token);
+            }
+
+            static async Task DelayAsync(CancellationToken token)
+            {
                 try
                 {
-                    await Task.Delay(500, stop.Token);
+                    await Task.Delay(500, token);
                 }
                 catch (OperationCanceledException)
                 {
@@ -174,6 +205,10 @@ internal static class LoadRun
         await stop.CancelAsync();
         await monitor;
         reader?.Join(TimeSpan.FromSeconds(5));
+        if (monitorSkipped > 0)
+        {
+            report.Notes.Add($"{monitorSkipped} progress rounds skipped: the broker did not answer an offset query in time");
+        }
 
         var engineCpuEnd = cpu.ProcessSeconds();
         var ownCpuEnd = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
@@ -244,9 +279,16 @@ internal static class LoadRun
         var deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
         while (Stopwatch.GetTimestamp() < deadline && !cancellationToken.IsCancellationRequested)
         {
-            if (events.Committed() >= events.HighWatermarks())
+            try
             {
-                return true;
+                if (events.Committed() >= events.HighWatermarks())
+                {
+                    return true;
+                }
+            }
+            catch (KafkaException ex) when (!ex.Error.IsFatal)
+            {
+                // No answer in time: ask again until the deadline.
             }
 
             await Task.Delay(200, CancellationToken.None);
