@@ -45,7 +45,7 @@ echo "$name: loading $events events over $consumers consumers (in turn)"
 timeout 3600 "${lt[@]}" --consumers "$consumers" --zipf 0 --events "$events" --duration 3000 --rate 0 \
     > "$run_dir/load.txt" 2>&1 || echo "load exited with $? (see $run_dir/load.txt)" >&2
 grep -E 'applied, steady|missing|errors' "$run_dir/load.txt" || true
-echo "durable: $(psql_at "select count(*) from se_event_log") event-log records, $(psql_at "select count(distinct stream_key) from se_event_log") consumers with events"
+echo "durable: $(psql_at "select coalesce(sum(coalesce(entry_count, 1)), 0) from se_event_log") event-log entries, $(psql_at "select count(distinct stream_key) from se_event_log") consumers with events"
 
 if [[ "${STOP:-term}" == "kill" ]]; then
     kill -KILL "$engine"

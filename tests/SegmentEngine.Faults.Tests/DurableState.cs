@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Npgsql;
+using SegmentEngine.Hosting.EventLog;
 
 namespace SegmentEngine.Faults.Tests;
 
@@ -12,12 +13,22 @@ public static class DurableState
         var ids = new HashSet<string>(StringComparer.Ordinal);
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync();
-        await using (var log = new NpgsqlCommand("SELECT event_id FROM se_event_log", connection))
+        // A row holds one entry in its own columns, or a chunk of several (entry_count, EventLogChunk).
+        await using (var log = new NpgsqlCommand("SELECT event_id, entry_count, payload FROM se_event_log", connection))
         await using (var logReader = await log.ExecuteReaderAsync())
         {
+            var chunk = new List<EventLogEntry>();
             while (await logReader.ReadAsync())
             {
-                ids.Add(logReader.GetString(0));
+                if (logReader.IsDBNull(1))
+                {
+                    ids.Add(logReader.GetString(0));
+                    continue;
+                }
+
+                chunk.Clear();
+                EventLogChunk.Decode(logReader.GetFieldValue<byte[]>(2), logReader.GetInt32(1), chunk);
+                ids.UnionWith(chunk.Select(entry => entry.EventId));
             }
         }
 

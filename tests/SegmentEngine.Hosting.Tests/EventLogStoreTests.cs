@@ -91,7 +91,8 @@ public sealed class EventLogStoreTests(PostgresFixture fixture, ITestOutputHelpe
 
         output.WriteLine($"{streams} appends in {store.AppendBatchCount} statements; {streams} reads in {store.ReadBatchCount} statements");
         Assert.InRange(store.ReadBatchCount, 1, streams / 2);
-        Assert.Equal((long)(3 * streams), (await QueryAsync<long>("SELECT count(*) FROM se_event_log WHERE service_id = @s", ("s", serviceId))).Single());
+        // Each append's three entries share one row.
+        Assert.Equal((long)streams, (await QueryAsync<long>("SELECT count(*) FROM se_event_log WHERE service_id = @s", ("s", serviceId))).Single());
 
         static string Key(int i) => "load/c-" + i;
     }
@@ -188,6 +189,69 @@ public sealed class EventLogStoreTests(PostgresFixture fixture, ITestOutputHelpe
     }
 
     [Fact]
+    public async Task The_entries_of_one_append_to_one_stream_share_a_row_and_read_back_as_entries()
+    {
+        var serviceId = NewId("svc");
+        await using var store = CreateStore(serviceId);
+        var at = new DateTimeOffset(2025, 3, 1, 14, 0, 1, TimeSpan.FromHours(2)).AddTicks(1_234_567);
+        await store.AppendManyAsync([
+            new StreamEntries("r/c-1", [Entry("1a", 30), new EventLogEntry("1b", at, [0xC1, 0, 255]), Entry("1c", 10)]),
+            new StreamEntries("r/c-2", [Entry("2a", 1)]),
+        ]);
+        await store.AppendAsync("r/c-1", [Entry("1d", 40)]);
+        await store.AppendAsync("r/c-1", [Entry("1e", 50), Entry("1a", 60)]);
+
+        // Rows: one chunk of three, one single entry, one single entry, one chunk of two (a repeated id stays, as before).
+        var rows = await QueryAsync<string>(
+            "SELECT stream_key || ':' || event_id || ':' || coalesce(entry_count::text, '-') || ':' || (newest_at IS NULL)::text || ':' || get_byte(payload, 0) FROM se_event_log WHERE service_id = @s ORDER BY seq",
+            ("s", serviceId));
+        Assert.Equal(["r/c-1:1a:3:false:193", "r/c-2:2a:-:true:50", "r/c-1:1d:-:true:49", "r/c-1:1e:2:false:193"], rows);
+        // The chunk's time span: its oldest entry (1b, at 12:00:01.12 UTC) and its newest (1a), in microseconds since the epoch.
+        var spans = await QueryAsync<long>(
+            "SELECT (extract(epoch FROM occurred_at) * 1000000)::bigint FROM se_event_log WHERE service_id = @s AND entry_count = 3 " +
+            "UNION ALL SELECT (extract(epoch FROM newest_at) * 1000000)::bigint FROM se_event_log WHERE service_id = @s AND entry_count = 3",
+            ("s", serviceId));
+        Assert.Equal([(at.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / 10, Start.AddSeconds(30).ToUnixTimeMilliseconds() * 1000], spans);
+
+        var read = await store.ReadAsync("r/c-1");
+        Assert.Equal(["1a", "1b", "1c", "1d", "1e", "1a"], read.Select(e => e.EventId));
+        Assert.Equal(new byte[] { 0xC1, 0, 255 }, read[1].Payload);
+        Assert.Equal(new DateTimeOffset(at.UtcTicks - (at.UtcTicks % 10), TimeSpan.Zero), read[1].OccurredAt);
+        Assert.Equal(Start.AddSeconds(10), read[2].OccurredAt);
+        Assert.Equal("1c", Encoding.UTF8.GetString(read[2].Payload));
+        Assert.Equal(7, store.AppendedEntryCount);
+
+        var prefix = new List<EventLogEntry>();
+        await foreach (var (key, entries) in store.ReadPrefixAsync("r/"))
+        {
+            Assert.StartsWith("r/c-", key, StringComparison.Ordinal);
+            prefix.AddRange(entries);
+        }
+
+        Assert.Equal(["1a", "1b", "1c", "1d", "1e", "1a", "2a"], prefix.Select(e => e.EventId));
+    }
+
+    [Fact]
+    public async Task Purge_rewrites_a_partly_expired_row_in_its_place_and_counts_entries()
+    {
+        await using var store = CreateStore(NewId("svc"));
+        await store.AppendAsync("b/c-1", [Entry("a", 10), Entry("b", 100), Entry("c", 200)]);
+        await store.AppendAsync("b/c-1", [Entry("d", 300), Entry("e", 1)]);
+        await store.AppendAsync("b/c-1", [Entry("f", 20), Entry("g", 30)]);
+        await store.AppendAsync("b/c-1", [Entry("h", 400)]);
+
+        // a, e and the whole row of f and g are older than 50 s.
+        Assert.Equal(4, await store.PurgeBeforeAsync("b/", Start.AddSeconds(50)));
+        AssertIds(["b", "c", "d", "h"], await store.ReadAsync("b/c-1"));
+
+        // A rewritten row that keeps one entry holds it in its own columns; later appends still come after it.
+        Assert.Equal(1, await store.PurgeBeforeAsync("b/", Start.AddSeconds(150)));
+        await store.AppendAsync("b/c-1", [Entry("i", 500), Entry("j", 5)]);
+        AssertIds(["c", "d", "h", "i", "j"], await store.ReadAsync("b/c-1"));
+        Assert.Equal(0, await store.PurgeBeforeAsync("b/", Start));
+    }
+
+    [Fact]
     public async Task Purge_deletes_only_older_entries_of_the_prefix()
     {
         await using var store = CreateStore(NewId("svc"));
@@ -243,7 +307,7 @@ public sealed class EventLogStoreTests(PostgresFixture fixture, ITestOutputHelpe
 
             // Five appends of two entries fill one batch of ten; one of them breaks the statement.
             var appends = Enumerable.Range(0, 5)
-                .Select(i => store.AppendAsync("b/c-" + i, [Entry("ok-" + i, 1), Entry(i == 3 ? "poison" : "ok2-" + i, 2)]))
+                .Select(i => store.AppendAsync("b/c-" + i, [Entry(i == 3 ? "poison" : "ok-" + i, 1), Entry("ok2-" + i, 2)]))
                 .ToArray();
 
             foreach (var append in appends)
@@ -348,7 +412,7 @@ public sealed class EventLogStoreTests(PostgresFixture fixture, ITestOutputHelpe
         var schema = await CreateSchemaAsync(
             "CREATE FUNCTION {0}.boom() RETURNS bytea LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'poisoned row'; END $$;" +
             "CREATE VIEW {0}.se_event_log AS SELECT service_id, stream_hash, stream_key, seq, event_id, occurred_at, " +
-            "CASE WHEN event_id = 'poison' THEN {0}.boom() ELSE payload END AS payload FROM public.se_event_log;");
+            "CASE WHEN event_id = 'poison' THEN {0}.boom() ELSE payload END AS payload, entry_count, newest_at FROM public.se_event_log;");
         try
         {
             await using var store = CreateStore(serviceId, options =>

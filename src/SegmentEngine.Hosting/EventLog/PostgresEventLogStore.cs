@@ -10,7 +10,9 @@ namespace SegmentEngine.Hosting.EventLog;
 /// <summary>
 /// Append-only event streams in the PostgreSQL table <c>se_event_log</c>, written and read in groups: appends of
 /// many callers are queued and written by one binary COPY per batch, in one transaction, and concurrent reads of
-/// many streams are answered by one SELECT per group. Byte-level: entries are opaque to it.
+/// many streams are answered by one SELECT per group. Byte-level: entries are opaque to it. The entries of one append
+/// to one stream are stored in one row when there are several (<see cref="EventLogChunk"/>), so that a stream with
+/// many events in a batch costs the database one row, not one per event.
 /// </summary>
 /// <remarks>
 /// <para>A stream is identified by (service id, stream key); keys are compared ordinally (byte order). An append
@@ -25,12 +27,12 @@ namespace SegmentEngine.Hosting.EventLog;
 public sealed partial class PostgresEventLogStore : IAsyncDisposable
 {
     private const string CopySql =
-        "COPY se_event_log (service_id, stream_hash, stream_key, event_id, occurred_at, payload) FROM STDIN (FORMAT BINARY)";
+        "COPY se_event_log (service_id, stream_hash, stream_key, event_id, occurred_at, payload, entry_count, newest_at) FROM STDIN (FORMAT BINARY)";
 
     // The hash selects the index range; the key filter removes hash collisions. Sequence order is append order.
     internal const string ReadSql =
         """
-        SELECT stream_key, event_id, occurred_at, payload
+        SELECT stream_key, event_id, occurred_at, payload, entry_count
           FROM se_event_log
          WHERE service_id = @service AND stream_hash = ANY(@hashes) AND stream_key = ANY(@keys)
          ORDER BY seq
@@ -41,14 +43,37 @@ public sealed partial class PostgresEventLogStore : IAsyncDisposable
 
     private const string ReadPrefixSql =
         """
-        SELECT stream_key, event_id, occurred_at, payload
+        SELECT stream_key, event_id, occurred_at, payload, entry_count
           FROM se_event_log
          WHERE service_id = @service AND stream_key LIKE @pattern ESCAPE '\'
          ORDER BY stream_key, seq
         """;
 
+    // Rows whose every entry is older than the cutoff go whole; the entries deleted are counted.
     private const string PurgeSql =
-        "DELETE FROM se_event_log WHERE service_id = @service AND stream_key LIKE @pattern ESCAPE '\\' AND occurred_at < @cutoff";
+        """
+        WITH gone AS (
+            DELETE FROM se_event_log
+             WHERE service_id = @service AND stream_key LIKE @pattern ESCAPE '\' AND coalesce(newest_at, occurred_at) < @cutoff
+            RETURNING coalesce(entry_count, 1) AS entries)
+        SELECT coalesce(sum(entries), 0)::bigint FROM gone
+        """;
+
+    // Chunks with some entries older than the cutoff and some not (after PurgeSql, in its transaction).
+    private const string PartlyExpiredSql =
+        """
+        SELECT stream_hash, seq, entry_count, payload
+          FROM se_event_log
+         WHERE service_id = @service AND stream_key LIKE @pattern ESCAPE '\' AND entry_count IS NOT NULL AND occurred_at < @cutoff
+           FOR UPDATE
+        """;
+
+    private const string RewriteChunkSql =
+        """
+        UPDATE se_event_log
+           SET event_id = @event_id, occurred_at = @oldest, newest_at = @newest, entry_count = @entry_count, payload = @payload
+         WHERE stream_hash = @hash AND seq = @seq
+        """;
 
     private readonly string _serviceId;
     private readonly NpgsqlDataSource _dataSource;
@@ -227,7 +252,7 @@ public sealed partial class PostgresEventLogStore : IAsyncDisposable
                     }
 
                     current = key;
-                    entries.Add(ReadEntry(reader));
+                    AddEntries(reader, entries);
                 }
 
                 if (current is not null)
@@ -240,16 +265,94 @@ public sealed partial class PostgresEventLogStore : IAsyncDisposable
 
     /// <summary>
     /// Retention: deletes the entries that occurred before <paramref name="cutoff"/> in every stream whose key starts
-    /// with <paramref name="prefix"/> (taken literally); returns the number of entries deleted.
+    /// with <paramref name="prefix"/> (taken literally); returns the number of entries deleted. A row holding several
+    /// entries of which only some are older is rewritten with the others, in its place in the stream's order; all in
+    /// one transaction.
     /// </summary>
     public async Task<long> PurgeBeforeAsync(string prefix, DateTimeOffset cutoff, CancellationToken cancellationToken = default)
     {
         var pattern = PrefixPattern(prefix);
-        await using var command = _dataSource.CreateCommand(PurgeSql);
+        var utcCutoff = cutoff.ToUniversalTime();
+        var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            await using (transaction.ConfigureAwait(false))
+            {
+                long deleted;
+                await using (var purge = new NpgsqlCommand(PurgeSql, connection, transaction))
+                {
+                    AddPrefixParameters(purge, pattern, utcCutoff);
+                    deleted = (long)(await purge.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+                }
+
+                var rewrites = new List<(long Hash, long Seq, List<EventLogEntry> Kept)>();
+                await using (var select = new NpgsqlCommand(PartlyExpiredSql, connection, transaction))
+                {
+                    AddPrefixParameters(select, pattern, utcCutoff);
+                    var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                    await using (reader.ConfigureAwait(false))
+                    {
+                        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                        {
+                            var entries = new List<EventLogEntry>();
+                            EventLogChunk.Decode(reader.GetFieldValue<byte[]>(3), reader.GetInt32(2), entries);
+                            var kept = entries.FindAll(entry => entry.OccurredAt >= utcCutoff);
+                            deleted += entries.Count - kept.Count;
+                            rewrites.Add((reader.GetInt64(0), reader.GetInt64(1), kept));
+                        }
+                    }
+                }
+
+                foreach (var (hash, seq, kept) in rewrites)
+                {
+                    await using var rewrite = new NpgsqlCommand(RewriteChunkSql, connection, transaction);
+                    var (eventId, oldest, payload, count, newest) = RowOf(kept);
+                    rewrite.Parameters.Add(new NpgsqlParameter<string>("event_id", eventId));
+                    rewrite.Parameters.Add(new NpgsqlParameter<DateTimeOffset>("oldest", oldest));
+                    rewrite.Parameters.Add(new NpgsqlParameter("newest", NpgsqlDbType.TimestampTz) { Value = newest is { } n ? n : DBNull.Value });
+                    rewrite.Parameters.Add(new NpgsqlParameter("entry_count", NpgsqlDbType.Integer) { Value = count is { } c ? c : DBNull.Value });
+                    rewrite.Parameters.Add(new NpgsqlParameter<byte[]>("payload", payload));
+                    rewrite.Parameters.Add(new NpgsqlParameter<long>("hash", hash));
+                    rewrite.Parameters.Add(new NpgsqlParameter<long>("seq", seq));
+                    await rewrite.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                }
+
+                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                return deleted;
+            }
+        }
+    }
+
+    private void AddPrefixParameters(NpgsqlCommand command, string pattern, DateTimeOffset cutoff)
+    {
         command.Parameters.Add(new NpgsqlParameter<string>("service", _serviceId));
         command.Parameters.Add(new NpgsqlParameter<string>("pattern", pattern));
-        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset>("cutoff", cutoff.ToUniversalTime()));
-        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset>("cutoff", cutoff));
+    }
+
+    /// <summary>
+    /// The columns of the row holding <paramref name="entries"/> (at least one, in order): one entry keeps its own
+    /// columns, several make a chunk with their count and the newest time.
+    /// </summary>
+    private static (string EventId, DateTimeOffset OccurredAt, byte[] Payload, int? EntryCount, DateTimeOffset? NewestAt) RowOf(IReadOnlyList<EventLogEntry> entries)
+    {
+        var first = entries[0];
+        if (entries.Count == 1)
+        {
+            return (first.EventId, first.OccurredAt.ToUniversalTime(), first.Payload, null, null);
+        }
+
+        var oldest = first.OccurredAt;
+        var newest = first.OccurredAt;
+        foreach (var entry in entries)
+        {
+            oldest = entry.OccurredAt < oldest ? entry.OccurredAt : oldest;
+            newest = entry.OccurredAt > newest ? entry.OccurredAt : newest;
+        }
+
+        var span = entries is EventLogEntry[] array ? array : [.. entries];
+        return (first.EventId, oldest.ToUniversalTime(), EventLogChunk.Encode(span), entries.Count, newest.ToUniversalTime());
     }
 
     /// <summary>The planner-statistics refresh started by the appends committed so far, if any; it never faults.</summary>
@@ -287,6 +390,7 @@ public sealed partial class PostgresEventLogStore : IAsyncDisposable
     private async Task CopyAppendsAsync(NpgsqlConnection connection, IReadOnlyList<PendingAppend> batch)
     {
         var entryCount = 0;
+        var rowCount = 0;
         Interlocked.Increment(ref _appendBatches);
         var transaction = await connection.BeginTransactionAsync().ConfigureAwait(false);
         await using (transaction.ConfigureAwait(false))
@@ -298,16 +402,27 @@ public sealed partial class PostgresEventLogStore : IAsyncDisposable
                 {
                     foreach (var append in pending.Streams)
                     {
-                        foreach (var entry in append.Entries)
+                        // One row per stream of the append: its entry, or a chunk of its entries.
+                        var (eventId, occurredAt, payload, count, newest) = RowOf(append.Entries);
+                        await importer.StartRowAsync().ConfigureAwait(false);
+                        await importer.WriteAsync(_serviceId, NpgsqlDbType.Text).ConfigureAwait(false);
+                        await importer.WriteAsync(append.Hash, NpgsqlDbType.Bigint).ConfigureAwait(false);
+                        await importer.WriteAsync(append.StreamKey, NpgsqlDbType.Text).ConfigureAwait(false);
+                        await importer.WriteAsync(eventId, NpgsqlDbType.Text).ConfigureAwait(false);
+                        await importer.WriteAsync(occurredAt, NpgsqlDbType.TimestampTz).ConfigureAwait(false);
+                        await importer.WriteAsync(payload, NpgsqlDbType.Bytea).ConfigureAwait(false);
+                        if (count is { } entries)
                         {
-                            await importer.StartRowAsync().ConfigureAwait(false);
-                            await importer.WriteAsync(_serviceId, NpgsqlDbType.Text).ConfigureAwait(false);
-                            await importer.WriteAsync(append.Hash, NpgsqlDbType.Bigint).ConfigureAwait(false);
-                            await importer.WriteAsync(append.StreamKey, NpgsqlDbType.Text).ConfigureAwait(false);
-                            await importer.WriteAsync(entry.EventId, NpgsqlDbType.Text).ConfigureAwait(false);
-                            await importer.WriteAsync(entry.OccurredAt.ToUniversalTime(), NpgsqlDbType.TimestampTz).ConfigureAwait(false);
-                            await importer.WriteAsync(entry.Payload, NpgsqlDbType.Bytea).ConfigureAwait(false);
+                            await importer.WriteAsync(entries, NpgsqlDbType.Integer).ConfigureAwait(false);
+                            await importer.WriteAsync(newest!.Value, NpgsqlDbType.TimestampTz).ConfigureAwait(false);
                         }
+                        else
+                        {
+                            await importer.WriteNullAsync().ConfigureAwait(false);
+                            await importer.WriteNullAsync().ConfigureAwait(false);
+                        }
+
+                        rowCount++;
                     }
 
                     entryCount += pending.Weight;
@@ -322,7 +437,7 @@ public sealed partial class PostgresEventLogStore : IAsyncDisposable
         Interlocked.Add(ref _appendedEntries, entryCount);
 
         // Started before the appends complete, so that a caller who awaited them can await it (StatisticsRefreshed).
-        _statistics.Added(entryCount);
+        _statistics.Added(rowCount);
         foreach (var append in batch)
         {
             append.Completion.TrySetResult();
@@ -353,7 +468,7 @@ public sealed partial class PostgresEventLogStore : IAsyncDisposable
             {
                 var key = reader.GetString(0);
                 var entries = streams[key] ??= [];
-                entries.Add(ReadEntry(reader));
+                AddEntries(reader, entries);
             }
         }
 
@@ -363,8 +478,18 @@ public sealed partial class PostgresEventLogStore : IAsyncDisposable
         }
     }
 
-    private static EventLogEntry ReadEntry(NpgsqlDataReader reader) =>
-        new(reader.GetString(1), reader.GetFieldValue<DateTimeOffset>(2), reader.GetFieldValue<byte[]>(3));
+    // A row of (stream_key, event_id, occurred_at, payload, entry_count): its entry, or its chunk's entries in order.
+    private static void AddEntries(NpgsqlDataReader reader, List<EventLogEntry> into)
+    {
+        if (reader.IsDBNull(4))
+        {
+            into.Add(new(reader.GetString(1), reader.GetFieldValue<DateTimeOffset>(2), reader.GetFieldValue<byte[]>(3)));
+        }
+        else
+        {
+            EventLogChunk.Decode(reader.GetFieldValue<byte[]>(3), reader.GetInt32(4), into);
+        }
+    }
 
     private static async Task WaitAsync(TaskCompletionSource completion, CancellationToken cancellationToken)
     {

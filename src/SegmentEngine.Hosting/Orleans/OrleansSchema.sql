@@ -356,7 +356,8 @@ CREATE TABLE IF NOT EXISTS se_consumer_state
 -- Append-only event streams written in group commits by SegmentEngine.Hosting.EventLog.PostgresEventLogStore
 -- (not an ADO.NET provider table). A stream is (service_id, stream_key); stream_hash is the client-side FNV-1a 64
 -- hash of both (EventStreamHash) and leads the only index, so a stream's entries are one index range in append
--- (seq) order. No unique constraint: a retried append may leave duplicate rows; readers skip repeated event ids.
+-- (seq) order. The entries of one append to one stream share a row when there are several of them (entry_count).
+-- No unique constraint: a retried append may leave duplicate rows; readers skip repeated event ids.
 -- Prefix scans (brand rebuilds, retention) filter stream_key LIKE 'brand/%' over the whole table.
 -- ---------------------------------------------------------------------------------------------------
 
@@ -372,6 +373,11 @@ CREATE TABLE IF NOT EXISTS se_event_log
 );
 
 CREATE INDEX IF NOT EXISTS se_event_log_stream ON se_event_log (stream_hash, seq);
+
+-- A row holding several entries of one append (SegmentEngine.Hosting.EventLog.EventLogChunk): how many, and the newest
+-- entry's time (occurred_at is then the oldest's). Both null on a row holding one entry in its own columns.
+ALTER TABLE se_event_log ADD COLUMN IF NOT EXISTS entry_count integer;
+ALTER TABLE se_event_log ADD COLUMN IF NOT EXISTS newest_at timestamptz;
 
 -- ---------------------------------------------------------------------------------------------------
 -- Memberships a shard has published and the broker acknowledged (SegmentEngine.Silo.Storage.PostgresPublishedMemberships,
