@@ -278,6 +278,58 @@ public sealed class ConsumerStateTests
         Assert.Equal(cutoff, state.RetentionWatermark);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(7)]
+    [InlineData(8)]
+    [InlineData(9)]
+    [InlineData(40)]
+    public void Dedup_holds_for_a_few_held_events_and_for_many_and_purge_keeps_the_right_ones(int count)
+    {
+        // Up to eight held ids sit in a small array, more in a dictionary: both forms, and the move between them.
+        var start = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        ConsumerEvent CheckIn(int i) => new($"e-{i}", "acme", "c-42", EventType.CheckIn, start.AddMinutes(i), new CheckInPayload("l"));
+        var state = new ConsumerState();
+        for (var i = 0; i < count; i++)
+        {
+            Assert.Equal(ApplyOutcome.Applied, state.Apply(CheckIn(i), Now).Outcome);
+            for (var j = 0; j <= i; j++)
+            {
+                Assert.True(state.HasSeen($"e-{j}"));
+            }
+
+            Assert.False(state.HasSeen($"e-{i + 1}"));
+            Assert.Equal(i + 1, state.HeldCount);
+        }
+
+        for (var i = 0; i < count; i++)
+        {
+            Assert.Equal(ApplyOutcome.Duplicate, state.Apply(CheckIn(i), Now).Outcome);
+        }
+
+        // The held events leave memory; their ids stay, so every replay is still a duplicate.
+        state.ReleaseEvents();
+        Assert.Equal(count, state.ReleasedCount);
+        Assert.Equal(ApplyOutcome.Duplicate, state.Apply(CheckIn(count - 1), Now).Outcome);
+
+        // Purging the older half keeps exactly the newer ids, in either form.
+        var half = count / 2;
+        Assert.Equal(half, state.PurgeOlderThan(start.AddMinutes(half)));
+        Assert.Equal(count - half, state.HeldCount);
+        for (var i = 0; i < count; i++)
+        {
+            Assert.Equal(i >= half, state.HasSeen($"e-{i}"));
+        }
+
+        // Room freed by the purge is used again, and the erasure forgets every id.
+        Assert.Equal(ApplyOutcome.Applied, state.Apply(CheckIn(count + 1), Now).Outcome);
+        Assert.True(state.HasSeen($"e-{count + 1}"));
+        Assert.Equal(count - half + 1, state.HeldCount);
+        state.Erase(Now);
+        Assert.Equal(0, state.HeldCount);
+        Assert.False(state.HasSeen($"e-{count - 1}"));
+    }
+
     [Fact]
     public void Dedup_set_stays_bounded_under_steady_traffic_with_periodic_purge()
     {

@@ -7,8 +7,9 @@ using SegmentEngine.Domain.Events;
 namespace SegmentEngine.Benchmarks.Memory;
 
 /// <summary>
-/// What an active consumer grain's state keeps on the heap (<c>consumer-memory</c>): a new state before any event, and
-/// each held event once released from memory (its dedup entry), for load-test-like ids and for UUIDs. Measured as the
+/// What an active consumer grain's state keeps on the heap (<c>consumer-memory</c>): a new state before any event, a
+/// state holding a few released events, and each held event once released from memory (its dedup entry), for
+/// load-test-like ids and for UUIDs. Measured as the
 /// managed heap with the states alive minus the heap before they were made, after full collections.
 /// </summary>
 public static class ConsumerStateMemory
@@ -20,6 +21,14 @@ public static class ConsumerStateMemory
     public static void Run()
     {
         Console.WriteLine($"new ConsumerState, no event: {Measure(States * 10, _ => null):F0} B each ({States * 10:N0} states)");
+
+        // Most consumers of a Zipf load hold a handful of events: the whole state with 1, 2, 4 and 9 released.
+        foreach (var held in new[] { 1, 2, 4, 9 })
+        {
+            var perState = Measure(States * 5, s => Purchases(held, i => $"lt-6b0c8b62-{1_000_000 + (s * held) + i}"));
+            Console.WriteLine($"a state holding {held} released event(s), 20-character ids: {perState:F0} B each ({States * 5:N0} states)");
+        }
+
         foreach (var (name, id) in new (string, Func<int, string>)[]
         {
             ("20-character ids (the load test's)", i => $"lt-6b0c8b62-{1_000_000 + i}"),

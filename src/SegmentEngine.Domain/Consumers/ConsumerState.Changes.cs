@@ -137,7 +137,7 @@ public sealed partial class ConsumerState
         }
 
         Events.Add(held);
-        _held[IdKey(held.EventId)] = held.OccurredAt.UtcTicks;
+        _held.Set(IdKey(held.EventId), held.OccurredAt.UtcTicks);
         return StateChanges.Events;
     }
 

@@ -26,10 +26,11 @@ public sealed partial class ConsumerState
     /// <summary>
     /// Every held event's id with its time (UTC ticks): those in <see cref="Events"/> and those released from memory.
     /// An active consumer keeps one entry per held event in memory, so the id is kept as a 128-bit hash
-    /// (<see cref="HeldId"/>, 32 bytes an entry) rather than as its string (about 64 bytes more for a 20-character id,
-    /// 96 for a UUID; the consumer-memory benchmark).
+    /// (<see cref="HeldId"/>, 24 bytes an entry while the consumer holds a few, 32 in the dictionary past that; see
+    /// <see cref="HeldIds"/>) rather than as its string (about 64 bytes more for a 20-character id, 96 for a UUID; the
+    /// consumer-memory benchmark).
     /// </summary>
-    private Dictionary<HeldId, long> _held = [];
+    private HeldIds _held;
 
     // Made on first use: most consumers only ever send behavioural events, and an active consumer stays in memory, so
     // empty profile, consent, privacy and loyalty parts would cost every one of them about 700 bytes.
@@ -165,7 +166,7 @@ public sealed partial class ConsumerState
     }
 
     /// <summary>True when the event id was applied (held, or recorded as seen).</summary>
-    public bool HasSeen(string eventId) => _held.ContainsKey(IdKey(eventId)) || (_seenEventIds?.ContainsKey(eventId) ?? false);
+    public bool HasSeen(string eventId) => _held.Contains(IdKey(eventId)) || (_seenEventIds?.ContainsKey(eventId) ?? false);
 
     /// <summary>
     /// Lets go of the held events in memory once they are durable elsewhere (the event log) and were passed on:
@@ -192,7 +193,7 @@ public sealed partial class ConsumerState
         var taken = new HashSet<string>(StringComparer.Ordinal);
         foreach (var held in events)
         {
-            if (_held.ContainsKey(IdKey(held.EventId)) && taken.Add(held.EventId))
+            if (_held.Contains(IdKey(held.EventId)) && taken.Add(held.EventId))
             {
                 restored.Add(held);
             }
@@ -242,7 +243,7 @@ public sealed partial class ConsumerState
             }
 
             Events.Add(held);
-            _held[IdKey(held.EventId)] = held.OccurredAt.UtcTicks;
+            _held.Set(IdKey(held.EventId), held.OccurredAt.UtcTicks);
             if (held.Type == EventType.SurveyAnswer && held.SurveyId is not null && held.QuestionId is not null && held.Answer is { } answer)
             {
                 ApplySurvey(held.SurveyId, held.QuestionId, answer, held.OccurredAt, held.EventId);
@@ -317,7 +318,7 @@ public sealed partial class ConsumerState
 
         Events.RemoveAll(e => e.OccurredAt < cutoff);
         var cutoffTicks = cutoff.UtcTicks;
-        var removed = RemoveWhere(_held, ticks => ticks < cutoffTicks);
+        var removed = _held.RemoveBefore(cutoffTicks);
         SurveyAnswers.RemoveAll(a => a.AnsweredAt < cutoff);
         if (_seenEventIds is { } seen)
         {
@@ -339,7 +340,7 @@ public sealed partial class ConsumerState
         _consent = null;
         _privacy = null;
         Events = [];
-        _held = [];
+        _held.Clear();
         SurveyAnswers = [];
         _loyalty = null;
         _seenEventIds = null;
