@@ -103,9 +103,20 @@ internal static class LoadRun
                 // A broker that does not answer in time (a paused or overloaded engine hosting it) costs this round's
                 // sample, not the run: the rounds skipped are counted in the report.
                 List<TopicPartitionOffset> offsets;
+                var worst = -1L;
+                var hw = 0L;
                 try
                 {
                     offsets = events.CommittedOffsets();
+                    if (options.MaxLag > 0 && options.MaxPartitionLag > 0)
+                    {
+                        worst = events.WorstPartitionLag(offsets);
+                    }
+
+                    if (round % 4 == 0)
+                    {
+                        hw = events.HighWatermarks();
+                    }
                 }
                 catch (KafkaException ex) when (!ex.Error.IsFatal)
                 {
@@ -116,26 +127,13 @@ internal static class LoadRun
 
                 var committed = OffsetReader.Sum(offsets) - committedStart;
                 Volatile.Write(ref committedLatest, committed);
-                if (options.MaxLag > 0 && options.MaxPartitionLag > 0)
+                if (worst >= 0)
                 {
-                    Volatile.Write(ref worstPartitionLag, events.WorstPartitionLag(offsets));
+                    Volatile.Write(ref worstPartitionLag, worst);
                 }
 
                 if (round % 4 == 0)
                 {
-                    long hw;
-                    try
-                    {
-                        hw = events.HighWatermarks();
-                    }
-                    catch (KafkaException ex) when (!ex.Error.IsFatal)
-                    {
-                        Interlocked.Increment(ref monitorSkipped);
-                        await DelayAsync(stop.Token);
-                        continue;
-                    }
-
-
                     // No answer in time: no sample this round (a zero would read as a counter reset).
                     var scrape = await metrics.ScrapeAsync(stop.Token);
                     if (scrape is not null)

@@ -20,8 +20,9 @@ public static class EventLogChunk
     public const byte Marker = 0xC1;
 
     /// <summary>Encodes <paramref name="entries"/> (at least one) as a chunk payload.</summary>
-    public static byte[] Encode(ReadOnlySpan<EventLogEntry> entries)
+    public static byte[] Encode(IReadOnlyList<EventLogEntry> entries)
     {
+        ArgumentNullException.ThrowIfNull(entries);
         var size = 1;
         foreach (var entry in entries)
         {

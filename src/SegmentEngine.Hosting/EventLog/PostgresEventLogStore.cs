@@ -351,8 +351,7 @@ public sealed partial class PostgresEventLogStore : IAsyncDisposable
             newest = entry.OccurredAt > newest ? entry.OccurredAt : newest;
         }
 
-        var span = entries is EventLogEntry[] array ? array : [.. entries];
-        return (first.EventId, oldest.ToUniversalTime(), EventLogChunk.Encode(span), entries.Count, newest.ToUniversalTime());
+        return (first.EventId, oldest.ToUniversalTime(), EventLogChunk.Encode(entries), entries.Count, newest.ToUniversalTime());
     }
 
     /// <summary>The planner-statistics refresh started by the appends committed so far, if any; it never faults.</summary>

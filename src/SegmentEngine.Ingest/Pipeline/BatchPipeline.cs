@@ -76,18 +76,10 @@ internal sealed class DeliveryChains<TKey>
     public int Count => _last.Count;
 
     /// <summary>
-    /// Starts <paramref name="deliver"/> for <paramref name="key"/> once the consumer's previous delivery, if any, has
-    /// finished (whatever its outcome), and registers it as the consumer's last. Called by the lane, one batch at a time.
-    /// </summary>
-    public Task Chain(TKey key, Func<Task> deliver)
-    {
-        ArgumentNullException.ThrowIfNull(deliver);
-        return Chain(key, static d => d(), deliver);
-    }
-
-    /// <summary>
-    /// As <see cref="Chain(TKey, Func{Task})"/>, with the delivery's arguments passed as <paramref name="state"/> (a
-    /// static <paramref name="deliver"/> then allocates nothing for a consumer with no delivery in progress, the common case).
+    /// Starts <paramref name="deliver"/> with <paramref name="state"/> for <paramref name="key"/> once the consumer's
+    /// previous delivery, if any, has finished (whatever its outcome), and registers it as the consumer's last. Called by
+    /// the lane, one batch at a time. The delivery's arguments travel as the state, so a static
+    /// <paramref name="deliver"/> allocates nothing for a consumer with no delivery in progress (the common case).
     /// </summary>
     public Task Chain<TState>(TKey key, Func<TState, Task> deliver, TState state)
     {

@@ -80,7 +80,7 @@ public sealed class BatchPipelineTests
         }
 
         // Batch 1: consumer a is slow (a new activation, say).
-        var a1 = chains.Chain("a", async () =>
+        var a1 = Chain(chains, "a", async () =>
         {
             await slow.Task;
             Note("a1");
@@ -88,13 +88,13 @@ public sealed class BatchPipelineTests
 
         // Batch 2: a again, and b, which must not wait for a.
         var a2Started = false;
-        var a2 = chains.Chain("a", () =>
+        var a2 = Chain(chains, "a", () =>
         {
             a2Started = true;
             Note("a2");
             return Task.CompletedTask;
         });
-        var b1 = chains.Chain("b", () =>
+        var b1 = Chain(chains, "b", () =>
         {
             Note("b1");
             return Task.CompletedTask;
@@ -121,9 +121,9 @@ public sealed class BatchPipelineTests
     {
         var chains = new DeliveryChains<string>();
         var fail = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var first = chains.Chain("a", () => fail.Task);
+        var first = Chain(chains, "a", () => fail.Task);
         var ran = false;
-        var second = chains.Chain("a", () =>
+        var second = Chain(chains, "a", () =>
         {
             ran = true;
             return Task.CompletedTask;
@@ -135,4 +135,7 @@ public sealed class BatchPipelineTests
         await second;
         Assert.True(ran);
     }
+
+    // The delivery as the state of the ingest's state-passing overload (a closure is fine in a test).
+    private static Task Chain(DeliveryChains<string> chains, string key, Func<Task> deliver) => chains.Chain(key, static d => d(), deliver);
 }
