@@ -126,8 +126,52 @@ public sealed record ConsumerFacts
     /// <summary>Latest answer per (survey, question).</summary>
     public ImmutableArray<SurveyAnswerFact> SurveyAnswers { get; init; } = [];
 
-    /// <summary>Events held (within retention), any order; from <see cref="EventsFrom"/> on when that is set.</summary>
-    public ImmutableArray<EventFact> Events { get; init; } = [];
+    private ImmutableArray<EventFact> _events = [];
+    private EventFactSource? _eventSource;
+
+    /// <summary>
+    /// Events held (within retention), any order; from <see cref="EventsFrom"/> on when that is set. Facts given as an
+    /// <see cref="EventSource"/> are made into <see cref="EventFact"/>s on the first read of this property.
+    /// </summary>
+    public ImmutableArray<EventFact> Events
+    {
+        get
+        {
+            if (_events.IsDefault)
+            {
+                // Two threads may both make them: equal arrays, either kept.
+                _events = _eventSource!.ToFacts();
+            }
+
+            return _events;
+        }
+
+        init
+        {
+            _events = value.IsDefault ? [] : value;
+            _eventSource = null;
+        }
+    }
+
+    /// <summary>
+    /// The events as their owner keeps them, when it handed them over so (the ingest's deltas): the table writes them
+    /// straight into its log. Null when the events were given as <see cref="Events"/>. Not sent between silos: a copy
+    /// carries <see cref="Events"/>.
+    /// </summary>
+    [JsonIgnore]
+    public EventFactSource? EventSource
+    {
+        get => _eventSource;
+        init
+        {
+            _eventSource = value;
+            _events = value is null ? [] : default;
+        }
+    }
+
+    /// <summary>Number of events, without making facts of an <see cref="EventSource"/>.</summary>
+    [JsonIgnore]
+    public int EventCount => _events.IsDefault ? _eventSource!.Count : _events.Length;
 
     /// <summary>
     /// Null: <see cref="Events"/> are all the consumer's events (a full replace). Set: a delta —
@@ -151,15 +195,26 @@ public sealed record ConsumerFacts
         }
 
         var earlierFrom = earlier.EventsFrom ?? 0;
-        var earlierEnd = earlierFrom + earlier.Events.Length;
+        var earlierEnd = earlierFrom + earlier.EventCount;
         if (from < earlierFrom || from > earlierEnd)
         {
             return later;
         }
 
         var skip = earlierEnd - from;
-        var events = skip >= later.Events.Length ? earlier.Events : earlier.Events.AddRange(later.Events[skip..]);
-        return later with { Events = events, EventsFrom = earlier.EventsFrom };
+        if (skip >= later.EventCount)
+        {
+            return earlier.EventSource is { } earlierSource
+                ? later with { EventSource = earlierSource, EventsFrom = earlier.EventsFrom }
+                : later with { Events = earlier.Events, EventsFrom = earlier.EventsFrom };
+        }
+
+        if (earlier.EventSource is { } first && later.EventSource is { } second && first.Concat(second, skip) is { } joined)
+        {
+            return later with { EventSource = joined, EventsFrom = earlier.EventsFrom };
+        }
+
+        return later with { Events = earlier.Events.AddRange(later.Events[skip..]), EventsFrom = earlier.EventsFrom };
     }
 }
 

@@ -163,7 +163,9 @@ public sealed partial class ConsumerTable
                 return false;
             }
 
-            log = EventLog.Append(existing, facts.Events, held - from, Names, EventStrings, out appendedAt);
+            log = facts.EventSource is { } source
+                ? EventLog.Append(existing, source, held - from, Names, EventStrings, out appendedAt)
+                : EventLog.Append(existing, facts.Events, held - from, Names, EventStrings, out appendedAt);
             if (!exists)
             {
                 appendedAt = -1;
@@ -171,7 +173,9 @@ public sealed partial class ConsumerTable
         }
         else
         {
-            log = EventLog.Build(facts.Events, Names, EventStrings);
+            log = facts.EventSource is { } source
+                ? EventLog.Append(null, source, 0, Names, EventStrings, out _)
+                : EventLog.Build(facts.Events, Names, EventStrings);
 
             // The rebuilt log holds fresh copies of the text; the replaced log's copies would be unreachable by an erasure.
             if (exists)

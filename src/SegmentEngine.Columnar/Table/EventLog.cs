@@ -95,24 +95,8 @@ internal static class EventLog
             n += 1 + e.Properties.Count + MultiValueCount(e.MultiProperties);
         }
 
-        LogRecord[] log;
-        if (existing is not null && n <= existing.Length)
-        {
-            log = existing;
-        }
-        else
-        {
-            // A first write is exact (most consumers hold few events); a row that grows gets room to grow.
-            log = new LogRecord[existing is null ? n : Math.Max(n, 2 * kept)];
-            existing.AsSpan(0, kept).CopyTo(log);
-            log.AsSpan(n).Fill(new LogRecord { Tag = LogRecord.PadTag });
-        }
-
-        if (n < log.Length)
-        {
-            log[^1].Code = n;
-            log[^1].At = CountEvents(existing) + events.Count - skip;
-        }
+        // A first write is exact (most consumers hold few events); a row that grows gets room to grow.
+        var log = Room(existing, kept, n, events.Count - skip);
 
         var p = kept;
         for (var i = skip; i < events.Count; i++)
@@ -124,6 +108,67 @@ internal static class EventLog
             {
                 p = WriteMultiValued(log, p, e.MultiProperties, names, strings);
             }
+        }
+
+        return log;
+    }
+
+    /// <summary>As the list form, for events an <see cref="EventFactSource"/> writes itself (no fact objects).</summary>
+    public static LogRecord[]? Append(LogRecord[]? existing, EventFactSource events, int skip, StringDictionary names, EventTextStore strings, out int added)
+    {
+        var kept = UsedLength(existing);
+        added = kept;
+        if (events.Count <= skip)
+        {
+            return existing;
+        }
+
+        var n = kept;
+        for (var i = skip; i < events.Count; i++)
+        {
+            n += events.RecordCount(i);
+        }
+
+        var log = Room(existing, kept, n, events.Count - skip);
+        var writer = new EventLogWriter(log, kept, n, names, strings);
+        for (var i = skip; i < events.Count; i++)
+        {
+            events.Write(i, ref writer);
+        }
+
+        if (writer.Position != n)
+        {
+            throw new InvalidOperationException("An event source wrote fewer log records than it counted.");
+        }
+
+        return log;
+    }
+
+    /// <summary>
+    /// The array to write a log of <paramref name="n"/> records into, the first <paramref name="kept"/> of them those
+    /// of <paramref name="existing"/>: the existing array when it has room, else a new one (see the list form); a log
+    /// left with unused capacity records its length and its number of events in its last record.
+    /// </summary>
+    private static LogRecord[] Room(LogRecord[]? existing, int kept, int n, int addedEvents)
+    {
+        LogRecord[] log;
+        if (existing is not null && n <= existing.Length)
+        {
+            log = existing;
+        }
+        else
+        {
+            log = new LogRecord[existing is null ? n : Math.Max(n, 2 * kept)];
+            existing.AsSpan(0, kept).CopyTo(log);
+            log.AsSpan(n).Fill(new LogRecord { Tag = LogRecord.PadTag });
+        }
+
+        if (n < log.Length)
+        {
+            // Counted before the padding is written: in place, the last record is the existing log's count.
+            var events = CountEvents(existing) + addedEvents;
+            log[^1].Code = n;
+            log[^1].At = events;
         }
 
         return log;

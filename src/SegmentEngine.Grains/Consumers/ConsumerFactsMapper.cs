@@ -63,26 +63,14 @@ public static class ConsumerFactsMapper
             LifetimePoints = loyalty?.LifetimePoints ?? 0,
             LoyaltyTier = loyalty?.Tier,
             SurveyAnswers = SurveyFacts(state.SurveyAnswers),
-            Events = EventFacts(state.Events, skip),
+            EventSource = EventSource(state.Events, skip),
             EventsFrom = eventsFrom,
         };
     }
 
-    private static ImmutableArray<EventFact> EventFacts(List<HeldEvent> events, int skip)
-    {
-        if (events.Count <= skip)
-        {
-            return [];
-        }
-
-        var facts = new EventFact[events.Count - skip];
-        for (var i = 0; i < facts.Length; i++)
-        {
-            facts[i] = ToFact(events[skip + i]);
-        }
-
-        return ImmutableCollectionsMarshal.AsImmutableArray(facts);
-    }
+    /// <summary>The held events from <paramref name="skip"/> on, for the table to write as they are (null: none).</summary>
+    private static HeldEventFacts? EventSource(List<HeldEvent> events, int skip)
+        => events.Count <= skip ? null : new HeldEventFacts(CollectionsMarshal.AsSpan(events)[skip..].ToArray());
 
     private static ImmutableArray<SurveyAnswerFact> SurveyFacts(List<SurveyAnswerRecord> answers)
     {
@@ -101,7 +89,8 @@ public static class ConsumerFactsMapper
         return ImmutableCollectionsMarshal.AsImmutableArray(facts);
     }
 
-    private static EventFact ToFact(HeldEvent held)
+    /// <summary>A held event as an <see cref="EventFact"/> (what <see cref="HeldEventFacts.Write"/> writes, as objects).</summary>
+    internal static EventFact ToFact(HeldEvent held)
     {
         // One short array of pairs per event (a purchase has four properties), cheaper than any dictionary.
         var properties = new FactProperties<FactValue>(held.Type switch
@@ -184,7 +173,7 @@ public static class ConsumerFactsMapper
         }
     }
 
-    private static FactValue ToFact(ScalarValue value) => value.Kind switch
+    internal static FactValue ToFact(ScalarValue value) => value.Kind switch
     {
         ScalarKind.Number => FactValue.Of(value.Number),
         ScalarKind.Bool => FactValue.Of(value.Bool),
