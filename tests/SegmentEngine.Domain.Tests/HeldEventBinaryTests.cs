@@ -34,6 +34,23 @@ public sealed class HeldEventBinaryTests
     }
 
     [Fact]
+    public void Records_written_into_a_shared_buffer_follow_what_it_holds_and_equal_the_array_form()
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(16);
+        System.Buffers.BuffersExtensions.Write(buffer, new byte[] { 9, 9, 9 });
+        var expected = new List<byte> { 9, 9, 9 };
+        foreach (var kind in new[] { "purchase", "refund", "check_in", "survey_number", "survey_text", "survey_bool", "custom", "custom_bare" })
+        {
+            var held = HeldEventJsonTests.Sample(kind);
+            var record = HeldEventBinary.Serialize(held);
+            Assert.Equal(record.Length, HeldEventBinary.Serialize(held, buffer));
+            expected.AddRange(record);
+        }
+
+        Assert.Equal(expected, buffer.WrittenSpan.ToArray());
+    }
+
+    [Fact]
     public void Random_events_of_every_shape_read_back_the_same()
     {
         var random = new Random(20261201);

@@ -49,9 +49,18 @@ public static class HeldEventBinary
     /// <summary>The record of <paramref name="held"/>.</summary>
     public static byte[] Serialize(HeldEvent held)
     {
-        ArgumentNullException.ThrowIfNull(held);
         var buffer = t_buffer ??= new ArrayBufferWriter<byte>(256);
         buffer.ResetWrittenCount();
+        Serialize(held, buffer);
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>Writes the record of <paramref name="held"/> after what <paramref name="buffer"/> holds; returns its length.</summary>
+    public static int Serialize(HeldEvent held, ArrayBufferWriter<byte> buffer)
+    {
+        ArgumentNullException.ThrowIfNull(held);
+        ArgumentNullException.ThrowIfNull(buffer);
+        var start = buffer.WrittenCount;
         var w = new Writer(buffer);
         w.Byte(Marker);
         w.Byte((byte)held.Type);
@@ -138,9 +147,10 @@ public static class HeldEventBinary
             }
         }
 
-        var bytes = buffer.WrittenSpan.ToArray();
-        BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(2), (ushort)mask);
-        return bytes;
+        // The mask goes in its place near the start, now that it is known.
+        var written = System.Runtime.InteropServices.MemoryMarshal.AsMemory(buffer.WrittenMemory).Span[start..];
+        BinaryPrimitives.WriteUInt16LittleEndian(written[2..], (ushort)mask);
+        return written.Length;
     }
 
     /// <summary>

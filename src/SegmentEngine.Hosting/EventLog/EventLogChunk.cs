@@ -26,8 +26,7 @@ public static class EventLogChunk
         var size = 1;
         foreach (var entry in entries)
         {
-            var idBytes = Encoding.UTF8.GetByteCount(entry.EventId);
-            size += VarIntSize(idBytes) + idBytes + 8 + VarIntSize(entry.Payload.Length) + entry.Payload.Length;
+            size += EntrySize(entry.EventId, entry.Payload.Length);
         }
 
         var buffer = new byte[size];
@@ -35,17 +34,34 @@ public static class EventLogChunk
         var p = 1;
         foreach (var entry in entries)
         {
-            var idBytes = Encoding.UTF8.GetByteCount(entry.EventId);
-            p += WriteVarInt(buffer.AsSpan(p), idBytes);
-            p += Encoding.UTF8.GetBytes(entry.EventId, buffer.AsSpan(p));
-            BinaryPrimitives.WriteInt64LittleEndian(buffer.AsSpan(p), StoredTicks(entry.OccurredAt));
-            p += 8;
-            p += WriteVarInt(buffer.AsSpan(p), entry.Payload.Length);
-            entry.Payload.CopyTo(buffer.AsSpan(p));
-            p += entry.Payload.Length;
+            p += WriteEntry(buffer.AsSpan(p), entry.EventId, entry.OccurredAt, entry.Payload, out _);
         }
 
         return buffer;
+    }
+
+    /// <summary>Bytes one entry takes in a chunk.</summary>
+    public static int EntrySize(string eventId, int payloadLength)
+    {
+        var idBytes = Encoding.UTF8.GetByteCount(eventId);
+        return VarIntSize(idBytes) + idBytes + 8 + VarIntSize(payloadLength) + payloadLength;
+    }
+
+    /// <summary>
+    /// Writes one entry of a chunk into <paramref name="into"/> (at least <see cref="EntrySize"/> bytes); returns the
+    /// bytes written, and in <paramref name="payloadAt"/> where among them the payload starts.
+    /// </summary>
+    public static int WriteEntry(Span<byte> into, string eventId, DateTimeOffset occurredAt, ReadOnlySpan<byte> payload, out int payloadAt)
+    {
+        var idBytes = Encoding.UTF8.GetByteCount(eventId);
+        var p = WriteVarInt(into, idBytes);
+        p += Encoding.UTF8.GetBytes(eventId, into[p..]);
+        BinaryPrimitives.WriteInt64LittleEndian(into[p..], StoredTicks(occurredAt));
+        p += 8;
+        p += WriteVarInt(into[p..], payload.Length);
+        payloadAt = p;
+        payload.CopyTo(into[p..]);
+        return p + payload.Length;
     }
 
     /// <summary>Decodes a chunk payload holding <paramref name="count"/> entries into <paramref name="into"/>.</summary>

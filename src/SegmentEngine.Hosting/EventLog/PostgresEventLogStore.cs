@@ -142,17 +142,16 @@ public sealed partial class PostgresEventLogStore : IAsyncDisposable
     /// </summary>
     /// <exception cref="ArgumentException">A key or an entry is invalid (nothing was queued).</exception>
     /// <exception cref="OperationCanceledException">The caller stopped waiting; the entries may still be stored.</exception>
-    public async Task AppendManyAsync(IReadOnlyList<StreamEntries> streams, CancellationToken cancellationToken = default)
+    public Task AppendManyAsync(IReadOnlyList<StreamEntries> streams, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(streams);
         cancellationToken.ThrowIfCancellationRequested();
 
-        // Snapshots, validated, so that a caller's later change or a bad value cannot fail the batch.
-        var appends = new StreamAppend[streams.Count];
-        var used = 0;
+        // Encoded now, validated, so that a caller's later change or a bad value cannot fail the batch.
+        var append = new EventLogAppend();
         foreach (var (streamKey, entries) in streams)
         {
-            var hash = StreamHash(streamKey);
+            StreamHash(streamKey);
             if (entries is null)
             {
                 throw new ArgumentNullException(nameof(streams), "Entries must not be null.");
@@ -163,28 +162,44 @@ public sealed partial class PostgresEventLogStore : IAsyncDisposable
                 continue;
             }
 
-            var snapshot = new EventLogEntry[entries.Count];
-            for (var i = 0; i < snapshot.Length; i++)
+            append.StartStream(streamKey);
+            foreach (var entry in entries)
             {
-                var entry = entries[i] ?? throw new ArgumentException("Entries must not be null.", nameof(streams));
-                CheckText(entry.EventId, nameof(streams), "Event ids");
-                if (entry.Payload is null)
+                if (entry?.Payload is null)
                 {
-                    throw new ArgumentException("Entry payloads must not be null.", nameof(streams));
+                    throw new ArgumentException(entry is null ? "Entries must not be null." : "Entry payloads must not be null.", nameof(streams));
                 }
 
-                snapshot[i] = entry;
+                append.Add(entry.EventId, entry.OccurredAt, entry.Payload);
             }
-
-            appends[used++] = new StreamAppend(streamKey, hash, snapshot);
         }
 
-        if (used == 0)
+        return AppendAsync(append, cancellationToken);
+    }
+
+    /// <summary>
+    /// Durably appends an encoded append (its streams' entries, each stream's in order), all in one transaction;
+    /// completes after it has committed, fails whole. The append must not be used again.
+    /// </summary>
+    /// <exception cref="ArgumentException">A stream key is invalid (nothing was queued).</exception>
+    /// <exception cref="OperationCanceledException">The caller stopped waiting; the entries may still be stored.</exception>
+    public async Task AppendAsync(EventLogAppend append, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(append);
+        cancellationToken.ThrowIfCancellationRequested();
+        var rows = append.HandOver();
+        if (rows.Count == 0)
         {
             return;
         }
 
-        var pending = new PendingAppend(used == appends.Length ? appends : appends[..used], _timeProvider.GetTimestamp());
+        var appends = new StreamAppend[rows.Count];
+        for (var i = 0; i < appends.Length; i++)
+        {
+            appends[i] = new StreamAppend(StreamHash(rows[i].StreamKey), rows[i]);
+        }
+
+        var pending = new PendingAppend(appends, append.EntryCount, _timeProvider.GetTimestamp());
         if (!_appends.TryEnqueue(pending))
         {
             // After stopping started, appends are written on their own.
@@ -307,12 +322,12 @@ public sealed partial class PostgresEventLogStore : IAsyncDisposable
                 foreach (var (hash, seq, kept) in rewrites)
                 {
                     await using var rewrite = new NpgsqlCommand(RewriteChunkSql, connection, transaction);
-                    var (eventId, oldest, payload, count, newest) = RowOf(kept);
-                    rewrite.Parameters.Add(new NpgsqlParameter<string>("event_id", eventId));
-                    rewrite.Parameters.Add(new NpgsqlParameter<DateTimeOffset>("oldest", oldest));
-                    rewrite.Parameters.Add(new NpgsqlParameter("newest", NpgsqlDbType.TimestampTz) { Value = newest is { } n ? n : DBNull.Value });
-                    rewrite.Parameters.Add(new NpgsqlParameter("entry_count", NpgsqlDbType.Integer) { Value = count is { } c ? c : DBNull.Value });
-                    rewrite.Parameters.Add(new NpgsqlParameter<byte[]>("payload", payload));
+                    var row = RowOf(kept);
+                    rewrite.Parameters.Add(new NpgsqlParameter<string>("event_id", row.EventId));
+                    rewrite.Parameters.Add(new NpgsqlParameter<DateTimeOffset>("oldest", row.OccurredAt));
+                    rewrite.Parameters.Add(new NpgsqlParameter("newest", NpgsqlDbType.TimestampTz) { Value = row.NewestAt is { } n ? n : DBNull.Value });
+                    rewrite.Parameters.Add(new NpgsqlParameter("entry_count", NpgsqlDbType.Integer) { Value = row.EntryCount is { } c ? c : DBNull.Value });
+                    rewrite.Parameters.Add(new NpgsqlParameter<byte[]>("payload", row.Payload.ToArray()));
                     rewrite.Parameters.Add(new NpgsqlParameter<long>("hash", hash));
                     rewrite.Parameters.Add(new NpgsqlParameter<long>("seq", seq));
                     await rewrite.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
@@ -332,26 +347,19 @@ public sealed partial class PostgresEventLogStore : IAsyncDisposable
     }
 
     /// <summary>
-    /// The columns of the row holding <paramref name="entries"/> (at least one, in order): one entry keeps its own
-    /// columns, several make a chunk with their count and the newest time.
+    /// The row holding <paramref name="entries"/> (at least one, in order; read back from a row, so valid): one entry
+    /// keeps its own columns, several make a chunk with their count and the newest time, as an append writes them.
     /// </summary>
-    private static (string EventId, DateTimeOffset OccurredAt, byte[] Payload, int? EntryCount, DateTimeOffset? NewestAt) RowOf(IReadOnlyList<EventLogEntry> entries)
+    private static EncodedRow RowOf(IReadOnlyList<EventLogEntry> entries)
     {
-        var first = entries[0];
-        if (entries.Count == 1)
-        {
-            return (first.EventId, first.OccurredAt.ToUniversalTime(), first.Payload, null, null);
-        }
-
-        var oldest = first.OccurredAt;
-        var newest = first.OccurredAt;
+        var append = new EventLogAppend();
+        append.StartStream(string.Empty);
         foreach (var entry in entries)
         {
-            oldest = entry.OccurredAt < oldest ? entry.OccurredAt : oldest;
-            newest = entry.OccurredAt > newest ? entry.OccurredAt : newest;
+            append.Add(entry.EventId, entry.OccurredAt, entry.Payload);
         }
 
-        return (first.EventId, oldest.ToUniversalTime(), EventLogChunk.Encode(entries), entries.Count, newest.ToUniversalTime());
+        return append.HandOver()[0];
     }
 
     /// <summary>The planner-statistics refresh started by the appends committed so far, if any; it never faults.</summary>
@@ -399,21 +407,20 @@ public sealed partial class PostgresEventLogStore : IAsyncDisposable
             {
                 foreach (var pending in batch)
                 {
-                    foreach (var append in pending.Streams)
+                    foreach (var (hash, row) in pending.Streams)
                     {
                         // One row per stream of the append: its entry, or a chunk of its entries.
-                        var (eventId, occurredAt, payload, count, newest) = RowOf(append.Entries);
                         await importer.StartRowAsync().ConfigureAwait(false);
                         await importer.WriteAsync(_serviceId, NpgsqlDbType.Text).ConfigureAwait(false);
-                        await importer.WriteAsync(append.Hash, NpgsqlDbType.Bigint).ConfigureAwait(false);
-                        await importer.WriteAsync(append.StreamKey, NpgsqlDbType.Text).ConfigureAwait(false);
-                        await importer.WriteAsync(eventId, NpgsqlDbType.Text).ConfigureAwait(false);
-                        await importer.WriteAsync(occurredAt, NpgsqlDbType.TimestampTz).ConfigureAwait(false);
-                        await importer.WriteAsync(payload, NpgsqlDbType.Bytea).ConfigureAwait(false);
-                        if (count is { } entries)
+                        await importer.WriteAsync(hash, NpgsqlDbType.Bigint).ConfigureAwait(false);
+                        await importer.WriteAsync(row.StreamKey, NpgsqlDbType.Text).ConfigureAwait(false);
+                        await importer.WriteAsync(row.EventId, NpgsqlDbType.Text).ConfigureAwait(false);
+                        await importer.WriteAsync(row.OccurredAt, NpgsqlDbType.TimestampTz).ConfigureAwait(false);
+                        await importer.WriteAsync(row.Payload, NpgsqlDbType.Bytea).ConfigureAwait(false);
+                        if (row.EntryCount is { } entries)
                         {
                             await importer.WriteAsync(entries, NpgsqlDbType.Integer).ConfigureAwait(false);
-                            await importer.WriteAsync(newest!.Value, NpgsqlDbType.TimestampTz).ConfigureAwait(false);
+                            await importer.WriteAsync(row.NewestAt!.Value, NpgsqlDbType.TimestampTz).ConfigureAwait(false);
                         }
                         else
                         {
@@ -526,30 +533,7 @@ public sealed partial class PostgresEventLogStore : IAsyncDisposable
     }
 
     // Rejects what PostgreSQL text cannot hold, without echoing the value (keys hold consumer ids).
-    private static void CheckText(string? value, string parameterName, string what)
-    {
-        if (value is null)
-        {
-            throw new ArgumentNullException(parameterName, $"{what} must not be null.");
-        }
-
-        if (value.Contains('\0', StringComparison.Ordinal))
-        {
-            throw new ArgumentException($"{what} must not contain NUL characters.", parameterName);
-        }
-
-        for (var i = 0; i < value.Length; i++)
-        {
-            if (char.IsHighSurrogate(value[i]) && i + 1 < value.Length && char.IsLowSurrogate(value[i + 1]))
-            {
-                i++;
-            }
-            else if (char.IsSurrogate(value[i]))
-            {
-                throw new ArgumentException($"{what} must be valid UTF-16 text (no lone surrogates).", parameterName);
-            }
-        }
-    }
+    private static void CheckText(string? value, string parameterName, string what) => EventLogText.Check(value, parameterName, what);
 
     // A LIKE pattern matching every key that starts with the prefix, its metacharacters taken literally.
     private static string PrefixPattern(string prefix)
@@ -566,15 +550,15 @@ public sealed partial class PostgresEventLogStore : IAsyncDisposable
     [LoggerMessage(2, LogLevel.Warning, "Event log read group of {Count} reads failed")]
     private partial void LogReadBatchFailed(Exception exception, int count);
 
-    private readonly record struct StreamAppend(string StreamKey, long Hash, EventLogEntry[] Entries);
+    private readonly record struct StreamAppend(long Hash, EncodedRow Row);
 
-    private sealed class PendingAppend(StreamAppend[] streams, long enqueuedAt) : IBatchedOperation
+    private sealed class PendingAppend(StreamAppend[] streams, int entries, long enqueuedAt) : IBatchedOperation
     {
         public StreamAppend[] Streams { get; } = streams;
 
         public long EnqueuedAt { get; } = enqueuedAt;
 
-        public int Weight { get; } = streams.Sum(static append => append.Entries.Length);
+        public int Weight { get; } = entries;
 
         public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 

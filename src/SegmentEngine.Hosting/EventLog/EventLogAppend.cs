@@ -1,0 +1,179 @@
+namespace SegmentEngine.Hosting.EventLog;
+
+/// <summary>
+/// The entries of one append to several streams, encoded as the rows they become while they are added: one buffer for
+/// the whole append instead of a payload array and an entry object per event. Each stream's entries make one row (the
+/// entry itself when it is alone, else a chunk, <see cref="EventLogChunk"/>). Add every entry of a stream after its
+/// <see cref="StartStream"/>; the same stream started twice is appended twice, in order. Hand it to
+/// <see cref="PostgresEventLogStore.AppendAsync(EventLogAppend, CancellationToken)"/> once, then leave it alone.
+/// </summary>
+public sealed class EventLogAppend
+{
+    private readonly List<Row> _rows = [];
+    private byte[] _buffer;
+    private int _length;
+    private int _entries;
+    private bool _handedOver;
+
+    // The stream being added to: where its chunk starts, and its first entry's own columns.
+    private string? _key;
+    private int _start;
+    private int _count;
+    private string _firstId = string.Empty;
+    private DateTimeOffset _firstAt;
+    private DateTimeOffset _oldest;
+    private DateTimeOffset _newest;
+    private int _firstPayloadAt;
+    private int _firstPayloadLength;
+
+    /// <summary>Starts an append with room for <paramref name="capacity"/> bytes (it grows as needed).</summary>
+    public EventLogAppend(int capacity = 4096) => _buffer = new byte[Math.Max(64, capacity)];
+
+    /// <summary>Entries added.</summary>
+    public int EntryCount => _entries;
+
+    /// <summary>Starts the entries of stream <paramref name="streamKey"/> (the store checks the key when it takes the append).</summary>
+    public void StartStream(string streamKey)
+    {
+        ArgumentNullException.ThrowIfNull(streamKey);
+        CheckOpen();
+        CloseStream();
+        _key = streamKey;
+        _start = _length;
+        _count = 0;
+        Reserve(1)[0] = EventLogChunk.Marker;
+        _length++;
+    }
+
+    /// <summary>Adds an entry to the stream started last.</summary>
+    /// <exception cref="ArgumentException">The event id cannot be stored as text (nothing was added).</exception>
+    public void Add(string eventId, DateTimeOffset occurredAt, ReadOnlySpan<byte> payload)
+    {
+        CheckOpen();
+        if (_key is null)
+        {
+            throw new InvalidOperationException("Start a stream before adding its entries.");
+        }
+
+        EventLogText.Check(eventId, nameof(eventId), "Event ids");
+        var size = EventLogChunk.EntrySize(eventId, payload.Length);
+        var written = EventLogChunk.WriteEntry(Reserve(size), eventId, occurredAt, payload, out var payloadAt);
+        if (_count == 0)
+        {
+            _firstId = eventId;
+            _firstAt = occurredAt;
+            _oldest = occurredAt;
+            _newest = occurredAt;
+            _firstPayloadAt = _length + payloadAt;
+            _firstPayloadLength = payload.Length;
+        }
+        else
+        {
+            _oldest = occurredAt < _oldest ? occurredAt : _oldest;
+            _newest = occurredAt > _newest ? occurredAt : _newest;
+        }
+
+        _length += written;
+        _count++;
+        _entries++;
+    }
+
+    /// <summary>The rows of this append, in order (streams with no entry left out); it takes no more entries after.</summary>
+    internal IReadOnlyList<EncodedRow> HandOver()
+    {
+        CheckOpen();
+        CloseStream();
+        _handedOver = true;
+        var rows = new EncodedRow[_rows.Count];
+        for (var i = 0; i < rows.Length; i++)
+        {
+            var r = _rows[i];
+            rows[i] = new EncodedRow(r.Key, r.EventId, r.OccurredAt, _buffer.AsMemory(r.At, r.Length), r.Chunked ? r.Count : null, r.Chunked ? r.Newest : null, r.Count);
+        }
+
+        return rows;
+    }
+
+    private void CloseStream()
+    {
+        if (_key is null)
+        {
+            return;
+        }
+
+        if (_count == 0)
+        {
+            _length = _start;
+        }
+        else if (_count == 1)
+        {
+            // A single entry keeps its own columns and its payload as it is (the chunk's bytes around it go unused).
+            _rows.Add(new Row(_key, _firstId, _firstAt.ToUniversalTime(), _firstPayloadAt, _firstPayloadLength, 1, false, default));
+        }
+        else
+        {
+            _rows.Add(new Row(_key, _firstId, _oldest.ToUniversalTime(), _start, _length - _start, _count, true, _newest.ToUniversalTime()));
+        }
+
+        _key = null;
+    }
+
+    private Span<byte> Reserve(int size)
+    {
+        if (_buffer.Length - _length < size)
+        {
+            Array.Resize(ref _buffer, Math.Max(_buffer.Length * 2, _length + size));
+        }
+
+        return _buffer.AsSpan(_length, size);
+    }
+
+    private void CheckOpen()
+    {
+        if (_handedOver)
+        {
+            throw new InvalidOperationException("This append was handed to the store already.");
+        }
+    }
+
+    private readonly record struct Row(string Key, string EventId, DateTimeOffset OccurredAt, int At, int Length, int Count, bool Chunked, DateTimeOffset Newest);
+}
+
+/// <summary>One row of an append: a stream's entry, or a chunk of its entries with their count and newest time.</summary>
+internal readonly record struct EncodedRow(
+    string StreamKey,
+    string EventId,
+    DateTimeOffset OccurredAt,
+    ReadOnlyMemory<byte> Payload,
+    int? EntryCount,
+    DateTimeOffset? NewestAt,
+    int Entries);
+
+/// <summary>What PostgreSQL text can hold, checked without echoing the value (keys and ids may be personal data).</summary>
+internal static class EventLogText
+{
+    public static void Check(string? value, string parameterName, string what)
+    {
+        if (value is null)
+        {
+            throw new ArgumentNullException(parameterName, $"{what} must not be null.");
+        }
+
+        if (value.Contains('\0', StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"{what} must not contain NUL characters.", parameterName);
+        }
+
+        for (var i = 0; i < value.Length; i++)
+        {
+            if (char.IsHighSurrogate(value[i]) && i + 1 < value.Length && char.IsLowSurrogate(value[i + 1]))
+            {
+                i++;
+            }
+            else if (char.IsSurrogate(value[i]))
+            {
+                throw new ArgumentException($"{what} must be valid UTF-16 text (no lone surrogates).", parameterName);
+            }
+        }
+    }
+}
