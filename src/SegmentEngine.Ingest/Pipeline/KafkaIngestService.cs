@@ -222,7 +222,7 @@ public sealed partial class KafkaIngestService(
                 }
 
                 await slots.WaitAsync(stop).ConfigureAwait(false);
-                List<ConsumeResult<byte[], byte[]>> batch;
+                List<LaneRecord> batch;
                 try
                 {
                     await Task.WhenAny(lane.WaitForRecordsAsync(stop), failed.Task).ConfigureAwait(false);
@@ -253,7 +253,7 @@ public sealed partial class KafkaIngestService(
                 }
 
                 buffered.Add(-batch.Count);
-                var applying = RunBatchAsync(batch, producer, order, chains, completed, slots, stop);
+                var applying = RunBatchAsync(lane, batch, producer, order, chains, completed, slots, stop);
                 running.Add(applying);
                 _ = applying.ContinueWith(
                     (t, signal) => ((TaskCompletionSource)signal!).TrySetException(t.Exception!.InnerExceptions),
@@ -284,7 +284,8 @@ public sealed partial class KafkaIngestService(
     }
 
     private async Task RunBatchAsync(
-        List<ConsumeResult<byte[], byte[]>> batch,
+        Lane lane,
+        List<LaneRecord> batch,
         IProducer<byte[], byte[]> producer,
         InOrderCompletions<LaneCheckpoint> order,
         DeliveryChains<(string Brand, string Consumer)> chains,
@@ -295,17 +296,17 @@ public sealed partial class KafkaIngestService(
         var next = new Dictionary<int, long>();
         foreach (var record in batch)
         {
-            var offset = record.Offset.Value + 1;
-            if (!next.TryGetValue(record.Partition.Value, out var current) || offset > current)
+            var offset = record.Offset + 1;
+            if (!next.TryGetValue(record.Partition, out var current) || offset > current)
             {
-                next[record.Partition.Value] = offset;
+                next[record.Partition] = offset;
             }
         }
 
         var started = order.Start(new LaneCheckpoint(next, batch.Count, Stopwatch.GetTimestamp()));
         try
         {
-            await ProcessBatchAsync(batch, producer, chains, stop).ConfigureAwait(false);
+            await ProcessBatchAsync(lane, batch, producer, chains, stop).ConfigureAwait(false);
 
             // Only a batch that was applied completely is handed on; a failed one stops the lane and holds back every
             // later batch's commit, so its records are replayed.
@@ -333,7 +334,7 @@ public sealed partial class KafkaIngestService(
         }
     }
 
-    private async Task ProcessBatchAsync(List<ConsumeResult<byte[], byte[]>> batch, IProducer<byte[], byte[]> producer, DeliveryChains<(string Brand, string Consumer)> chains, CancellationToken stoppingToken)
+    private async Task ProcessBatchAsync(Lane lane, List<LaneRecord> batch, IProducer<byte[], byte[]> producer, DeliveryChains<(string Brand, string Consumer)> chains, CancellationToken stoppingToken)
     {
         var now = time.GetUtcNow();
         Func<string, BrandSettings?> findBrand = brands.Brands.Find; // one delegate per batch, not one per record
@@ -347,8 +348,8 @@ public sealed partial class KafkaIngestService(
         var pending = new List<Task>(batch.Count);
         foreach (var record in batch)
         {
-            var key = record.Message.Key ?? [];
-            var value = record.Message.Value ?? [];
+            var key = record.Key ?? [];
+            var value = record.Value ?? [];
             var parsed = EventParser.Parse(key, value, findBrand, now);
             if (!parsed.IsSuccess)
             {
@@ -364,7 +365,7 @@ public sealed partial class KafkaIngestService(
 
         // The records are not needed past this point (dead letters have their copies): the batch lets go of them
         // instead of keeping them alive while its consumers are applied.
-        batch.Clear();
+        lane.Return(batch);
 
         // Everything up to here runs on the lane, one batch at a time, so each consumer's deliveries chain in batch order.
         // The deliveries that start now travel together, one call per consumer bucket; a consumer still busy with an
@@ -472,8 +473,8 @@ public sealed partial class KafkaIngestService(
 
     private static string FailureType(Exception ex) => ex is ConsumerIngestFailedException failed ? failed.FailureType : ex.GetType().Name;
 
-    private Task DeadLetterAsync(IProducer<byte[], byte[]> producer, ConsumeResult<byte[], byte[]> record, string code, string? field, string message)
-        => ProduceDeadLetterAsync(producer, record.Message.Key, record.Message.Value, code, field, message, (record.Partition.Value, record.Offset.Value));
+    private Task DeadLetterAsync(IProducer<byte[], byte[]> producer, LaneRecord record, string code, string? field, string message)
+        => ProduceDeadLetterAsync(producer, record.Key, record.Value, code, field, message, (record.Partition, record.Offset));
 
     private async Task ProduceDeadLetterAsync(IProducer<byte[], byte[]> producer, byte[]? key, byte[]? value, string code, string? field, string message, (int Partition, long Offset)? source)
     {
@@ -616,19 +617,35 @@ internal sealed class BufferedCount
 /// <summary>A lane's durable batch waiting to be committed by the polling thread.</summary>
 internal sealed record LaneCheckpoint(Dictionary<int, long> Offsets, int Count, long Started);
 
-/// <summary>Records routed to one ingest lane, waiting to be taken as a batch.</summary>
+/// <summary>
+/// A record as a lane keeps it: partition, offset, key and value only. The client's result and message objects are let
+/// go on the polling thread, so the records waiting in a lane (a second or more at max rate) are two arrays each, not four objects.
+/// </summary>
+internal readonly record struct LaneRecord(int Partition, long Offset, byte[]? Key, byte[]? Value)
+{
+    public static LaneRecord Of(ConsumeResult<byte[], byte[]> record) => new(record.Partition.Value, record.Offset.Value, record.Message.Key, record.Message.Value);
+}
+
+/// <summary>
+/// Records routed to one ingest lane, waiting to be taken as a batch. Batch lists come back (<see cref="Return"/>) once
+/// their records are parsed and are used again: a list of a whole batch sits on the large-object heap.
+/// </summary>
 internal sealed class Lane
 {
+    private const int PooledLists = 4;
+
     private readonly Lock _gate = new();
-    private List<ConsumeResult<byte[], byte[]>> _records = [];
+    private readonly Stack<List<LaneRecord>> _free = new();
+    private List<LaneRecord> _records = [];
     private TaskCompletionSource _arrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private TaskCompletionSource _full = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public void Add(ConsumeResult<byte[], byte[]> record, int batchSize)
     {
+        var kept = LaneRecord.Of(record);
         lock (_gate)
         {
-            _records.Add(record);
+            _records.Add(kept);
             _arrived.TrySetResult();
             if (_records.Count >= batchSize)
             {
@@ -653,19 +670,20 @@ internal sealed class Lane
         }
     }
 
-    public List<ConsumeResult<byte[], byte[]>> Take(int max)
+    public List<LaneRecord> Take(int max)
     {
         lock (_gate)
         {
-            List<ConsumeResult<byte[], byte[]>> batch;
+            List<LaneRecord> batch;
             if (_records.Count <= max)
             {
                 batch = _records;
-                _records = [];
+                _records = _free.TryPop(out var free) ? free : [];
             }
             else
             {
-                batch = _records.GetRange(0, max);
+                batch = _free.TryPop(out var free) ? free : new List<LaneRecord>(max);
+                batch.AddRange(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_records)[..max]);
                 _records.RemoveRange(0, max);
             }
 
@@ -684,12 +702,25 @@ internal sealed class Lane
         }
     }
 
+    /// <summary>Takes back a batch list whose records are no longer needed (it is emptied).</summary>
+    public void Return(List<LaneRecord> batch)
+    {
+        batch.Clear();
+        lock (_gate)
+        {
+            if (_free.Count < PooledLists && !ReferenceEquals(batch, _records))
+            {
+                _free.Push(batch);
+            }
+        }
+    }
+
     /// <summary>Drops the records of revoked partitions; returns how many.</summary>
     public int Drop(HashSet<int> revoked)
     {
         lock (_gate)
         {
-            var dropped = _records.RemoveAll(r => revoked.Contains(r.Partition.Value));
+            var dropped = _records.RemoveAll(r => revoked.Contains(r.Partition));
             if (_records.Count == 0 && _arrived.Task.IsCompleted)
             {
                 _arrived = new(TaskCreationOptions.RunContinuationsAsynchronously);

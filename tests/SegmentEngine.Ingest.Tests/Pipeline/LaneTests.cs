@@ -31,7 +31,7 @@ public sealed class LaneTests
         lane.Add(Record(3, 1), 10);
         lane.Add(Record(1, 1), 10);
         Assert.Equal(1, lane.Drop([3]));
-        Assert.Equal([0L, 1L], lane.Take(10).Select(r => r.Offset.Value));
+        Assert.Equal([0L, 1L], lane.Take(10).Select(r => r.Offset));
     }
 
     [Fact]
@@ -45,14 +45,44 @@ public sealed class LaneTests
         }
 
         await full.WaitAsync(TimeSpan.FromSeconds(5));
-        Assert.Equal([0L, 1L, 2L], lane.Take(3).Select(r => r.Offset.Value));
+        Assert.Equal([0L, 1L, 2L], lane.Take(3).Select(r => r.Offset));
         Assert.False(lane.WaitForFullAsync().IsCompleted);
         Assert.True(lane.WaitForRecordsAsync(CancellationToken.None).IsCompleted);
-        Assert.Equal([3L, 4L], lane.Take(3).Select(r => r.Offset.Value));
+        Assert.Equal([3L, 4L], lane.Take(3).Select(r => r.Offset));
 
         var next = lane.WaitForRecordsAsync(CancellationToken.None);
         Assert.False(next.IsCompleted);
         lane.Add(Record(0, 5), 3);
         await next.WaitAsync(TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public void Returned_batch_lists_are_used_again_empty_and_records_keep_their_order()
+    {
+        var lane = new Lane();
+        for (var i = 0; i < 5; i++)
+        {
+            lane.Add(Record(i % 2, i), batchSize: 2);
+        }
+
+        // More records than a batch: the batch is a list of its own, the rest stays in order.
+        var first = lane.Take(2);
+        Assert.Equal([(0, 0L), (1, 1L)], first.Select(r => (r.Partition, r.Offset)));
+        lane.Return(first);
+        Assert.Empty(first);
+
+        // The returned list carries the next batch.
+        var second = lane.Take(2);
+        Assert.Same(first, second);
+        Assert.Equal([2L, 3L], second.Select(r => r.Offset));
+
+        // Taking what is left hands over the lane's own list; records added afterwards go to another one.
+        var rest = lane.Take(2);
+        Assert.Equal([4L], rest.Select(r => r.Offset));
+        lane.Add(Record(0, 5), 2);
+        Assert.DoesNotContain(rest, r => r.Offset == 5);
+        lane.Return(rest);
+        lane.Return(second);
+        Assert.Equal([5L], lane.Take(2).Select(r => r.Offset));
     }
 }
