@@ -49,7 +49,12 @@ public sealed class EventLogAppendTests
             }
             else
             {
-                Assert.Equal(EventLogChunk.Encode(entries), row.Payload.ToArray());
+                // Read back with the log's own decoder: every entry, in order, its time kept to the microsecond.
+                var read = new List<EventLogEntry>();
+                EventLogChunk.Decode(row.Payload.Span, entries.Length, read);
+                Assert.Equal(entries.Select(e => e.EventId), read.Select(e => e.EventId));
+                Assert.Equal(entries.Select(e => EventLogChunk.StoredTicks(e.OccurredAt)), read.Select(e => e.OccurredAt.UtcTicks));
+                Assert.Equal(entries.Select(e => e.Payload), read.Select(e => e.Payload));
                 Assert.Equal(entries.Min(e => e.OccurredAt), row.OccurredAt);
                 Assert.Equal(entries.Max(e => e.OccurredAt), row.NewestAt);
                 Assert.Equal(entries.Length, row.EntryCount);

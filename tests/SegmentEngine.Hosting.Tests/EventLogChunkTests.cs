@@ -7,6 +7,21 @@ public sealed class EventLogChunkTests
 {
     private static readonly DateTimeOffset Start = new(2025, 3, 1, 12, 0, 0, TimeSpan.Zero);
 
+    /// <summary>A chunk of two or more entries, as an append encodes one stream's entries.</summary>
+    internal static byte[] Encode(IReadOnlyList<EventLogEntry> entries)
+    {
+        var append = new EventLogAppend();
+        append.StartStream("b/c-1");
+        foreach (var entry in entries)
+        {
+            append.Add(entry.EventId, entry.OccurredAt, entry.Payload);
+        }
+
+        var row = Assert.Single(append.HandOver());
+        Assert.Equal(entries.Count, row.EntryCount);
+        return row.Payload.ToArray();
+    }
+
     [Fact]
     public void Entries_round_trip_in_order_with_their_times_kept_to_the_microsecond()
     {
@@ -18,7 +33,7 @@ public sealed class EventLogChunkTests
             new(new string('x', 200), Start.AddDays(-400), longPayload),
         ];
 
-        var payload = EventLogChunk.Encode(entries);
+        var payload = Encode(entries);
         var read = new List<EventLogEntry>();
         EventLogChunk.Decode(payload, entries.Length, read);
 
@@ -35,7 +50,7 @@ public sealed class EventLogChunkTests
     [Fact]
     public void A_payload_cut_short_or_with_more_or_fewer_entries_is_refused()
     {
-        var payload = EventLogChunk.Encode([new EventLogEntry("a", Start, [7, 8]), new EventLogEntry("b", Start, [9])]);
+        var payload = Encode([new EventLogEntry("a", Start, [7, 8]), new EventLogEntry("b", Start, [9])]);
         for (var length = 0; length < payload.Length; length++)
         {
             Assert.Throws<InvalidDataException>(() => EventLogChunk.Decode(payload.AsSpan(0, length), 2, []));
@@ -53,7 +68,7 @@ public sealed class EventLogChunkTests
     public void Damaged_chunks_fail_only_with_a_format_error()
     {
         var random = new Random(7);
-        var payload = EventLogChunk.Encode(
+        var payload = Encode(
             Enumerable.Range(0, 5).Select(i => new EventLogEntry("ev-" + i, Start.AddSeconds(i), new byte[i * 40])).ToArray());
         for (var round = 0; round < 5_000; round++)
         {

@@ -80,38 +80,7 @@ internal static class EventLog
     /// batch is copied a logarithmic number of times). <paramref name="added"/> is where the new records start.
     /// </summary>
     public static LogRecord[]? Append(LogRecord[]? existing, IReadOnlyList<EventFact> events, int skip, StringDictionary names, EventTextStore strings, out int added)
-    {
-        var kept = UsedLength(existing);
-        added = kept;
-        if (events.Count <= skip)
-        {
-            return existing;
-        }
-
-        var n = kept;
-        for (var i = skip; i < events.Count; i++)
-        {
-            var e = events[i];
-            n += 1 + e.Properties.Count + MultiValueCount(e.MultiProperties);
-        }
-
-        // A first write is exact (most consumers hold few events); a row that grows gets room to grow.
-        var log = Room(existing, kept, n, events.Count - skip);
-
-        var p = kept;
-        for (var i = skip; i < events.Count; i++)
-        {
-            var e = events[i];
-            log[p++] = LogRecord.Event(names.Intern(e.Type), Columnar.Table.TimeMath.Seconds(e.OccurredAt));
-            p = WriteScalars(log, p, e.Properties, names, strings);
-            if (e.MultiProperties.Count > 0)
-            {
-                p = WriteMultiValued(log, p, e.MultiProperties, names, strings);
-            }
-        }
-
-        return log;
-    }
+        => Append(existing, new FactList(events), skip, names, strings, out added);
 
     /// <summary>As the list form, for events an <see cref="EventFactSource"/> writes itself (no fact objects).</summary>
     public static LogRecord[]? Append(LogRecord[]? existing, EventFactSource events, int skip, StringDictionary names, EventTextStore strings, out int added)
@@ -129,6 +98,7 @@ internal static class EventLog
             n += events.RecordCount(i);
         }
 
+        // A first write is exact (most consumers hold few events); a row that grows gets room to grow.
         var log = Room(existing, kept, n, events.Count - skip);
         var writer = new EventLogWriter(log, kept, n, names, strings);
         for (var i = skip; i < events.Count; i++)
@@ -174,8 +144,32 @@ internal static class EventLog
         return log;
     }
 
-    // The ingest's facts hold FactProperties, facts that crossed silos plain dictionaries: both are walked with their
-    // struct enumerators, so that none is boxed per event; other maps are walked through the interface.
+    /// <summary>Facts as a source, so that both forms share one append: the list form's events are written from their maps.</summary>
+    private sealed class FactList(IReadOnlyList<EventFact> events) : EventFactSource
+    {
+        public override int Count => events.Count;
+
+        public override int RecordCount(int index)
+            => 1 + events[index].Properties.Count + MultiValueCount(events[index].MultiProperties);
+
+        public override void Write(int index, ref EventLogWriter writer)
+        {
+            var e = events[index];
+            writer.Event(e.Type, e.OccurredAt);
+            WriteScalars(ref writer, e.Properties);
+            if (e.MultiProperties.Count > 0)
+            {
+                WriteMultiValued(ref writer, e.MultiProperties);
+            }
+        }
+
+        public override EventFact ToFact(int index) => events[index];
+
+        public override EventFactSource? Concat(EventFactSource later, int skip) => null;
+    }
+
+    // Facts mapped on this silo hold FactProperties, facts that crossed silos plain dictionaries: both are walked with
+    // their struct enumerators, so that none is boxed per event; other maps are walked through the interface.
     private static int MultiValueCount(IReadOnlyDictionary<string, ImmutableArray<FactValue>> multi) => multi switch
     {
         { Count: 0 } => 0,
@@ -184,19 +178,37 @@ internal static class EventLog
         _ => CountValues(multi.GetEnumerator()),
     };
 
-    private static int WriteScalars(LogRecord[] log, int p, IReadOnlyDictionary<string, FactValue> properties, StringDictionary names, EventTextStore strings) => properties switch
+    private static void WriteScalars(ref EventLogWriter writer, IReadOnlyDictionary<string, FactValue> properties)
     {
-        FactProperties<FactValue> pairs => WriteScalars(log, p, pairs.GetEnumerator(), names, strings),
-        Dictionary<string, FactValue> plain => WriteScalars(log, p, plain.GetEnumerator(), names, strings),
-        _ => WriteScalars(log, p, properties.GetEnumerator(), names, strings),
-    };
+        switch (properties)
+        {
+            case FactProperties<FactValue> pairs:
+                WriteScalars(ref writer, pairs.GetEnumerator());
+                break;
+            case Dictionary<string, FactValue> plain:
+                WriteScalars(ref writer, plain.GetEnumerator());
+                break;
+            default:
+                WriteScalars(ref writer, properties.GetEnumerator());
+                break;
+        }
+    }
 
-    private static int WriteMultiValued(LogRecord[] log, int p, IReadOnlyDictionary<string, ImmutableArray<FactValue>> multi, StringDictionary names, EventTextStore strings) => multi switch
+    private static void WriteMultiValued(ref EventLogWriter writer, IReadOnlyDictionary<string, ImmutableArray<FactValue>> multi)
     {
-        FactProperties<ImmutableArray<FactValue>> pairs => WriteMultiValued(log, p, pairs.GetEnumerator(), names, strings),
-        Dictionary<string, ImmutableArray<FactValue>> plain => WriteMultiValued(log, p, plain.GetEnumerator(), names, strings),
-        _ => WriteMultiValued(log, p, multi.GetEnumerator(), names, strings),
-    };
+        switch (multi)
+        {
+            case FactProperties<ImmutableArray<FactValue>> pairs:
+                WriteMultiValued(ref writer, pairs.GetEnumerator());
+                break;
+            case Dictionary<string, ImmutableArray<FactValue>> plain:
+                WriteMultiValued(ref writer, plain.GetEnumerator());
+                break;
+            default:
+                WriteMultiValued(ref writer, multi.GetEnumerator());
+                break;
+        }
+    }
 
     private static int CountValues<TPairs>(TPairs pairs)
         where TPairs : IEnumerator<KeyValuePair<string, ImmutableArray<FactValue>>>
@@ -217,7 +229,7 @@ internal static class EventLog
         return n;
     }
 
-    private static int WriteScalars<TPairs>(LogRecord[] log, int p, TPairs pairs, StringDictionary names, EventTextStore strings)
+    private static void WriteScalars<TPairs>(ref EventLogWriter writer, TPairs pairs)
         where TPairs : IEnumerator<KeyValuePair<string, FactValue>>
     {
         try
@@ -225,29 +237,26 @@ internal static class EventLog
             while (pairs.MoveNext())
             {
                 var (key, value) = pairs.Current;
-                log[p++] = LogRecord.Property(names.Intern(key), value, false, strings);
+                writer.Scalar(key, value);
             }
         }
         finally
         {
             pairs.Dispose();
         }
-
-        return p;
     }
 
-    private static int WriteMultiValued<TPairs>(LogRecord[] log, int p, TPairs pairs, StringDictionary names, EventTextStore strings)
+    private static void WriteMultiValued<TPairs>(ref EventLogWriter writer, TPairs pairs)
         where TPairs : IEnumerator<KeyValuePair<string, ImmutableArray<FactValue>>>
     {
         try
         {
             while (pairs.MoveNext())
             {
-                var (name, values) = pairs.Current;
-                var key = names.Intern(name);
+                var (key, values) = pairs.Current;
                 foreach (var v in values)
                 {
-                    log[p++] = LogRecord.Property(key, v, true, strings);
+                    writer.Multi(key, v);
                 }
             }
         }
@@ -255,8 +264,6 @@ internal static class EventLog
         {
             pairs.Dispose();
         }
-
-        return p;
     }
 
     /// <summary>Records in use in a row's log (its length, less the padding of unused capacity).</summary>

@@ -9,7 +9,7 @@ namespace SegmentEngine.Hosting.EventLog;
 /// </summary>
 public sealed class EventLogAppend
 {
-    private readonly List<Row> _rows = [];
+    private readonly List<EncodedRow> _rows = [];
     private byte[] _buffer;
     private int _length;
     private int _entries;
@@ -84,14 +84,7 @@ public sealed class EventLogAppend
         CheckOpen();
         CloseStream();
         _handedOver = true;
-        var rows = new EncodedRow[_rows.Count];
-        for (var i = 0; i < rows.Length; i++)
-        {
-            var r = _rows[i];
-            rows[i] = new EncodedRow(r.Key, r.EventId, r.OccurredAt, _buffer.AsMemory(r.At, r.Length), r.Chunked ? r.Count : null, r.Chunked ? r.Newest : null, r.Count);
-        }
-
-        return rows;
+        return _rows;
     }
 
     private void CloseStream()
@@ -108,11 +101,11 @@ public sealed class EventLogAppend
         else if (_count == 1)
         {
             // A single entry keeps its own columns and its payload as it is (the chunk's bytes around it go unused).
-            _rows.Add(new Row(_key, _firstId, _firstAt.ToUniversalTime(), _firstPayloadAt, _firstPayloadLength, 1, false, default));
+            _rows.Add(new EncodedRow(_key, _firstId, _firstAt.ToUniversalTime(), _buffer.AsMemory(_firstPayloadAt, _firstPayloadLength), null, null, 1));
         }
         else
         {
-            _rows.Add(new Row(_key, _firstId, _oldest.ToUniversalTime(), _start, _length - _start, _count, true, _newest.ToUniversalTime()));
+            _rows.Add(new EncodedRow(_key, _firstId, _oldest.ToUniversalTime(), _buffer.AsMemory(_start, _length - _start), _count, _newest.ToUniversalTime(), _count));
         }
 
         _key = null;
@@ -122,6 +115,7 @@ public sealed class EventLogAppend
     {
         if (_buffer.Length - _length < size)
         {
+            // Rows closed so far keep their slices of the old array, which is never written again.
             Array.Resize(ref _buffer, Math.Max(_buffer.Length * 2, _length + size));
         }
 
@@ -135,8 +129,6 @@ public sealed class EventLogAppend
             throw new InvalidOperationException("This append was handed to the store already.");
         }
     }
-
-    private readonly record struct Row(string Key, string EventId, DateTimeOffset OccurredAt, int At, int Length, int Count, bool Chunked, DateTimeOffset Newest);
 }
 
 /// <summary>One row of an append: a stream's entry, or a chunk of its entries with their count and newest time.</summary>

@@ -19,27 +19,6 @@ public static class EventLogChunk
     /// <summary>First byte of a chunk's payload.</summary>
     public const byte Marker = 0xC1;
 
-    /// <summary>Encodes <paramref name="entries"/> (at least one) as a chunk payload.</summary>
-    public static byte[] Encode(IReadOnlyList<EventLogEntry> entries)
-    {
-        ArgumentNullException.ThrowIfNull(entries);
-        var size = 1;
-        foreach (var entry in entries)
-        {
-            size += EntrySize(entry.EventId, entry.Payload.Length);
-        }
-
-        var buffer = new byte[size];
-        buffer[0] = Marker;
-        var p = 1;
-        foreach (var entry in entries)
-        {
-            p += WriteEntry(buffer.AsSpan(p), entry.EventId, entry.OccurredAt, entry.Payload, out _);
-        }
-
-        return buffer;
-    }
-
     /// <summary>Bytes one entry takes in a chunk.</summary>
     public static int EntrySize(string eventId, int payloadLength)
     {

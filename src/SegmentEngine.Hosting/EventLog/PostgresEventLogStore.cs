@@ -523,7 +523,7 @@ public sealed partial class PostgresEventLogStore : IAsyncDisposable
 
     private long StreamHash(string streamKey)
     {
-        CheckText(streamKey, nameof(streamKey), "Stream keys");
+        EventLogText.Check(streamKey, nameof(streamKey), "Stream keys");
         if (streamKey.Length == 0)
         {
             throw new ArgumentException("Stream keys must not be empty.", nameof(streamKey));
@@ -532,13 +532,10 @@ public sealed partial class PostgresEventLogStore : IAsyncDisposable
         return EventStreamHash.Compute(_serviceId, streamKey);
     }
 
-    // Rejects what PostgreSQL text cannot hold, without echoing the value (keys hold consumer ids).
-    private static void CheckText(string? value, string parameterName, string what) => EventLogText.Check(value, parameterName, what);
-
     // A LIKE pattern matching every key that starts with the prefix, its metacharacters taken literally.
     private static string PrefixPattern(string prefix)
     {
-        CheckText(prefix, nameof(prefix), "Prefixes");
+        EventLogText.Check(prefix, nameof(prefix), "Prefixes");
         return prefix.Replace("\\", "\\\\", StringComparison.Ordinal)
             .Replace("%", "\\%", StringComparison.Ordinal)
             .Replace("_", "\\_", StringComparison.Ordinal) + "%";
