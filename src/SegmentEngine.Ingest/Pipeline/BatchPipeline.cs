@@ -75,23 +75,29 @@ internal sealed class DeliveryChains<TKey>
     /// <summary>Consumers with a delivery still registered.</summary>
     public int Count => _last.Count;
 
+    /// <summary>The consumer's delivery still running, if any: a later one must start after it.</summary>
+    public Task? Busy(TKey key) => _last.TryGetValue(key, out var previous) && !previous.IsCompleted ? previous : null;
+
+    /// <summary>
+    /// Records <paramref name="delivery"/> as the consumer's last (it may be shared by the consumers of one call).
+    /// Called by the lane, one batch at a time, after <see cref="Busy"/>.
+    /// </summary>
+    public void Set(TKey key, Task delivery) => _last[key] = delivery;
+
     /// <summary>
     /// Starts <paramref name="deliver"/> with <paramref name="state"/> for <paramref name="key"/> once the consumer's
     /// previous delivery, if any, has finished (whatever its outcome), and registers it as the consumer's last. Called by
-    /// the lane, one batch at a time. The delivery's arguments travel as the state, so a static
-    /// <paramref name="deliver"/> allocates nothing for a consumer with no delivery in progress (the common case).
+    /// the lane, one batch at a time. The delivery's arguments travel as the state (no closure).
     /// </summary>
     public Task Chain<TState>(TKey key, Func<TState, Task> deliver, TState state)
     {
         ArgumentNullException.ThrowIfNull(deliver);
-        var delivery = _last.TryGetValue(key, out var previous) && !previous.IsCompleted
-            ? After(previous, deliver, state)
-            : deliver(state);
+        var delivery = Busy(key) is { } previous ? After(previous, deliver, state) : deliver(state);
         _last[key] = delivery;
         return delivery;
     }
 
-    /// <summary>Forgets a finished delivery unless a later one of the same consumer has replaced it.</summary>
+    /// <summary>Drops the consumer's entry if <paramref name="delivery"/> is still its last.</summary>
     public void Forget(TKey key, Task delivery) => _last.TryRemove(new KeyValuePair<TKey, Task>(key, delivery));
 
     private static async Task After<TState>(Task previous, Func<TState, Task> deliver, TState state)

@@ -14,10 +14,11 @@ namespace SegmentEngine.Ingest.Pipeline;
 
 /// <summary>
 /// Reads the events topic, spreads the records over lanes by partition, and in each lane takes batches that it
-/// validates (bad records go to the dead-letter topic) and hands to the owners of their consumers (one delivery per
-/// consumer per batch, in order; a batch's deliveries travel as one call per consumer bucket). Lanes run side by side;
-/// each keeps up to MaxBatchesInFlight batches going, and a consumer's delivery from a later batch starts only after
-/// its delivery from an earlier one, so its events (one partition) stay in order. A batch's offsets are committed, by
+/// validates (bad records go to the dead-letter topic) and hands to the owners of their consumers (a batch's events
+/// travel as one call per consumer group, that is per bucket; a consumer the call did not apply is retried on its own).
+/// Lanes run side by side; each keeps up to MaxBatchesInFlight batches going, and a consumer's delivery from a later
+/// batch starts only after the one that carried its events of an earlier batch has finished (with any retries), so its
+/// events (one partition) stay in order. A batch's offsets are committed, by
 /// the polling thread, only once every consumer of it and of every earlier batch of its lane has persisted its state
 /// and every dead letter is acknowledged. A crash before the commit replays the batch; each event_id is applied once.
 /// </summary>
@@ -368,19 +369,33 @@ public sealed partial class KafkaIngestService(
         lane.Return(batch);
 
         // Everything up to here runs on the lane, one batch at a time, so each consumer's deliveries chain in batch order.
-        // The deliveries that start now travel together, one call per consumer bucket; a consumer still busy with an
-        // earlier batch's delivery gets its own call once that one has finished.
+        // The consumers that start now travel together, one call per group (bucket) of a brand; a consumer still busy
+        // with an earlier batch's delivery gets its own call once that delivery has finished.
+        var groups = new Dictionary<(string Brand, int Group), List<ConsumerEvents>>();
         var deliveries = new List<((string Brand, string Consumer) Key, Task Delivery)>(byConsumer.Count);
-        using (consumers.Gather())
+        foreach (var (key, records) in byConsumer)
         {
-            foreach (var (key, records) in byConsumer)
+            var entry = new ConsumerEvents(key.Consumer, records.ToImmutable());
+            if (chains.Busy(key) is not null)
             {
-                var delivery = chains.Chain(
-                    key,
-                    static d => d.Service.DeliverAsync(d.Brand, d.Consumer, d.Events, d.Producer, d.Stop),
-                    new PendingDelivery(this, key.Brand, key.Consumer, records.ToImmutable(), producer, stoppingToken));
-                deliveries.Add((key, delivery));
-                pending.Add(delivery);
+                var alone = chains.Chain(key, static d => d.Service.DeliverAsync(d.Brand, d.Entry, d.Producer, d.Stop, failed: null), new PendingDelivery(this, key.Brand, entry, producer, stoppingToken));
+                deliveries.Add((key, alone));
+                pending.Add(alone);
+                continue;
+            }
+
+            ref var group = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(groups, (key.Brand, consumers.GroupOf(key.Consumer)), out _);
+            (group ??= []).Add(entry);
+        }
+
+        foreach (var ((brand, group), entries) in groups)
+        {
+            var delivery = DeliverGroupAsync(brand, group, entries, producer, stoppingToken);
+            pending.Add(delivery);
+            foreach (var entry in entries)
+            {
+                chains.Set((brand, entry.ConsumerId), delivery);
+                deliveries.Add(((brand, entry.ConsumerId), delivery));
             }
         }
 
@@ -403,71 +418,131 @@ public sealed partial class KafkaIngestService(
         }
     }
 
-    /// <summary>One consumer's delivery of a batch, as the arguments of <see cref="DeliverAsync"/> (no closure per consumer).</summary>
+    /// <summary>
+    /// One call for the consumers of a group; a consumer the call did not apply is retried on its own (see
+    /// <see cref="DeliverAsync"/>). Completes once every consumer of the group is through, so a consumer of a later
+    /// batch chained to it starts only after its own earlier events were applied (or parked).
+    /// </summary>
+    private async Task DeliverGroupAsync(string brandId, int group, List<ConsumerEvents> entries, IProducer<byte[], byte[]> producer, CancellationToken stoppingToken)
+    {
+        var all = System.Runtime.InteropServices.ImmutableCollectionsMarshal.AsImmutableArray(entries.ToArray());
+        ImmutableArray<ConsumerIngestOutcome> outcomes = default;
+        Exception? callFailure = null;
+        try
+        {
+            outcomes = await consumers.IngestAsync(brandId, group, all).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            callFailure = ex;
+        }
+
+        List<Task>? retries = null;
+        var applied = false;
+        for (var i = 0; i < all.Length; i++)
+        {
+            var failure = callFailure ?? ConsumerIngestFailedException.Of(i < outcomes.Length ? outcomes[i] : null);
+            if (failure is null)
+            {
+                applied = true;
+                continue;
+            }
+
+            (retries ??= []).Add(DeliverAsync(brandId, all[i], producer, stoppingToken, failure));
+        }
+
+        if (applied)
+        {
+            _storage.Delivered();
+            _cluster.Delivered();
+        }
+
+        if (retries is not null)
+        {
+            await Task.WhenAll(retries).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>A consumer's delivery on its own, as the arguments of <see cref="DeliverAsync"/> (no closure).</summary>
     private readonly record struct PendingDelivery(
         KafkaIngestService Service,
         string Brand,
-        string Consumer,
-        ImmutableArray<RawEvent> Events,
+        ConsumerEvents Entry,
         IProducer<byte[], byte[]> Producer,
         CancellationToken Stop);
 
-    private async Task DeliverAsync(string brandId, string consumerId, ImmutableArray<RawEvent> events, IProducer<byte[], byte[]> producer, CancellationToken stoppingToken)
+    /// <summary>
+    /// One consumer's delivery in a call of its own, until it is applied or parked in the dead-letter topic; starts
+    /// from <paramref name="failed"/> when its first attempt (in its group's call) already failed.
+    /// </summary>
+    private async Task DeliverAsync(string brandId, ConsumerEvents entry, IProducer<byte[], byte[]> producer, CancellationToken stoppingToken, Exception? failed)
     {
         var failures = 0;
         while (true)
         {
-            try
+            var ex = failed;
+            failed = null;
+            if (ex is null)
             {
-                await consumers.IngestAsync(brandId, consumerId, events).ConfigureAwait(false);
-                _storage.Delivered();
-                _cluster.Delivered();
-                return;
+                try
+                {
+                    var outcomes = await consumers.IngestAsync(brandId, consumers.GroupOf(entry.ConsumerId), [entry]).ConfigureAwait(false);
+                    ex = ConsumerIngestFailedException.Of(outcomes.IsDefaultOrEmpty ? null : outcomes[0]);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    ex = e;
+                }
+
+                if (ex is null)
+                {
+                    _storage.Delivered();
+                    _cluster.Delivered();
+                    return;
+                }
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
+
+            // A call that never reached a live silo (one killed or stopping, not yet declared dead) is not the
+            // events' fault either: the cluster routes it to a live silo once membership has moved on.
+            if (ClusterGate.IsUnreachableSilo(ex))
             {
-                // A call that never reached a live silo (one killed or stopping, not yet declared dead) is not the
-                // events' fault either: the cluster routes it to a live silo once membership has moved on.
-                if (ClusterGate.IsUnreachableSilo(ex))
-                {
-                    failures = 0;
-                    await _cluster.WaitOutUnreachableSiloAsync(ex.GetType().Name, stoppingToken).ConfigureAwait(false);
-                    continue;
-                }
-
-                // A storage outage is not the events' fault: wait for the storage (the partition is held, nothing is
-                // committed past this batch), then try again with a clean count.
-                if (await _storage.WaitIfUnavailableAsync(stoppingToken).ConfigureAwait(false))
-                {
-                    failures = 0;
-                    continue;
-                }
-
-                // Nor is a storage that answers but refuses the grain's writes (read-only after a failover, disk full).
-                if (ex is TransientStorageException)
-                {
-                    failures = 0;
-                    await _storage.WaitOutRefusedWriteAsync(ex.InnerException?.GetType().Name ?? ex.GetType().Name, stoppingToken).ConfigureAwait(false);
-                    continue;
-                }
-
-                if (++failures < MaxGrainAttempts)
-                {
-                    LogGrainRetry(failures, FailureType(ex));
-                    await Task.Delay(TimeSpan.FromMilliseconds((double)_options.GrainRetryDelayMs * (1 << failures)), time, stoppingToken).ConfigureAwait(false);
-                    continue;
-                }
-
-                // A grain that keeps failing on valid input while the storage answers must not stall its partition:
-                // park the events, lose nothing.
-                LogGrainGaveUp(MaxGrainAttempts, FailureType(ex));
-                foreach (var ev in events)
-                {
-                    await ProduceDeadLetterAsync(producer, ev.Key, ev.Value, "processing_failed", null, "the consumer's owner failed repeatedly on this event", null).ConfigureAwait(false);
-                }
-
-                return;
+                failures = 0;
+                await _cluster.WaitOutUnreachableSiloAsync(ex.GetType().Name, stoppingToken).ConfigureAwait(false);
+                continue;
             }
+
+            // A storage outage is not the events' fault: wait for the storage (the partition is held, nothing is
+            // committed past this batch), then try again with a clean count.
+            if (await _storage.WaitIfUnavailableAsync(stoppingToken).ConfigureAwait(false))
+            {
+                failures = 0;
+                continue;
+            }
+
+            // Nor is a storage that answers but refuses the grain's writes (read-only after a failover, disk full).
+            if (ex is TransientStorageException)
+            {
+                failures = 0;
+                await _storage.WaitOutRefusedWriteAsync(ex.InnerException?.GetType().Name ?? ex.GetType().Name, stoppingToken).ConfigureAwait(false);
+                continue;
+            }
+
+            if (++failures < MaxGrainAttempts)
+            {
+                LogGrainRetry(failures, FailureType(ex));
+                await Task.Delay(TimeSpan.FromMilliseconds((double)_options.GrainRetryDelayMs * (1 << failures)), time, stoppingToken).ConfigureAwait(false);
+                continue;
+            }
+
+            // A grain that keeps failing on valid input while the storage answers must not stall its partition:
+            // park the events, lose nothing.
+            LogGrainGaveUp(MaxGrainAttempts, FailureType(ex));
+            foreach (var ev in entry.Events)
+            {
+                await ProduceDeadLetterAsync(producer, ev.Key, ev.Value, "processing_failed", null, "the consumer's owner failed repeatedly on this event", null).ConfigureAwait(false);
+            }
+
+            return;
         }
     }
 

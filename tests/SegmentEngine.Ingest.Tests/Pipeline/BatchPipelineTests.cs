@@ -136,6 +136,6 @@ public sealed class BatchPipelineTests
         Assert.True(ran);
     }
 
-    // The delivery as the state of the ingest's state-passing overload (a closure is fine in a test).
+    // The delivery as the state of the state-passing overload (a closure is fine in a test).
     private static Task Chain(DeliveryChains<string> chains, string key, Func<Task> deliver) => chains.Chain(key, static d => d(), deliver);
 }

@@ -9,8 +9,8 @@ using Xunit;
 namespace SegmentEngine.Ingest.Tests.Pipeline;
 
 /// <summary>
-/// The ingest's routing of consumers' events to their bucket grains, over a fake grain factory: one call per bucket for
-/// the deliveries gathered on a thread, each delivery settled by its own consumer's outcome.
+/// The ingest's routing of consumers' events to their bucket grains, over a fake grain factory: a consumer's group is
+/// its bucket, a group's call goes to its bucket's grain, and what each outcome means for the ingest.
 /// </summary>
 public sealed class BucketConsumerIngestTests
 {
@@ -18,102 +18,49 @@ public sealed class BucketConsumerIngestTests
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(20);
 
     [Fact]
-    public async Task Deliveries_gathered_on_a_thread_go_as_one_call_per_bucket_and_each_gets_its_own_report()
+    public async Task A_consumers_group_is_its_bucket_and_a_groups_call_goes_to_that_buckets_grain()
     {
         var buckets = new FakeBuckets();
         var ingest = new BucketConsumerIngest(buckets.Factory);
         var (a, b) = TwoInOneBucket();
-        var other = InAnotherBucketThan(a);
-
-        Task<IngestReport> ofA, ofB, ofOther;
-        using (ingest.Gather())
-        {
-            ofA = ingest.IngestAsync(Brand, a, Events("e-1", "e-2"));
-            ofB = ingest.IngestAsync(Brand, b, Events("e-3"));
-            ofOther = ingest.IngestAsync(Brand, other, Events("e-4"));
-
-            // Nothing leaves before the scope ends.
-            Assert.Empty(buckets.Calls);
-        }
-
-        Assert.Equal(2, (await ofA.WaitAsync(Deadline)).Applied);
-        Assert.Equal(1, (await ofB.WaitAsync(Deadline)).Applied);
-        Assert.Equal(1, (await ofOther.WaitAsync(Deadline)).Applied);
-
-        var calls = buckets.Calls.ToList();
-        Assert.Equal(2, calls.Count);
-        var shared = Assert.Single(calls, c => c.Bucket == ConsumerBuckets.KeyOf(Brand, a));
-        Assert.Equal([a, b], shared.Consumers.Select(c => c.ConsumerId));
-        Assert.Equal(["e-1", "e-2"], shared.Consumers[0].Events.Select(e => Encoding.UTF8.GetString(e.Value)));
-        var alone = Assert.Single(calls, c => c.Bucket == ConsumerBuckets.KeyOf(Brand, other));
-        Assert.Equal([other], alone.Consumers.Select(c => c.ConsumerId));
-    }
-
-    [Fact]
-    public async Task A_consumer_the_bucket_could_not_apply_fails_only_its_own_delivery()
-    {
-        var buckets = new FakeBuckets();
-        var (a, b) = TwoInOneBucket();
-        var c = TwoInOneBucket(skip: 1).Second;
-        buckets.Outcomes[a] = new ConsumerIngestOutcome(null, "NpgsqlException", StorageRefused: true);
         buckets.Outcomes[b] = new ConsumerIngestOutcome(null, "InvalidOperationException", StorageRefused: false);
-        var ingest = new BucketConsumerIngest(buckets.Factory);
+        Assert.Equal(ConsumerBuckets.Of(a), ingest.GroupOf(a));
+        Assert.Equal(ingest.GroupOf(a), ingest.GroupOf(b));
 
-        Task<IngestReport> ofA, ofB, ofC;
-        using (ingest.Gather())
-        {
-            ofA = ingest.IngestAsync(Brand, a, Events("e-1"));
-            ofB = ingest.IngestAsync(Brand, b, Events("e-2"));
-            ofC = ingest.IngestAsync(Brand, c, Events("e-3"));
-        }
+        var outcomes = await ingest.IngestAsync(Brand, ingest.GroupOf(a), [new ConsumerEvents(a, Events("e-1", "e-2")), new ConsumerEvents(b, Events("e-3"))]).WaitAsync(Deadline);
 
-        var refused = await Assert.ThrowsAsync<TransientStorageException>(() => ofA.WaitAsync(Deadline));
-        Assert.Contains("NpgsqlException", refused.Message, StringComparison.Ordinal);
-        var failed = await Assert.ThrowsAsync<ConsumerIngestFailedException>(() => ofB.WaitAsync(Deadline));
-        Assert.Equal("InvalidOperationException", failed.FailureType);
-        Assert.Equal(1, (await ofC.WaitAsync(Deadline)).Applied);
+        var call = Assert.Single(buckets.Calls);
+        Assert.Equal(ConsumerBuckets.KeyOf(Brand, a), call.Bucket);
+        Assert.Equal([a, b], call.Consumers.Select(c => c.ConsumerId));
+        Assert.Equal(["e-1", "e-2"], call.Consumers[0].Events.Select(e => Encoding.UTF8.GetString(e.Value)));
+        Assert.Equal(2, outcomes[0].Report!.Applied);
+        Assert.Equal("InvalidOperationException", outcomes[1].Failure);
     }
 
     [Fact]
-    public async Task A_failed_call_fails_every_delivery_it_carried_with_the_calls_exception()
+    public async Task A_failed_call_fails_with_the_calls_exception()
     {
         var buckets = new FakeBuckets { CallFailure = new TimeoutException("bucket call timed out") };
-        var (a, b) = TwoInOneBucket();
         var ingest = new BucketConsumerIngest(buckets.Factory);
+        var (a, b) = TwoInOneBucket();
 
-        Task<IngestReport> ofA, ofB;
-        using (ingest.Gather())
-        {
-            ofA = ingest.IngestAsync(Brand, a, Events("e-1"));
-            ofB = ingest.IngestAsync(Brand, b, Events("e-2"));
-        }
-
-        await Assert.ThrowsAsync<TimeoutException>(() => ofA.WaitAsync(Deadline));
-        await Assert.ThrowsAsync<TimeoutException>(() => ofB.WaitAsync(Deadline));
+        await Assert.ThrowsAsync<TimeoutException>(() => ingest.IngestAsync(Brand, ingest.GroupOf(a), [new ConsumerEvents(a, Events("e-1")), new ConsumerEvents(b, Events("e-2"))]).WaitAsync(Deadline));
         Assert.Single(buckets.Calls);
     }
 
     [Fact]
-    public async Task Deliveries_outside_a_gathering_or_on_another_thread_go_at_once_each_in_its_own_call()
+    public void An_outcome_is_applied_or_the_failure_the_ingest_handles()
     {
-        var buckets = new FakeBuckets();
-        var (a, b) = TwoInOneBucket();
-        var ingest = new BucketConsumerIngest(buckets.Factory);
+        Assert.Null(ConsumerIngestFailedException.Of(new ConsumerIngestOutcome(new IngestReport(1, 0, 0, false), null, false)));
 
-        await ingest.IngestAsync(Brand, a, Events("e-1")).WaitAsync(Deadline);
-        Task<IngestReport>? fromOtherThread = null;
-        using (ingest.Gather())
-        {
-            // A delivery chained after an earlier one starts on another thread: this scope does not hold it.
-            var other = new Thread(() => fromOtherThread = ingest.IngestAsync(Brand, b, Events("e-2")));
-            other.Start();
-            other.Join();
-            Assert.Equal(2, buckets.Calls.Count);
-        }
+        var refused = Assert.IsType<TransientStorageException>(ConsumerIngestFailedException.Of(new ConsumerIngestOutcome(null, "NpgsqlException", StorageRefused: true)));
+        Assert.Contains("NpgsqlException", refused.Message, StringComparison.Ordinal);
 
-        await fromOtherThread!.WaitAsync(Deadline);
-        Assert.Equal(2, buckets.Calls.Count);
-        Assert.All(buckets.Calls, call => Assert.Single(call.Consumers));
+        var failed = Assert.IsType<ConsumerIngestFailedException>(ConsumerIngestFailedException.Of(new ConsumerIngestOutcome(null, "InvalidOperationException", StorageRefused: false)));
+        Assert.Equal("InvalidOperationException", failed.FailureType);
+
+        // A bucket that answered with fewer outcomes than entries applied nothing it can vouch for.
+        Assert.Equal("no outcome", Assert.IsType<ConsumerIngestFailedException>(ConsumerIngestFailedException.Of(null)).FailureType);
     }
 
     [Fact]
@@ -158,18 +105,6 @@ public sealed class BucketConsumerIngestTests
             }
 
             seen[bucket] = id;
-        }
-    }
-
-    private static string InAnotherBucketThan(string consumerId)
-    {
-        for (var i = 0; ; i++)
-        {
-            var id = $"x-{i}";
-            if (ConsumerBuckets.Of(id) != ConsumerBuckets.Of(consumerId))
-            {
-                return id;
-            }
         }
     }
 

@@ -245,6 +245,72 @@ public sealed class KafkaIngestServiceTests(BrokerFixture fixture) : IClassFixtu
         Assert.True(storage.Checks >= 5, $"the storage was asked {storage.Checks} times");
     }
 
+    [Fact]
+    public async Task Consumers_of_one_group_travel_in_one_call_and_one_the_call_did_not_apply_is_retried_alone()
+    {
+        var storage = new SwitchableStorage { Available = true };
+        var grains = new StandInGrains { OneGroup = true };
+        grains.FailWhile("acme/c-bad", () => true);
+        await using var run = await IngestRun.StartAsync(fixture, grains, storage, options => options.MaxBatchWaitMs = 200);
+
+        run.Producer.Produce(run.Topic, Event("e-1", "c-bad"));
+        run.Producer.Produce(run.Topic, Event("e-2", "c-good"));
+        run.Producer.Produce(run.Topic, Event("e-3", "c-good"));
+        run.Producer.Flush(Deadline);
+
+        await run.CommittedAsync(3).WaitAsync(Deadline);
+
+        // The first call carried both consumers (each once, its events together); only the failed one was called
+        // again, on its own, until it was parked after five attempts; the other was applied once.
+        var calls = grains.Calls.ToList();
+        Assert.Equal(["c-bad", "c-good"], calls[0].Order());
+        Assert.All(calls.Skip(1), call => Assert.Equal(["c-bad"], call));
+        Assert.Equal(5, calls.Count);
+        Assert.Equal(5, grains.FailedCalls("acme/c-bad"));
+        Assert.Equal(["e-2", "e-3"], grains.EventsOf("acme/c-good"));
+        Assert.Equal(["processing_failed"], run.DeadLetterReasons());
+    }
+
+    [Fact]
+    public async Task A_consumer_whose_group_call_is_still_running_waits_for_it_while_new_consumers_of_the_group_do_not()
+    {
+        var grains = new StandInGrains { OneGroup = true };
+        var slowGate = grains.Gate("acme/c-slow", call: 1);
+        await using var run = await IngestRun.StartAsync(fixture, grains, AlwaysAvailableStorage.Instance, options =>
+        {
+            options.MaxBatchesInFlight = 2;
+            options.BatchOverlapAfterMs = 1;
+            options.MaxBatchWaitMs = 200;
+        });
+        try
+        {
+            // Batch 1: c-slow and c-mate in one call, which is held by c-slow.
+            run.Producer.Produce(run.Topic, Event("e-1", "c-slow"));
+            run.Producer.Produce(run.Topic, Event("e-2", "c-mate"));
+            run.Producer.Flush(Deadline);
+            await grains.Called("acme/c-slow", 1).WaitAsync(Deadline);
+            await grains.Completed("acme/c-mate", 1).WaitAsync(Deadline);
+            Assert.Equal(["c-mate", "c-slow"], Assert.Single(grains.Calls).Order());
+
+            // Batch 2: c-mate again (its earlier call is still running) and a consumer new to the lane.
+            run.Producer.Produce(run.Topic, Event("e-3", "c-mate"));
+            run.Producer.Produce(run.Topic, Event("e-4", "c-new"));
+            run.Producer.Flush(Deadline);
+            await grains.Completed("acme/c-new", 1).WaitAsync(Deadline);
+            Assert.Equal(["e-2"], grains.EventsOf("acme/c-mate"));
+            Assert.Empty(run.Checkpoints);
+
+            slowGate.SetResult();
+            await run.CommittedAsync(4).WaitAsync(Deadline);
+            Assert.Equal(["e-2", "e-3"], grains.EventsOf("acme/c-mate"));
+            Assert.Equal(["e-1"], grains.EventsOf("acme/c-slow"));
+        }
+        finally
+        {
+            slowGate.TrySetResult();
+        }
+    }
+
     private static Message<byte[], byte[]> Event(string eventId, string consumer)
     {
         var occurred = DateTimeOffset.UtcNow.AddHours(-1).ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
@@ -429,6 +495,8 @@ public sealed class KafkaIngestServiceTests(BrokerFixture fixture) : IClassFixtu
     private sealed class StandInGrains : IConsumerIngest
     {
         private readonly ConcurrentDictionary<string, StandIn> _grains = new(StringComparer.Ordinal);
+        private readonly ConcurrentDictionary<string, int> _groups = new(StringComparer.Ordinal);
+        private int _nextGroup;
 
         public TaskCompletionSource Gate(string key, int call) => Get(key).Gate(call);
 
@@ -446,19 +514,42 @@ public sealed class KafkaIngestServiceTests(BrokerFixture fixture) : IClassFixtu
 
         public Task Failed(string key, int calls) => Get(key).FailedAtLeast(calls);
 
-        public Task<IngestReport> IngestAsync(string brandId, string consumerId, ImmutableArray<RawEvent> events)
-            => Get($"{brandId}/{consumerId}").IngestAsync(events);
+        /// <summary>Puts every consumer in one group (one call per brand and batch), instead of each in a group of its own.</summary>
+        public bool OneGroup { get; init; }
 
-        public IDisposable Gather() => new NoScope();
+        public ConcurrentQueue<string[]> Calls { get; } = new();
+
+        public int GroupOf(string consumerId) => OneGroup ? 0 : _groups.GetOrAdd(consumerId, _ => Interlocked.Increment(ref _nextGroup));
+
+        /// <summary>
+        /// Calls each entry's stand-in, side by side, and answers as a bucket does: a failure is its consumer's outcome
+        /// (refused writes as such), except a silo out of reach, which fails the whole call as Orleans would.
+        /// </summary>
+        public async Task<ImmutableArray<ConsumerIngestOutcome>> IngestAsync(string brandId, int group, ImmutableArray<ConsumerEvents> consumers)
+        {
+            Calls.Enqueue([.. consumers.Select(c => c.ConsumerId)]);
+            var calls = consumers.Select(c => Get($"{brandId}/{c.ConsumerId}").IngestAsync(c.Events)).ToArray();
+            var outcomes = new ConsumerIngestOutcome[calls.Length];
+            for (var i = 0; i < calls.Length; i++)
+            {
+                try
+                {
+                    outcomes[i] = new ConsumerIngestOutcome(await calls[i], null, false);
+                }
+                catch (TransientStorageException e)
+                {
+                    outcomes[i] = new ConsumerIngestOutcome(null, e.InnerException?.GetType().Name, true);
+                }
+                catch (Exception e) when (e is not SiloUnavailableException)
+                {
+                    outcomes[i] = new ConsumerIngestOutcome(null, e.GetType().Name, false);
+                }
+            }
+
+            return [.. outcomes];
+        }
 
         private StandIn Get(string key) => _grains.GetOrAdd(key, _ => new StandIn());
-    }
-
-    private sealed class NoScope : IDisposable
-    {
-        public void Dispose()
-        {
-        }
     }
 
     private sealed class StandIn
