@@ -8,6 +8,7 @@ namespace SegmentEngine.Benchmarks;
 /// <c>memory [rows]</c> prints the bytes-per-consumer report; <c>consumer-memory</c> what a consumer grain's state keeps;
 /// <c>gc-timeline FILE.nettrace</c> lists the garbage collections of a GC event trace; <c>alloc-sites FILE.nettrace</c>
 /// where a gc-verbose trace's allocation samples come from;
+/// <c>parse-ratios [records] [rounds]</c> the ingest's parse of a record against JSON floors;
 /// <c>ratios [rows] [rounds]</c> measures all sides
 /// interleaved (see benchmarks/RESULTS.md).
 /// </summary>
@@ -34,6 +35,12 @@ public static class Program
         if (args.Length > 1 && args[0] == "gc-timeline")
         {
             SegmentEngine.Benchmarks.Diagnostics.GcTimeline.Run(args[1]);
+            return;
+        }
+        if (args.Length > 0 && args[0] == "parse-ratios")
+        {
+            var inv = System.Globalization.CultureInfo.InvariantCulture;
+            Ingest.ParseRatios.Run(args.Length > 1 ? int.Parse(args[1], inv) : 200_000, args.Length > 2 ? int.Parse(args[2], inv) : 20);
             return;
         }
         if (args.Length > 0 && args[0] == "ratios")

@@ -87,6 +87,63 @@ public sealed class FieldRulesTests
     [InlineData("2026-11-20T25:03:11Z", false)]
     public void Timestamp(string value, bool ok) => Assert.Equal(ok, FieldRules.TryParseTimestamp(value, out _));
 
+    [Theory]
+    [InlineData("2026-11-20T18:03:11Z")]
+    [InlineData("2026-11-20T18:03:11.5Z")]
+    [InlineData("2024-02-29T23:59:59.9999999-05:30")]
+    [InlineData("2026-11-20T00:00:00.123+14:00")]
+    [InlineData("2026-11-20T18:03:11-14:00")]
+    public void A_timestamp_in_the_common_layout_is_read_from_its_utf8_text_as_the_string_form_reads_it(string value)
+    {
+        var utf8 = System.Text.Encoding.UTF8.GetBytes(value);
+        Assert.True(FieldRules.TryReadCommonTimestamp(utf8, out var fast));
+        Assert.True(FieldRules.TryParseTimestamp(value, out var reference));
+        Assert.True(fast.EqualsExact(reference), $"{fast:O} against {reference:O}");
+    }
+
+    [Fact]
+    public void The_utf8_and_string_forms_of_a_timestamp_accept_exactly_the_same_values()
+    {
+        // Valid values and every one-character corruption of them (digits, separators, offsets, fractions, case),
+        // plus the edge cases of the calendar and of the fast path's hand-over to the string form.
+        string[] seeds =
+        [
+            "2026-11-20T18:03:11Z", "2026-11-20T18:03:11.5Z", "2026-11-20T18:03:11.1234567+14:00", "2024-02-29T12:00:00-05:30",
+            "2023-02-29T12:00:00Z", "2026-04-31T12:00:00Z", "2026-11-20t18:03:11z", "0001-01-01T00:00:00+01:00",
+            "9999-12-31T23:59:59-01:00", "2026-11-20T18:03:11.Z", "2026-11-20T18:03:11.12345678Z", "2026-11-20T18:03:60Z",
+            "2026-11-20T24:00:00Z", "2026-11-20T18:03:11+14:01", "2026-11-20T18:03:11+13:60", "2026-11-20T18:03:11+0100",
+            "2026-11-20T18:03:11 Z", "2026-11-20T18:03:11Z ", "2026-13-20T18:03:11Z", "2026-00-20T18:03:11Z",
+        ];
+        const string alphabet = "0123456789-+:.TtZz ";
+        var rng = new Random(7);
+        var checkedValues = 0;
+        foreach (var seed in seeds)
+        {
+            Check(seed);
+            for (var i = 0; i < seed.Length; i++)
+            {
+                foreach (var c in alphabet)
+                {
+                    Check(seed[..i] + c + seed[(i + 1)..]);
+                }
+
+                Check(seed.Remove(i, 1));
+                Check(seed.Insert(i, alphabet[rng.Next(alphabet.Length)].ToString()));
+            }
+        }
+
+        Assert.True(checkedValues > 5_000);
+
+        void Check(string value)
+        {
+            checkedValues++;
+            var slowOk = FieldRules.TryParseTimestamp(value, out var slow);
+            var fastOk = FieldRules.TryParseTimestamp(System.Text.Encoding.UTF8.GetBytes(value), out var fast);
+            Assert.True(slowOk == fastOk, $"'{value}': string form {slowOk}, UTF-8 form {fastOk}");
+            Assert.True(!slowOk || fast.EqualsExact(slow), $"'{value}': {fast:O} against {slow:O}");
+        }
+    }
+
     [Fact]
     public void Brand_settings_defaults_and_validation()
     {

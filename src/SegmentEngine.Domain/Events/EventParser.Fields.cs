@@ -50,18 +50,33 @@ public static partial class EventParser
     private static DeadLetter? RequireString(JsonElement element, FieldPath path, out string value, bool code = false)
     {
         value = string.Empty;
+        if (RequireStringKind(element, path) is { } error)
+        {
+            return error;
+        }
+
+        value = code ? CodeStrings.Of(element) : element.GetString()!;
+        return null;
+    }
+
+    /// <summary>The errors of <see cref="RequireString"/>, without reading the text.</summary>
+    private static DeadLetter? RequireStringKind(JsonElement element, FieldPath path)
+    {
         if (IsAbsent(element))
         {
             return Missing(path);
         }
 
-        if (element.ValueKind != JsonValueKind.String)
-        {
-            return Invalid(path, "must be a string");
-        }
+        return element.ValueKind != JsonValueKind.String ? Invalid(path, "must be a string") : null;
+    }
 
-        value = code ? CodeStrings.Of(element) : element.GetString()!;
-        return null;
+    /// <summary>A JSON string holding a timestamp (<see cref="FieldRules.TryParseTimestamp(ReadOnlySpan{byte}, out DateTimeOffset)"/>), read from its UTF-8 text when it has no escapes.</summary>
+    private static bool TryReadTimestamp(JsonElement element, out DateTimeOffset instant)
+    {
+        var raw = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(element);
+        return raw.Length >= 2 && !raw.Contains((byte)'\\')
+            ? FieldRules.TryParseTimestamp(raw[1..^1], out instant)
+            : FieldRules.TryParseTimestamp(element.GetString(), out instant);
     }
 
     /// <summary>An id; <paramref name="code"/> marks a few-valued code of the brand (a SKU, a store), shared across events (<see cref="CodeStrings"/>).</summary>

@@ -191,7 +191,7 @@ public static partial class EventParser
         if ((error = RequireId(common[0], new FieldPath("event_id"), FieldRules.MaxIdLength, out var eventId)) is not null
             || (error = RequireId(common[2], new FieldPath("consumer_id"), FieldRules.MaxIdLength, out var consumerId)) is not null
             || (error = RequireString(common[3], new FieldPath("type"), out var typeName)) is not null
-            || (error = RequireString(common[4], new FieldPath("occurred_at"), out var occurredText)) is not null)
+            || (error = RequireStringKind(common[4], new FieldPath("occurred_at"))) is not null)
         {
             return Fail(error, brandId);
         }
@@ -206,7 +206,7 @@ public static partial class EventParser
             return Fail(new DeadLetter(DeadLetterReason.UnknownType, "type", "field 'type' is not one of the contract's event types"), brandId);
         }
 
-        if (!FieldRules.TryParseTimestamp(occurredText, out var occurredAt))
+        if (!TryReadTimestamp(common[4], out var occurredAt))
         {
             return Fail(Invalid(new FieldPath("occurred_at"), "must be an ISO-8601 timestamp with an offset (Z or +hh:mm)"), brandId);
         }

@@ -307,6 +307,108 @@ public static class FieldRules
             out instant);
     }
 
+    /// <summary>
+    /// <see cref="TryParseTimestamp(string?, out DateTimeOffset)"/> over the UTF-8 text of the value. The common layout
+    /// (<c>yyyy-MM-ddTHH:mm:ss</c>, up to seven fraction digits, <c>Z</c> or <c>±hh:mm</c>) is read in place with no
+    /// string; anything else is decided by the string form, so both accept exactly the same values.
+    /// </summary>
+    public static bool TryParseTimestamp(ReadOnlySpan<byte> utf8, out DateTimeOffset instant)
+    {
+        if (TryReadCommonTimestamp(utf8, out instant))
+        {
+            return true;
+        }
+
+        if (utf8.Length > 64)
+        {
+            instant = default;
+            return false;
+        }
+
+        return TryParseTimestamp(System.Text.Encoding.UTF8.GetString(utf8), out instant);
+    }
+
+    /// <summary>
+    /// True, with the instant, only for a value in the common layout whose fields are all in range; false means "not
+    /// decided here", never "invalid".
+    /// </summary>
+    internal static bool TryReadCommonTimestamp(ReadOnlySpan<byte> t, out DateTimeOffset instant)
+    {
+        instant = default;
+        if (t.Length < 20 || t[4] != '-' || t[7] != '-' || t[10] != 'T' || t[13] != ':' || t[16] != ':'
+            || !Digits(t, 0, 4, out var year) || !Digits(t, 5, 2, out var month) || !Digits(t, 8, 2, out var day)
+            || !Digits(t, 11, 2, out var hour) || !Digits(t, 14, 2, out var minute) || !Digits(t, 17, 2, out var second))
+        {
+            return false;
+        }
+
+        var i = 19;
+        long fraction = 0;
+        if (t[i] == '.')
+        {
+            var start = ++i;
+            while (i < t.Length && char.IsAsciiDigit((char)t[i]))
+            {
+                fraction = (fraction * 10) + (t[i++] - '0');
+            }
+
+            var digits = i - start;
+            if (digits is 0 or > 7)
+            {
+                return false;
+            }
+
+            for (var d = digits; d < 7; d++)
+            {
+                fraction *= 10;
+            }
+        }
+
+        int offsetMinutes;
+        if (i == t.Length - 1 && t[i] == 'Z')
+        {
+            offsetMinutes = 0;
+        }
+        else if (i == t.Length - 6 && t[i] is (byte)'+' or (byte)'-' && t[i + 3] == ':'
+            && Digits(t, i + 1, 2, out var offsetHours) && Digits(t, i + 4, 2, out var offsetRest)
+            && offsetRest < 60 && (offsetHours * 60) + offsetRest <= 14 * 60)
+        {
+            offsetMinutes = (t[i] == '-' ? -1 : 1) * ((offsetHours * 60) + offsetRest);
+        }
+        else
+        {
+            return false;
+        }
+
+        // Years near the ends of the calendar, where an offset could carry the instant out of range, are left to the string form.
+        if (year is < 2 or > 9998 || month is < 1 or > 12 || day < 1 || day > DateTime.DaysInMonth(year, month)
+            || hour > 23 || minute > 59 || second > 59)
+        {
+            return false;
+        }
+
+        var local = new DateTime(year, month, day, hour, minute, second, DateTimeKind.Unspecified).AddTicks(fraction);
+        instant = new DateTimeOffset(local, TimeSpan.FromMinutes(offsetMinutes));
+        return true;
+    }
+
+    private static bool Digits(ReadOnlySpan<byte> text, int at, int count, out int value)
+    {
+        value = 0;
+        for (var i = at; i < at + count; i++)
+        {
+            var d = text[i] - '0';
+            if ((uint)d > 9)
+            {
+                return false;
+            }
+
+            value = (value * 10) + d;
+        }
+
+        return true;
+    }
+
     /// <summary>Upper-cases an ASCII code (country, currency) without culture rules.</summary>
     public static string ToUpperAscii(string value)
     {
