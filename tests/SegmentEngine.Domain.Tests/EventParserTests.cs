@@ -260,6 +260,47 @@ public sealed class EventParserTests
     public void Null_required_field_is_missing()
         => AssertReason(Parse(With(PurchaseJson, "purchase.order_id", null)), DeadLetterReason.MissingField, "purchase.order_id");
 
+    [Theory]
+    [InlineData(PurchaseJson)]
+    [InlineData(RefundJson)]
+    [InlineData(CheckInJson)]
+    [InlineData(SurveyAnswerJson)]
+    [InlineData(ProfileUpdateJson)]
+    [InlineData(ConsentUpdateJson)]
+    [InlineData(CustomJson)]
+    public void Field_names_written_with_escapes_are_the_same_fields(string json)
+    {
+        // Every name's first character as a \u escape: the parser matches names by their UTF-8 text as written, and
+        // must then fall back to the unescaped name.
+        var escaped = System.Text.RegularExpressions.Regex.Replace(json, "\"([a-z])([a-z_]*)\":", m => $"\"\\u{(int)m.Groups[1].Value[0]:x4}{m.Groups[2].Value}\":");
+        Assert.NotEqual(json, escaped);
+        var plain = ParseOk(json);
+        var fromEscaped = ParseOk(escaped);
+        Assert.Equal(plain with { Payload = null! }, fromEscaped with { Payload = null! });
+        Assert.Equal(System.Text.Json.JsonSerializer.Serialize<object>(plain.Payload), System.Text.Json.JsonSerializer.Serialize<object>(fromEscaped.Payload));
+    }
+
+    [Fact]
+    public void A_field_named_twice_once_with_an_escape_is_a_duplicate()
+    {
+        AssertReason(Parse(PurchaseJson.Replace("{\"event_id\":\"e-1\",", "{\"event_id\":\"e-1\",\"event\\u005fid\":\"e-2\",", StringComparison.Ordinal)), DeadLetterReason.DuplicateField, "event_id");
+        AssertReason(Parse(PurchaseJson.Replace("\"order_id\":\"o-9\",", "\"order_id\":\"o-9\",\"order\\u005fid\":\"o-8\",", StringComparison.Ordinal)), DeadLetterReason.DuplicateField, "purchase.order_id");
+    }
+
+    [Fact]
+    public void The_span_and_memory_forms_parse_alike()
+    {
+        var bytes = Encoding.UTF8.GetBytes(PurchaseJson);
+        var fromSpan = EventParser.Parse(Key(), bytes.AsSpan(), BrandDir.Find, Now).Event!;
+        var fromMemory = EventParser.Parse(Key(), bytes.AsMemory(), BrandDir.Find, Now).Event!;
+        Assert.Equal(fromSpan with { Payload = null! }, fromMemory with { Payload = null! });
+        Assert.Equal(System.Text.Json.JsonSerializer.Serialize<object>(fromSpan.Payload), System.Text.Json.JsonSerializer.Serialize<object>(fromMemory.Payload));
+
+        // The ingest's form reads the bytes where they are: a value inside a larger buffer is read as itself.
+        var framed = Encoding.UTF8.GetBytes("xx" + PurchaseJson + "yy");
+        Assert.Equal(fromSpan with { Payload = null! }, EventParser.Parse(Key(), framed.AsMemory(2, bytes.Length), BrandDir.Find, Now).Event! with { Payload = null! });
+    }
+
     [Fact]
     public void Duplicate_common_field()
     {

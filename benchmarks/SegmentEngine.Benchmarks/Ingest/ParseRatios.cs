@@ -34,7 +34,7 @@ public static class ParseRatios
                 accepted = 0;
                 for (var i = 0; i < values.Length; i++)
                 {
-                    accepted += EventParser.Parse(keys[i], values[i], find, Now).IsSuccess ? 1 : 0;
+                    accepted += EventParser.Parse(keys[i], values[i].AsMemory(), find, Now).IsSuccess ? 1 : 0;
                 }
             },
             () =>

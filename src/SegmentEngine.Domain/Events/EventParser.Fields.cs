@@ -183,14 +183,14 @@ public static partial class EventParser
     }
 
     /// <summary>Collects the known fields of an object into slots (index of <paramref name="names"/>); a repeated one is an error.</summary>
-    private static DeadLetter? Collect(JsonElement obj, FieldPath path, string[] names, Span<JsonElement> slots)
+    private static DeadLetter? Collect(JsonElement obj, FieldPath path, FieldNames names, Span<JsonElement> slots)
     {
         foreach (var property in obj.EnumerateObject())
         {
             var index = -1;
             for (var i = 0; i < names.Length; i++)
             {
-                if (property.NameEquals(names[i]))
+                if (property.NameEquals(names.Utf8(i)))
                 {
                     index = i;
                     break;
@@ -260,5 +260,24 @@ public static partial class EventParser
         }
 
         return null;
+    }
+
+    /// <summary>The field names of one JSON object of the contract, as text (for messages) and as UTF-8 (to match names with no transcoding).</summary>
+    private sealed class FieldNames
+    {
+        private readonly string[] _names;
+        private readonly byte[][] _utf8;
+
+        public FieldNames(params string[] names)
+        {
+            _names = names;
+            _utf8 = [.. names.Select(System.Text.Encoding.UTF8.GetBytes)];
+        }
+
+        public int Length => _names.Length;
+
+        public string this[int index] => _names[index];
+
+        public ReadOnlySpan<byte> Utf8(int index) => _utf8[index];
     }
 }

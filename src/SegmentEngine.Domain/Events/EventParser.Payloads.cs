@@ -9,15 +9,14 @@ namespace SegmentEngine.Domain.Events;
 /// <summary>Payload readers of the event parser, one per event type.</summary>
 public static partial class EventParser
 {
-    private static readonly string[] PurchaseFields = ["order_id", "amount", "currency", "store_id", "items"];
-    private static readonly string[] ItemFields = ["sku", "category", "quantity", "unit_price"];
-    private static readonly string[] RefundFields = ["order_id", "amount", "currency"];
-    private static readonly string[] CheckInFields = ["location_id"];
-    private static readonly string[] SurveyFields = ["survey_id", "question_id", "answer"];
-    private static readonly string[] ConsentFields = ["channel", "status", "source"];
-    private static readonly string[] CustomFields = ["name", "properties"];
-    private static readonly string[] ProfileFieldNames =
-        ["email", "phone", "push_token", "birth_date", "gender", "country", "region", "city", "postal_code", "time_zone", "attributes"];
+    private static readonly FieldNames PurchaseFields = new("order_id", "amount", "currency", "store_id", "items");
+    private static readonly FieldNames ItemFields = new("sku", "category", "quantity", "unit_price");
+    private static readonly FieldNames RefundFields = new("order_id", "amount", "currency");
+    private static readonly FieldNames CheckInFields = new("location_id");
+    private static readonly FieldNames SurveyFields = new("survey_id", "question_id", "answer");
+    private static readonly FieldNames ConsentFields = new("channel", "status", "source");
+    private static readonly FieldNames CustomFields = new("name", "properties");
+    private static readonly FieldNames ProfileFieldNames = new("email", "phone", "push_token", "birth_date", "gender", "country", "region", "city", "postal_code", "time_zone", "attributes");
 
     private static readonly ProfileFields[] ProfileFieldFlags =
     [

@@ -45,6 +45,13 @@ public static partial class EventParser
         AllowTrailingCommas = false,
     };
 
+    private static readonly JsonDocumentOptions DocumentOptions = new()
+    {
+        MaxDepth = MaxDepth,
+        CommentHandling = JsonCommentHandling.Disallow,
+        AllowTrailingCommas = false,
+    };
+
     /// <summary>Parses with the brands of <paramref name="brands"/>, at the current time.</summary>
     public static EventParseResult Parse(ReadOnlySpan<byte> key, ReadOnlySpan<byte> utf8Json, BrandDirectory brands)
         => Parse(key, utf8Json, brands.Find, DateTimeOffset.UtcNow);
@@ -63,49 +70,57 @@ public static partial class EventParser
     /// </summary>
     public static EventParseResult Parse(ReadOnlySpan<byte> key, ReadOnlySpan<byte> utf8Json, Func<string, BrandSettings?> brands, DateTimeOffset now)
     {
+        if (utf8Json.Length > MaxEventBytes)
+        {
+            return TooLarge();
+        }
+
+        // The document reads from memory it holds while parsing: a pooled copy of the span, given back before returning
+        // (the result holds strings, never the bytes).
+        var copy = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Max(1, utf8Json.Length));
+        try
+        {
+            utf8Json.CopyTo(copy);
+            return Parse(key, copy.AsMemory(0, utf8Json.Length), brands, now);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(copy);
+        }
+    }
+
+    /// <summary>As the span form, reading the record's value where it is (the ingest's form: no copy).</summary>
+    public static EventParseResult Parse(ReadOnlySpan<byte> key, ReadOnlyMemory<byte> utf8Json, Func<string, BrandSettings?> brands, DateTimeOffset now)
+    {
         ArgumentNullException.ThrowIfNull(brands);
         if (utf8Json.Length > MaxEventBytes)
         {
-            return EventParseResult.Reject(new DeadLetter(DeadLetterReason.TooLarge, null, $"event is larger than {MaxEventBytes} bytes"));
+            return TooLarge();
         }
 
-        if (utf8Json.StartsWith("\uFEFF"u8))
+        if (utf8Json.Span.StartsWith("\uFEFF"u8))
         {
             utf8Json = utf8Json[3..];
         }
 
-        if (!System.Text.Unicode.Utf8.IsValid(utf8Json))
+        if (!System.Text.Unicode.Utf8.IsValid(utf8Json.Span))
         {
             return EventParseResult.Reject(new DeadLetter(DeadLetterReason.MalformedJson, null, "value is not valid UTF-8"));
         }
 
-        var reader = new Utf8JsonReader(utf8Json, ReaderOptions);
         JsonDocument document;
         try
         {
-            document = JsonDocument.ParseValue(ref reader);
+            // One pass over the bytes: the document refuses data after the value itself.
+            document = JsonDocument.Parse(utf8Json, DocumentOptions);
         }
         catch (JsonException)
         {
-            return ExceedsDepth(utf8Json)
-                ? EventParseResult.Reject(new DeadLetter(DeadLetterReason.TooDeep, null, $"JSON nesting is deeper than {MaxDepth}"))
-                : EventParseResult.Reject(new DeadLetter(DeadLetterReason.MalformedJson, null, "value is not well-formed JSON"));
+            return Unparsable(utf8Json.Span);
         }
 
         using (document)
         {
-            try
-            {
-                if (reader.Read())
-                {
-                    return EventParseResult.Reject(new DeadLetter(DeadLetterReason.MalformedJson, null, "data follows the JSON value"));
-                }
-            }
-            catch (JsonException)
-            {
-                return EventParseResult.Reject(new DeadLetter(DeadLetterReason.MalformedJson, null, "data follows the JSON value"));
-            }
-
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
             {
@@ -129,6 +144,34 @@ public static partial class EventParser
         }
     }
 
+    private static EventParseResult TooLarge()
+        => EventParseResult.Reject(new DeadLetter(DeadLetterReason.TooLarge, null, $"event is larger than {MaxEventBytes} bytes"));
+
+    /// <summary>
+    /// On the failure path only, why the document refused the bytes: a first value that is complete and well-formed
+    /// has data after it; else it nests too deep, or it is not well-formed JSON.
+    /// </summary>
+    private static EventParseResult Unparsable(ReadOnlySpan<byte> utf8Json)
+    {
+        var reader = new Utf8JsonReader(utf8Json, ReaderOptions);
+        try
+        {
+            if (reader.Read())
+            {
+                reader.Skip();
+                return EventParseResult.Reject(new DeadLetter(DeadLetterReason.MalformedJson, null, "data follows the JSON value"));
+            }
+        }
+        catch (JsonException)
+        {
+            // The first value itself is at fault.
+        }
+
+        return ExceedsDepth(utf8Json)
+            ? EventParseResult.Reject(new DeadLetter(DeadLetterReason.TooDeep, null, $"JSON nesting is deeper than {MaxDepth}"))
+            : EventParseResult.Reject(new DeadLetter(DeadLetterReason.MalformedJson, null, "value is not well-formed JSON"));
+    }
+
     /// <summary>Room on the stack for the fields of one JSON object being read, instead of an array per event.</summary>
     [System.Runtime.CompilerServices.InlineArray(16)]
     private struct FieldSlots
@@ -144,7 +187,7 @@ public static partial class EventParser
         var payloads = ((Span<JsonElement>)payloadSlots)[..7];
         foreach (var property in root.EnumerateObject())
         {
-            var slot = CommonSlot(property);
+            var (slot, payloadType) = RootSlot(property);
             if (slot >= 0)
             {
                 if (common[slot].ValueKind != JsonValueKind.Undefined)
@@ -156,7 +199,7 @@ public static partial class EventParser
                 continue;
             }
 
-            if (PayloadSlot(property) is var payloadType and >= 0)
+            if (payloadType >= 0)
             {
                 if (payloads[(int)payloadType].ValueKind != JsonValueKind.Undefined)
                 {
@@ -246,6 +289,33 @@ public static partial class EventParser
     }
 
     private static EventParseResult Fail(DeadLetter deadLetter, string? brandId = null) => EventParseResult.Reject(deadLetter, brandId);
+
+    /// <summary>
+    /// Which common field (first) or payload (second) a property of the root is, -1 for neither: by the name's UTF-8
+    /// text as written, or through the document's unescaping when the name holds an escape.
+    /// </summary>
+    private static (int Common, int Payload) RootSlot(JsonProperty property)
+    {
+        var name = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8PropertyName(property);
+        if (name.Contains((byte)'\\'))
+        {
+            return CommonSlot(property) is var slot and >= 0 ? (slot, -1) : (-1, PayloadSlot(property));
+        }
+
+        return name.Length switch
+        {
+            4 => (name.SequenceEqual("type"u8) ? 3 : -1, -1),
+            6 => (-1, name.SequenceEqual("refund"u8) ? (int)EventType.Refund : name.SequenceEqual("custom"u8) ? (int)EventType.Custom : -1),
+            8 => name.SequenceEqual("event_id"u8) ? (0, -1)
+                : name.SequenceEqual("brand_id"u8) ? (1, -1)
+                : (-1, name.SequenceEqual("purchase"u8) ? (int)EventType.Purchase : name.SequenceEqual("check_in"u8) ? (int)EventType.CheckIn : -1),
+            11 => (name.SequenceEqual("consumer_id"u8) ? 2 : name.SequenceEqual("occurred_at"u8) ? 4 : -1, -1),
+            13 => (-1, name.SequenceEqual("survey_answer"u8) ? (int)EventType.SurveyAnswer : -1),
+            14 => (-1, name.SequenceEqual("profile_update"u8) ? (int)EventType.ProfileUpdate
+                : name.SequenceEqual("consent_update"u8) ? (int)EventType.ConsentUpdate : -1),
+            _ => (-1, -1),
+        };
+    }
 
     private static int CommonSlot(JsonProperty property)
         => property.NameEquals("event_id"u8) ? 0

@@ -351,7 +351,7 @@ public sealed partial class KafkaIngestService(
         {
             var key = record.Key ?? [];
             var value = record.Value ?? [];
-            var parsed = EventParser.Parse(key, value, findBrand, now);
+            var parsed = EventParser.Parse(key, value.AsMemory(), findBrand, now);
             if (!parsed.IsSuccess)
             {
                 pending.Add(DeadLetterAsync(producer, record, parsed.DeadLetter!.Code, parsed.DeadLetter.Field, parsed.DeadLetter.Message));
