@@ -281,6 +281,25 @@ public sealed class EventParserTests
     }
 
     [Fact]
+    public void Event_type_names_read_alike_from_text_and_utf8()
+    {
+        foreach (var type in Enum.GetValues<EventType>())
+        {
+            var wire = type.ToWire();
+            Assert.True(EventTypeNames.TryParse(Encoding.UTF8.GetBytes(wire), out var fromUtf8));
+            Assert.Equal(type, fromUtf8);
+            foreach (var near in new[] { wire.ToUpperInvariant(), wire + " ", wire[..^1], "x" + wire[1..] })
+            {
+                Assert.False(EventTypeNames.TryParse(Encoding.UTF8.GetBytes(near), out _));
+                Assert.False(EventTypeNames.TryParse(near, out _));
+            }
+        }
+
+        // A type written with an escape is the same type.
+        Assert.Equal(EventType.Purchase, ParseOk(PurchaseJson.Replace("\"type\":\"purchase\"", "\"type\":\"purch\\u0061se\"", StringComparison.Ordinal)).Type);
+    }
+
+    [Fact]
     public void A_field_named_twice_once_with_an_escape_is_a_duplicate()
     {
         AssertReason(Parse(PurchaseJson.Replace("{\"event_id\":\"e-1\",", "{\"event_id\":\"e-1\",\"event\\u005fid\":\"e-2\",", StringComparison.Ordinal)), DeadLetterReason.DuplicateField, "event_id");

@@ -70,6 +70,15 @@ public static partial class EventParser
         return element.ValueKind != JsonValueKind.String ? Invalid(path, "must be a string") : null;
     }
 
+    /// <summary>A JSON string naming an event type, matched on its UTF-8 text when it has no escapes.</summary>
+    private static bool TryReadType(JsonElement element, out EventType type)
+    {
+        var raw = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(element);
+        return raw.Length >= 2 && !raw.Contains((byte)'\\')
+            ? EventTypeNames.TryParse(raw[1..^1], out type)
+            : EventTypeNames.TryParse(element.GetString(), out type);
+    }
+
     /// <summary>A JSON string holding a timestamp (<see cref="FieldRules.TryParseTimestamp(ReadOnlySpan{byte}, out DateTimeOffset)"/>), read from its UTF-8 text when it has no escapes.</summary>
     private static bool TryReadTimestamp(JsonElement element, out DateTimeOffset instant)
     {

@@ -233,7 +233,7 @@ public static partial class EventParser
         DeadLetter? error;
         if ((error = RequireId(common[0], new FieldPath("event_id"), FieldRules.MaxIdLength, out var eventId)) is not null
             || (error = RequireId(common[2], new FieldPath("consumer_id"), FieldRules.MaxIdLength, out var consumerId)) is not null
-            || (error = RequireString(common[3], new FieldPath("type"), out var typeName)) is not null
+            || (error = RequireStringKind(common[3], new FieldPath("type"))) is not null
             || (error = RequireStringKind(common[4], new FieldPath("occurred_at"))) is not null)
         {
             return Fail(error, brandId);
@@ -244,7 +244,7 @@ public static partial class EventParser
             return Fail(new DeadLetter(DeadLetterReason.KeyMismatch, "key", "the record key is not '{brand_id}:{consumer_id}' of the body"), brandId);
         }
 
-        if (!EventTypeNames.TryParse(typeName, out var type))
+        if (!TryReadType(common[3], out var type))
         {
             return Fail(new DeadLetter(DeadLetterReason.UnknownType, "type", "field 'type' is not one of the contract's event types"), brandId);
         }

@@ -60,6 +60,29 @@ public static class EventTypeNames
         }
     }
 
+    /// <summary>As the text form, over a wire name's UTF-8 bytes (no string made).</summary>
+    public static bool TryParse(ReadOnlySpan<byte> utf8, out EventType type)
+    {
+        type = utf8.Length switch
+        {
+            6 when utf8.SequenceEqual("refund"u8) => EventType.Refund,
+            6 when utf8.SequenceEqual("custom"u8) => EventType.Custom,
+            8 when utf8.SequenceEqual("purchase"u8) => EventType.Purchase,
+            8 when utf8.SequenceEqual("check_in"u8) => EventType.CheckIn,
+            13 when utf8.SequenceEqual("survey_answer"u8) => EventType.SurveyAnswer,
+            14 when utf8.SequenceEqual("profile_update"u8) => EventType.ProfileUpdate,
+            14 when utf8.SequenceEqual("consent_update"u8) => EventType.ConsentUpdate,
+            _ => (EventType)byte.MaxValue,
+        };
+        if (type == (EventType)byte.MaxValue)
+        {
+            type = default;
+            return false;
+        }
+
+        return true;
+    }
+
     /// <summary>
     /// Names a custom event may not take, because rules could not tell it from a built-in
     /// type or a rule-language namespace (<c>profile.</c>, <c>loyalty.</c> ...).
