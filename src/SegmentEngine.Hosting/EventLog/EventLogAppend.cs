@@ -9,7 +9,7 @@ namespace SegmentEngine.Hosting.EventLog;
 /// </summary>
 public sealed class EventLogAppend
 {
-    private readonly List<EncodedRow> _rows = [];
+    private readonly List<EncodedRow> _rows;
     private byte[] _buffer;
     private int _length;
     private int _entries;
@@ -26,8 +26,15 @@ public sealed class EventLogAppend
     private int _firstPayloadAt;
     private int _firstPayloadLength;
 
-    /// <summary>Starts an append with room for <paramref name="capacity"/> bytes (it grows as needed).</summary>
-    public EventLogAppend(int capacity = 4096) => _buffer = new byte[Math.Max(64, capacity)];
+    /// <summary>
+    /// Starts an append with room for <paramref name="capacity"/> bytes and <paramref name="streams"/> streams (both
+    /// grow as needed; a caller that knows its sizes spares the copies of growing).
+    /// </summary>
+    public EventLogAppend(int capacity = 4096, int streams = 0)
+    {
+        _buffer = new byte[Math.Max(64, capacity)];
+        _rows = new List<EncodedRow>(Math.Max(0, streams));
+    }
 
     /// <summary>Entries added.</summary>
     public int EntryCount => _entries;

@@ -193,13 +193,14 @@ public sealed partial class PostgresEventLogStore : IAsyncDisposable
             return;
         }
 
-        var appends = new StreamAppend[rows.Count];
-        for (var i = 0; i < appends.Length; i++)
+        // The rows as the append made them, with their streams' hashes beside them (no copy of the rows).
+        var hashes = new long[rows.Count];
+        for (var i = 0; i < hashes.Length; i++)
         {
-            appends[i] = new StreamAppend(StreamHash(rows[i].StreamKey), rows[i]);
+            hashes[i] = StreamHash(rows[i].StreamKey);
         }
 
-        var pending = new PendingAppend(appends, append.EntryCount, _timeProvider.GetTimestamp());
+        var pending = new PendingAppend(rows, hashes, append.EntryCount, _timeProvider.GetTimestamp());
         if (!_appends.TryEnqueue(pending))
         {
             // After stopping started, appends are written on their own.
@@ -407,8 +408,9 @@ public sealed partial class PostgresEventLogStore : IAsyncDisposable
             {
                 foreach (var pending in batch)
                 {
-                    foreach (var (hash, row) in pending.Streams)
+                    for (var i = 0; i < pending.Rows.Count; i++)
                     {
+                        var (row, hash) = (pending.Rows[i], pending.Hashes[i]);
                         // One row per stream of the append: its entry, or a chunk of its entries.
                         await importer.StartRowAsync().ConfigureAwait(false);
                         await importer.WriteAsync(_serviceId, NpgsqlDbType.Text).ConfigureAwait(false);
@@ -547,11 +549,11 @@ public sealed partial class PostgresEventLogStore : IAsyncDisposable
     [LoggerMessage(2, LogLevel.Warning, "Event log read group of {Count} reads failed")]
     private partial void LogReadBatchFailed(Exception exception, int count);
 
-    private readonly record struct StreamAppend(long Hash, EncodedRow Row);
-
-    private sealed class PendingAppend(StreamAppend[] streams, int entries, long enqueuedAt) : IBatchedOperation
+    private sealed class PendingAppend(IReadOnlyList<EncodedRow> rows, long[] hashes, int entries, long enqueuedAt) : IBatchedOperation
     {
-        public StreamAppend[] Streams { get; } = streams;
+        public IReadOnlyList<EncodedRow> Rows { get; } = rows;
+
+        public long[] Hashes { get; } = hashes;
 
         public long EnqueuedAt { get; } = enqueuedAt;
 

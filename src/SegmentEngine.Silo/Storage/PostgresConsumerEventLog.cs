@@ -27,8 +27,15 @@ public sealed class PostgresConsumerEventLog(PostgresEventLogStore store) : ICon
         ArgumentNullException.ThrowIfNull(consumers);
 
         // Every event of the call is encoded into the append's one buffer: no payload array or entry per event.
-        // About 150 bytes an event in a round of one event per consumer; kept off the large-object heap, it grows if need be.
-        var append = new EventLogAppend(Math.Min(consumers.Count * 160, 64 * 1024));
+        // Sized for about 160 bytes an event and one row per consumer, so that it seldom grows; kept off the
+        // large-object heap, it grows if need be.
+        var eventCount = 0;
+        foreach (var (_, held) in consumers)
+        {
+            eventCount += held?.Count ?? 0;
+        }
+
+        var append = new EventLogAppend((int)Math.Min(eventCount * 160L, 64 * 1024), consumers.Count);
         var record = t_record ??= new ArrayBufferWriter<byte>(256);
         foreach (var (consumerId, events) in consumers)
         {
