@@ -123,8 +123,15 @@ public sealed record ConsumerFacts
     public long LifetimePoints { get; init; }
     public string? LoyaltyTier { get; init; }
 
-    /// <summary>Latest answer per (survey, question).</summary>
+    /// <summary>Latest answer per (survey, question); empty, and not meant, when <see cref="SurveysUnchanged"/>.</summary>
     public ImmutableArray<SurveyAnswerFact> SurveyAnswers { get; init; } = [];
+
+    /// <summary>
+    /// Set on a delta (<see cref="EventsFrom"/>) whose events hold no survey answer: the answers are those the table
+    /// holds already, so they are not sent again (most rounds carry purchases and check-ins only). A full update
+    /// (no <see cref="EventsFrom"/>) always carries its answers, whatever this says.
+    /// </summary>
+    public bool SurveysUnchanged { get; init; }
 
     private ImmutableArray<EventFact> _events = [];
     private EventFactSource? _eventSource;
@@ -202,19 +209,24 @@ public sealed record ConsumerFacts
         }
 
         var skip = earlierEnd - from;
+
+        // The joined delta's answers: the later ones when it carries them, else the earlier ones (no survey answer came
+        // between them), and unchanged only when neither carries any.
+        var surveys = later.SurveysUnchanged ? earlier.SurveyAnswers : later.SurveyAnswers;
+        var unchanged = later.SurveysUnchanged && earlier.SurveysUnchanged;
         if (skip >= later.EventCount)
         {
             return earlier.EventSource is { } earlierSource
-                ? later with { EventSource = earlierSource, EventsFrom = earlier.EventsFrom }
-                : later with { Events = earlier.Events, EventsFrom = earlier.EventsFrom };
+                ? later with { EventSource = earlierSource, EventsFrom = earlier.EventsFrom, SurveyAnswers = surveys, SurveysUnchanged = unchanged }
+                : later with { Events = earlier.Events, EventsFrom = earlier.EventsFrom, SurveyAnswers = surveys, SurveysUnchanged = unchanged };
         }
 
         if (earlier.EventSource is { } first && later.EventSource is { } second && first.Concat(second, skip) is { } joined)
         {
-            return later with { EventSource = joined, EventsFrom = earlier.EventsFrom };
+            return later with { EventSource = joined, EventsFrom = earlier.EventsFrom, SurveyAnswers = surveys, SurveysUnchanged = unchanged };
         }
 
-        return later with { Events = earlier.Events.AddRange(later.Events[skip..]), EventsFrom = earlier.EventsFrom };
+        return later with { Events = earlier.Events.AddRange(later.Events[skip..]), EventsFrom = earlier.EventsFrom, SurveyAnswers = surveys, SurveysUnchanged = unchanged };
     }
 }
 

@@ -220,7 +220,10 @@ public sealed partial class ConsumerTable
             AttributeColumns(kv.Key).Set(row, kv.Value);
         }
 
-        SetSlot(ref _surveys, row, BuildSurveys(facts.SurveyAnswers, _surveys?[row]));
+        if (!(exists && facts.SurveysUnchanged && facts.EventsFrom is not null))
+        {
+            SetSlot(ref _surveys, row, BuildSurveys(facts.SurveyAnswers, _surveys?[row]));
+        }
         _events[row] = log;
         RecomputeDerived(row, appendedAt);
         return true;

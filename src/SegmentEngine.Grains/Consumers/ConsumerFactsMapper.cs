@@ -32,6 +32,9 @@ public static class ConsumerFactsMapper
                 $"Events from position {eventsFrom ?? 0} were asked for, but the first {state.ReleasedCount} were released from memory; restore the history first.");
         }
 
+        // Survey answers change only with survey-answer events (held events too): a delta with none leaves the table's.
+        var surveysUnchanged = eventsFrom is not null && !HoldsSurveyAnswer(state.Events, skip);
+
         // Parts never created stay so (most consumers only send behavioural events): their facts are the defaults.
         var profile = state.ProfileIfAny;
         var consent = state.ConsentIfAny;
@@ -62,7 +65,8 @@ public static class ConsumerFactsMapper
             LoyaltyPoints = loyalty?.Points ?? 0,
             LifetimePoints = loyalty?.LifetimePoints ?? 0,
             LoyaltyTier = loyalty?.Tier,
-            SurveyAnswers = SurveyFacts(state.SurveyAnswers),
+            SurveyAnswers = surveysUnchanged ? [] : SurveyFacts(state.SurveyAnswers),
+            SurveysUnchanged = surveysUnchanged,
             EventSource = EventSource(state.Events, skip),
             EventsFrom = eventsFrom,
         };
@@ -71,6 +75,19 @@ public static class ConsumerFactsMapper
     /// <summary>The held events from <paramref name="skip"/> on, for the table to write as they are (null: none).</summary>
     private static HeldEventFacts? EventSource(List<HeldEvent> events, int skip)
         => events.Count <= skip ? null : new HeldEventFacts(CollectionsMarshal.AsSpan(events)[skip..].ToArray());
+
+    private static bool HoldsSurveyAnswer(List<HeldEvent> events, int skip)
+    {
+        foreach (var held in CollectionsMarshal.AsSpan(events)[Math.Min(skip, events.Count)..])
+        {
+            if (held.Type == EventType.SurveyAnswer)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     private static ImmutableArray<SurveyAnswerFact> SurveyFacts(List<SurveyAnswerRecord> answers)
     {

@@ -59,6 +59,25 @@ public sealed class TypedValueSmokeTests
     }
 
     [Fact]
+    public void A_delta_with_its_survey_answers_unchanged_keeps_the_rows_answers_and_a_full_update_never_does()
+    {
+        var t = new ConsumerTable();
+        var c = new SegmentCompiler(t);
+        var promoters = c.Compile("p", Cmp(new SurveyAnswerExpr("nps", "q1", SourcePosition.None), CompareOp.Ge, N(9)));
+        var a = t.Upsert(new ConsumerFacts { ConsumerId = "a", SurveyAnswers = [new SurveyAnswerFact("nps", "q1", FactValue.Of(9), Now.AddDays(-1))], EventsFrom = 0 });
+        Assert.Equal([a], Bitmaps.SetBits(promoters.Evaluate(Now)));
+
+        // A delta that carries no answer (a purchase-only round): the answers stay, the other fields change.
+        t.Upsert(new ConsumerFacts { ConsumerId = "a", Country = "FR", SurveysUnchanged = true, EventsFrom = 0 });
+        Assert.Equal([a], Bitmaps.SetBits(promoters.Evaluate(Now)));
+        Assert.Equal([a], Bitmaps.SetBits(c.Compile("fr", Cmp(Profile(ProfileField.Country), CompareOp.Eq, S("FR"))).Evaluate(Now)));
+
+        // A full update always carries its answers (none here), whatever the flag says.
+        t.Upsert(new ConsumerFacts { ConsumerId = "a", SurveysUnchanged = true });
+        Assert.Empty(Bitmaps.SetBits(promoters.Evaluate(Now)));
+    }
+
+    [Fact]
     public void A_rows_answers_upserted_again_unchanged_changed_or_in_numbers_past_the_stack_read_as_the_latest()
     {
         var t = new ConsumerTable();

@@ -71,6 +71,27 @@ public sealed class ConsumerFactsJoinTests
     private static ConsumerFacts Sample() => Scenarios.Consumers(44, 60, Now).First(c => c.Events.Length >= 4);
 
     [Fact]
+    public void A_later_delta_with_its_answers_unchanged_joins_with_the_earlier_ones()
+    {
+        var c = Sample();
+        var answers = System.Collections.Immutable.ImmutableArray.Create(new SurveyAnswerFact("nps", "q1", FactValue.Of(9), Now));
+        var earlier = c with { Events = c.Events[1..2], EventsFrom = 1, SurveyAnswers = answers };
+        var later = c with { Events = c.Events[2..], EventsFrom = 2, SurveyAnswers = [], SurveysUnchanged = true };
+
+        var joined = ConsumerFacts.Join(earlier, later);
+        Assert.False(joined.SurveysUnchanged);
+        Assert.Equal(answers, joined.SurveyAnswers);
+
+        // Also when the later adds no event; and two unchanged stay unchanged.
+        Assert.Equal(answers, ConsumerFacts.Join(earlier, later with { Events = c.Events[1..2], EventsFrom = 1 }).SurveyAnswers);
+        Assert.True(ConsumerFacts.Join(earlier with { SurveyAnswers = [], SurveysUnchanged = true }, later).SurveysUnchanged);
+
+        // A later delta that carries answers wins.
+        var newer = System.Collections.Immutable.ImmutableArray.Create(new SurveyAnswerFact("nps", "q1", FactValue.Of(3), Now));
+        Assert.Equal(newer, ConsumerFacts.Join(earlier, later with { SurveyAnswers = newer, SurveysUnchanged = false }).SurveyAnswers);
+    }
+
+    [Fact]
     public void Contiguous_and_overlapping_deltas_join_into_one_delta_with_the_later_fields()
     {
         var c = Sample();

@@ -127,4 +127,27 @@ public sealed class HeldEventFactsTests
 
         return records;
     }
+
+    [Fact]
+    public void A_delta_sends_the_survey_answers_only_when_its_events_hold_one()
+    {
+        var state = new ConsumerState();
+        state.Apply(new ConsumerEvent("e-1", "b", "c-1", EventType.SurveyAnswer, Now.AddMinutes(-3), new SurveyAnswerPayload("nps", "q1", ScalarValue.Of(9))), Now);
+        state.Apply(new ConsumerEvent("e-2", "b", "c-1", EventType.CheckIn, Now.AddMinutes(-2), new CheckInPayload("loc-1")), Now);
+
+        // The delta of the check-in alone: no answer in its events, none sent.
+        var checkIn = ConsumerFactsMapper.ToFacts(state, 1);
+        Assert.True(checkIn.SurveysUnchanged);
+        Assert.Empty(checkIn.SurveyAnswers);
+
+        // A delta that holds the answer, and a full update, carry the answers.
+        foreach (var facts in new[] { ConsumerFactsMapper.ToFacts(state, 0), ConsumerFactsMapper.ToFacts(state) })
+        {
+            Assert.False(facts.SurveysUnchanged);
+            Assert.Equal("nps", Assert.Single(facts.SurveyAnswers).SurveyId);
+        }
+
+        // An update with no new event (a replay of duplicates) says unchanged: the table keeps what it holds.
+        Assert.True(ConsumerFactsMapper.ToFacts(state, 2).SurveysUnchanged);
+    }
 }
