@@ -163,9 +163,7 @@ public sealed partial class ConsumerTable
                 return false;
             }
 
-            log = facts.EventSource is { } source
-                ? EventLog.Append(existing, source, held - from, Names, EventStrings, out appendedAt)
-                : EventLog.Append(existing, facts.Events, held - from, Names, EventStrings, out appendedAt);
+            log = EventLog.Append(existing, EventLog.SourceOf(facts), held - from, Names, EventStrings, out appendedAt);
             if (!exists)
             {
                 appendedAt = -1;
@@ -173,9 +171,7 @@ public sealed partial class ConsumerTable
         }
         else
         {
-            log = facts.EventSource is { } source
-                ? EventLog.Append(null, source, 0, Names, EventStrings, out _)
-                : EventLog.Build(facts.Events, Names, EventStrings);
+            log = EventLog.Append(null, EventLog.SourceOf(facts), 0, Names, EventStrings, out _);
 
             // The rebuilt log holds fresh copies of the text; the replaced log's copies would be unreachable by an erasure.
             if (exists)

@@ -64,25 +64,16 @@ internal static class EventLog
     /// <summary>Managed bytes of one row's log (array header + records).</summary>
     public static long Bytes(LogRecord[]? log) => log is null ? 0 : 24 + log.Length * 16L;
 
-    public static LogRecord[]? Build(IReadOnlyList<EventFact> events, StringDictionary names, EventTextStore strings)
-        => Append(null, events, 0, names, strings);
+    /// <summary>A consumer's events as a source: the one its owner handed over, else its facts read from their maps.</summary>
+    public static EventFactSource SourceOf(ConsumerFacts facts)
+        => facts.EventSource ?? new FactList(facts.Events);
 
     /// <summary>
-    /// A log holding <paramref name="existing"/> followed by <paramref name="events"/> from index <paramref name="skip"/> on
-    /// (a new array: the old one may be read by an evaluation in progress elsewhere).
+    /// Appends <paramref name="events"/> from index <paramref name="skip"/> on to a row's log (null: a new log), in
+    /// place when its unused capacity allows, else into a new array with twice the records in use (so that a row
+    /// receiving events batch after batch is copied a logarithmic number of times). <paramref name="added"/> is where
+    /// the new records start.
     /// </summary>
-    public static LogRecord[]? Append(LogRecord[]? existing, IReadOnlyList<EventFact> events, int skip, StringDictionary names, EventTextStore strings)
-        => Append(existing, events, skip, names, strings, out _);
-
-    /// <summary>
-    /// Appends <paramref name="events"/> from index <paramref name="skip"/> on to a row's log, in place when its unused
-    /// capacity allows, else into a new array with twice the records in use (so that a row receiving events batch after
-    /// batch is copied a logarithmic number of times). <paramref name="added"/> is where the new records start.
-    /// </summary>
-    public static LogRecord[]? Append(LogRecord[]? existing, IReadOnlyList<EventFact> events, int skip, StringDictionary names, EventTextStore strings, out int added)
-        => Append(existing, new FactList(events), skip, names, strings, out added);
-
-    /// <summary>As the list form, for events an <see cref="EventFactSource"/> writes itself (no fact objects).</summary>
     public static LogRecord[]? Append(LogRecord[]? existing, EventFactSource events, int skip, StringDictionary names, EventTextStore strings, out int added)
     {
         var kept = UsedLength(existing);
@@ -116,7 +107,7 @@ internal static class EventLog
 
     /// <summary>
     /// The array to write a log of <paramref name="n"/> records into, the first <paramref name="kept"/> of them those
-    /// of <paramref name="existing"/>: the existing array when it has room, else a new one (see the list form); a log
+    /// of <paramref name="existing"/>: the existing array when it has room, else a new one (see <see cref="Append"/>); a log
     /// left with unused capacity records its length and its number of events in its last record.
     /// </summary>
     private static LogRecord[] Room(LogRecord[]? existing, int kept, int n, int addedEvents)
@@ -144,7 +135,7 @@ internal static class EventLog
         return log;
     }
 
-    /// <summary>Facts as a source, so that both forms share one append: the list form's events are written from their maps.</summary>
+    /// <summary>Facts as a source, so that both forms share one append: their events are written from their maps.</summary>
     private sealed class FactList(IReadOnlyList<EventFact> events) : EventFactSource
     {
         public override int Count => events.Count;

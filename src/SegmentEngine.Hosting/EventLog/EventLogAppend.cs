@@ -108,11 +108,11 @@ public sealed class EventLogAppend
         else if (_count == 1)
         {
             // A single entry keeps its own columns and its payload as it is (the chunk's bytes around it go unused).
-            _rows.Add(new EncodedRow(_key, _firstId, _firstAt.ToUniversalTime(), _buffer.AsMemory(_firstPayloadAt, _firstPayloadLength), null, null, 1));
+            _rows.Add(new EncodedRow(_key, _firstId, _firstAt.ToUniversalTime(), _buffer.AsMemory(_firstPayloadAt, _firstPayloadLength), null, null));
         }
         else
         {
-            _rows.Add(new EncodedRow(_key, _firstId, _oldest.ToUniversalTime(), _buffer.AsMemory(_start, _length - _start), _count, _newest.ToUniversalTime(), _count));
+            _rows.Add(new EncodedRow(_key, _firstId, _oldest.ToUniversalTime(), _buffer.AsMemory(_start, _length - _start), _count, _newest.ToUniversalTime()));
         }
 
         _key = null;
@@ -145,8 +145,11 @@ internal readonly record struct EncodedRow(
     DateTimeOffset OccurredAt,
     ReadOnlyMemory<byte> Payload,
     int? EntryCount,
-    DateTimeOffset? NewestAt,
-    int Entries);
+    DateTimeOffset? NewestAt)
+{
+    /// <summary>Entries the row holds.</summary>
+    public int Entries => EntryCount ?? 1;
+}
 
 /// <summary>What PostgreSQL text can hold, checked without echoing the value (keys and ids may be personal data).</summary>
 internal static class EventLogText
