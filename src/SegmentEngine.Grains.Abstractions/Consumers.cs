@@ -106,11 +106,14 @@ public static class ConsumerBuckets
     public static string Key(string brandId, int bucket) => $"{brandId}/{bucket.ToString("D3", System.Globalization.CultureInfo.InvariantCulture)}";
 }
 
-/// <summary>One validated Kafka record, as the ingest hands it to a consumer grain.</summary>
+/// <summary>
+/// One validated Kafka record, as the ingest hands it to a consumer grain. Within the silo its bytes may be a slice of
+/// a buffer the ingest uses again once the call has answered: a grain reads them during the call only, never after.
+/// </summary>
 [GenerateSerializer, Immutable]
 public sealed record RawEvent(
-    [property: Id(0)] byte[] Key,
-    [property: Id(1)] byte[] Value)
+    [property: Id(0)] ReadOnlyMemory<byte> Key,
+    [property: Id(1)] ReadOnlyMemory<byte> Value)
 {
     /// <summary>
     /// The record as the ingest parsed it, so that a grain on the same silo does not parse it again (the type is

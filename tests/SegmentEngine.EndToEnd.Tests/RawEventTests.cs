@@ -40,7 +40,27 @@ public sealed class RawEventTests
         var serializer = services.GetRequiredService<Serializer<ImmutableArray<RawEvent>>>();
         var remote = serializer.Deserialize(serializer.SerializeToArray(events));
         Assert.Null(remote[0].Parsed);
-        Assert.Equal(events[0].Key, remote[0].Key);
-        Assert.Equal(events[0].Value, remote[0].Value);
+        Assert.Equal(events[0].Key.ToArray(), remote[0].Key.ToArray());
+        Assert.Equal(events[0].Value.ToArray(), remote[0].Value.ToArray());
+    }
+
+    [Fact]
+    public void A_record_whose_bytes_are_a_slice_of_a_larger_buffer_crosses_silos_with_its_own_bytes_only()
+    {
+        using var services = new ServiceCollection().AddSerializer().BuildServiceProvider();
+
+        // As the ingest keeps records: slices of one pooled buffer, other records' bytes on either side.
+        var slab = Encoding.UTF8.GetBytes("xxacme:c-1{\"a\":1}yy");
+        var events = ImmutableArray.Create(new RawEvent(slab.AsMemory(2, 8), slab.AsMemory(10, 7)));
+
+        var serializer = services.GetRequiredService<Serializer<ImmutableArray<RawEvent>>>();
+        var remote = serializer.Deserialize(serializer.SerializeToArray(events));
+
+        Assert.Equal("acme:c-1", Encoding.UTF8.GetString(remote[0].Key.Span));
+        Assert.Equal("{\"a\":1}", Encoding.UTF8.GetString(remote[0].Value.Span));
+
+        // The receiving silo's bytes are its own: the sender's buffer may be written again.
+        slab.AsSpan().Clear();
+        Assert.Equal("acme:c-1", Encoding.UTF8.GetString(remote[0].Key.Span));
     }
 }

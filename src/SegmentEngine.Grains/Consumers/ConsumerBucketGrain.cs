@@ -674,7 +674,7 @@ public sealed partial class ConsumerBucketGrain(
 
     private ConsumerEvent? Parse(RawEvent raw, DateTimeOffset now)
     {
-        var parsed = EventParser.Parse(raw.Key, raw.Value.AsMemory(), brands.Brands.Find, now);
+        var parsed = EventParser.Parse(raw.Key.Span, raw.Value, brands.Brands.Find, now);
         return parsed.IsSuccess ? parsed.Event : null;
     }
 

@@ -38,6 +38,9 @@ public sealed partial class KafkaIngestService(
     private const int MaxPooledConsumerTables = 8;
 
     private readonly System.Collections.Concurrent.ConcurrentQueue<Dictionary<(string Brand, string Consumer), ConsumerRecords>> _consumerTables = new();
+
+    /// <summary>Where the client's keys and values are copied (pooled slabs instead of two arrays a record).</summary>
+    private readonly RecordSlabs _slabs = new();
     private readonly KafkaIngestOptions _options = options.Value;
     private readonly StorageGate _storage = new(storage, TimeSpan.FromMilliseconds(options.Value.StorageCheckPeriodMs), time, metrics, logger);
     private readonly ClusterGate _cluster = new(TimeSpan.FromMilliseconds(options.Value.StorageCheckPeriodMs), time, metrics, logger);
@@ -92,7 +95,7 @@ public sealed partial class KafkaIngestService(
         var lanes = new Lane[_options.Lanes];
         for (var l = 0; l < lanes.Length; l++)
         {
-            lanes[l] = new Lane();
+            lanes[l] = new Lane(_slabs);
         }
 
         // Records read but not yet taken by a lane. Bounded: past the limit the assigned partitions are paused (the
@@ -102,7 +105,9 @@ public sealed partial class KafkaIngestService(
         var paused = false;
         var assigned = false;
         var completed = new System.Collections.Concurrent.ConcurrentQueue<LaneCheckpoint>();
-        using var consumer = new ConsumerBuilder<byte[], byte[]>(consumerConfig)
+        using var consumer = new ConsumerBuilder<RecordBytes, RecordBytes>(consumerConfig)
+            .SetKeyDeserializer(_slabs)
+            .SetValueDeserializer(_slabs)
             .SetErrorHandler((_, error) => LogKafkaError(error.Code.ToString(), error.IsFatal))
             .SetPartitionsAssignedHandler((_, partitions) =>
             {
@@ -167,7 +172,7 @@ public sealed partial class KafkaIngestService(
                 if (record is not null)
                 {
                     buffered.Add(1);
-                    lanes[record.Partition.Value % lanes.Length].Add(record, _options.MaxBatchSize);
+                    lanes[record.Partition.Value % lanes.Length].Add(LaneRecord.Of(record), _options.MaxBatchSize);
                 }
 
                 CommitCompleted(consumer, completed);
@@ -320,7 +325,7 @@ public sealed partial class KafkaIngestService(
     }
 
     /// <summary>Commits, on the polling thread, the offsets of every batch the lanes have made durable.</summary>
-    private void CommitCompleted(IConsumer<byte[], byte[]> consumer, System.Collections.Concurrent.ConcurrentQueue<LaneCheckpoint> completed)
+    private void CommitCompleted(IConsumer<RecordBytes, RecordBytes> consumer, System.Collections.Concurrent.ConcurrentQueue<LaneCheckpoint> completed)
     {
         while (completed.TryDequeue(out var checkpoint))
         {
@@ -347,11 +352,12 @@ public sealed partial class KafkaIngestService(
         }
 
         var pending = new List<Task>(batch.Count);
+        var calls = new BatchCalls();
         foreach (var record in batch)
         {
-            var key = record.Key ?? [];
-            var value = record.Value ?? [];
-            var parsed = EventParser.Parse(key, value.AsMemory(), findBrand, now);
+            var key = record.Key.Memory;
+            var value = record.Value.Memory;
+            var parsed = EventParser.Parse(key.Span, value, findBrand, now);
             if (!parsed.IsSuccess)
             {
                 pending.Add(DeadLetterAsync(producer, record, parsed.DeadLetter!.Code, parsed.DeadLetter.Field, parsed.DeadLetter.Message));
@@ -364,10 +370,6 @@ public sealed partial class KafkaIngestService(
                 .Add(new RawEvent(key, value) { Parsed = ev });
         }
 
-        // The records are not needed past this point (dead letters have their copies): the batch lets go of them
-        // instead of keeping them alive while its consumers are applied.
-        lane.Return(batch);
-
         // Everything up to here runs on the lane, one batch at a time, so each consumer's deliveries chain in batch order.
         // The consumers that start now travel together, one call per group (bucket) of a brand; a consumer still busy
         // with an earlier batch's delivery gets its own call once that delivery has finished.
@@ -378,7 +380,7 @@ public sealed partial class KafkaIngestService(
             var entry = new ConsumerEvents(key.Consumer, records.ToImmutable());
             if (chains.Busy(key) is not null)
             {
-                var alone = chains.Chain(key, static d => d.Service.DeliverAsync(d.Brand, d.Entry, d.Producer, d.Stop, failed: null), new PendingDelivery(this, key.Brand, entry, producer, stoppingToken));
+                var alone = chains.Chain(key, static d => d.Service.DeliverAsync(d.Brand, d.Entry, d.Producer, d.Calls, d.Stop, failed: null), new PendingDelivery(this, key.Brand, entry, producer, calls, stoppingToken));
                 deliveries.Add((key, alone));
                 pending.Add(alone);
                 continue;
@@ -390,7 +392,7 @@ public sealed partial class KafkaIngestService(
 
         foreach (var ((brand, group), entries) in groups)
         {
-            var delivery = DeliverGroupAsync(brand, group, entries, producer, stoppingToken);
+            var delivery = DeliverGroupAsync(brand, group, entries, producer, calls, stoppingToken);
             pending.Add(delivery);
             foreach (var entry in entries)
             {
@@ -416,6 +418,28 @@ public sealed partial class KafkaIngestService(
                 chains.Forget(key, delivery);
             }
         }
+
+        // Every delivery is through: the records' bytes go back to their slabs, unless a grain call of the batch did
+        // not answer (it may still be on its way with them). A batch that threw never gets here: its slabs are left
+        // to the collector.
+        var abandon = calls.Unanswered;
+        foreach (var record in batch)
+        {
+            _slabs.Release(record.Key, abandon);
+            _slabs.Release(record.Value, abandon);
+        }
+
+        lane.Return(batch);
+    }
+
+    /// <summary>Whether a grain call of a batch failed without an answer (timed out, rejected, ...).</summary>
+    private sealed class BatchCalls
+    {
+        private volatile bool _unanswered;
+
+        public bool Unanswered => _unanswered;
+
+        public void Failed() => _unanswered = true;
     }
 
     /// <summary>
@@ -423,7 +447,7 @@ public sealed partial class KafkaIngestService(
     /// <see cref="DeliverAsync"/>). Completes once every consumer of the group is through, so a consumer of a later
     /// batch chained to it starts only after its own earlier events were applied (or parked).
     /// </summary>
-    private async Task DeliverGroupAsync(string brandId, int group, List<ConsumerEvents> entries, IProducer<byte[], byte[]> producer, CancellationToken stoppingToken)
+    private async Task DeliverGroupAsync(string brandId, int group, List<ConsumerEvents> entries, IProducer<byte[], byte[]> producer, BatchCalls calls, CancellationToken stoppingToken)
     {
         var all = System.Runtime.InteropServices.ImmutableCollectionsMarshal.AsImmutableArray(entries.ToArray());
         ImmutableArray<ConsumerIngestOutcome> outcomes = default;
@@ -435,6 +459,7 @@ public sealed partial class KafkaIngestService(
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             callFailure = ex;
+            calls.Failed();
         }
 
         List<Task>? retries = null;
@@ -448,7 +473,7 @@ public sealed partial class KafkaIngestService(
                 continue;
             }
 
-            (retries ??= []).Add(DeliverAsync(brandId, all[i], producer, stoppingToken, failure));
+            (retries ??= []).Add(DeliverAsync(brandId, all[i], producer, calls, stoppingToken, failure));
         }
 
         if (applied)
@@ -469,13 +494,14 @@ public sealed partial class KafkaIngestService(
         string Brand,
         ConsumerEvents Entry,
         IProducer<byte[], byte[]> Producer,
+        BatchCalls Calls,
         CancellationToken Stop);
 
     /// <summary>
     /// One consumer's delivery in a call of its own, until it is applied or parked in the dead-letter topic; starts
     /// from <paramref name="failed"/> when its first attempt (in its group's call) already failed.
     /// </summary>
-    private async Task DeliverAsync(string brandId, ConsumerEvents entry, IProducer<byte[], byte[]> producer, CancellationToken stoppingToken, Exception? failed)
+    private async Task DeliverAsync(string brandId, ConsumerEvents entry, IProducer<byte[], byte[]> producer, BatchCalls calls, CancellationToken stoppingToken, Exception? failed)
     {
         var failures = 0;
         while (true)
@@ -492,6 +518,7 @@ public sealed partial class KafkaIngestService(
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
                     ex = e;
+                    calls.Failed();
                 }
 
                 if (ex is null)
@@ -539,7 +566,7 @@ public sealed partial class KafkaIngestService(
             LogGrainGaveUp(MaxGrainAttempts, FailureType(ex));
             foreach (var ev in entry.Events)
             {
-                await ProduceDeadLetterAsync(producer, ev.Key, ev.Value, "processing_failed", null, "the consumer's owner failed repeatedly on this event", null).ConfigureAwait(false);
+                await ProduceDeadLetterAsync(producer, ev.Key.ToArray(), ev.Value.ToArray(), "processing_failed", null, "the consumer's owner failed repeatedly on this event", null).ConfigureAwait(false);
             }
 
             return;
@@ -549,7 +576,7 @@ public sealed partial class KafkaIngestService(
     private static string FailureType(Exception ex) => ex is ConsumerIngestFailedException failed ? failed.FailureType : ex.GetType().Name;
 
     private Task DeadLetterAsync(IProducer<byte[], byte[]> producer, LaneRecord record, string code, string? field, string message)
-        => ProduceDeadLetterAsync(producer, record.Key, record.Value, code, field, message, (record.Partition, record.Offset));
+        => ProduceDeadLetterAsync(producer, record.Key.ToArrayOrNull(), record.Value.ToArrayOrNull(), code, field, message, (record.Partition, record.Offset));
 
     private async Task ProduceDeadLetterAsync(IProducer<byte[], byte[]> producer, byte[]? key, byte[]? value, string code, string? field, string message, (int Partition, long Offset)? source)
     {
@@ -572,7 +599,7 @@ public sealed partial class KafkaIngestService(
         await producer.ProduceAsync(_options.DeadLetterTopic, new Message<byte[], byte[]> { Key = key!, Value = value!, Headers = headers }).ConfigureAwait(false);
     }
 
-    private static long Lag(IConsumer<byte[], byte[]> consumer)
+    private static long Lag(IConsumer<RecordBytes, RecordBytes> consumer)
     {
         long lag = 0;
         foreach (var partition in consumer.Assignment)
@@ -595,7 +622,7 @@ public sealed partial class KafkaIngestService(
     /// the next owner replays the batch, which grains apply once, so the ingest goes on instead of stopping the silo.
     /// Skipping a commit is always safe: a later commit of the same partition covers these records too.
     /// </summary>
-    private bool TryCommit(IConsumer<byte[], byte[]> consumer, Dictionary<int, long> offsets)
+    private bool TryCommit(IConsumer<RecordBytes, RecordBytes> consumer, Dictionary<int, long> offsets)
     {
         try
         {
@@ -694,18 +721,19 @@ internal sealed record LaneCheckpoint(Dictionary<int, long> Offsets, int Count, 
 
 /// <summary>
 /// A record as a lane keeps it: partition, offset, key and value only. The client's result and message objects are let
-/// go on the polling thread, so the records waiting in a lane (a second or more at max rate) are two arrays each, not four objects.
+/// go on the polling thread, so the records waiting in a lane (a second or more at max rate) are slices of pooled
+/// slabs (<see cref="RecordSlabs"/>), not objects of their own.
 /// </summary>
-internal readonly record struct LaneRecord(int Partition, long Offset, byte[]? Key, byte[]? Value)
+internal readonly record struct LaneRecord(int Partition, long Offset, RecordBytes Key, RecordBytes Value)
 {
-    public static LaneRecord Of(ConsumeResult<byte[], byte[]> record) => new(record.Partition.Value, record.Offset.Value, record.Message.Key, record.Message.Value);
+    public static LaneRecord Of(ConsumeResult<RecordBytes, RecordBytes> record) => new(record.Partition.Value, record.Offset.Value, record.Message.Key, record.Message.Value);
 }
 
 /// <summary>
 /// Records routed to one ingest lane, waiting to be taken as a batch. Batch lists come back (<see cref="Return"/>) once
-/// their records are parsed and are used again: a list of a whole batch sits on the large-object heap.
+/// their batch is applied and are used again: a list of a whole batch sits on the large-object heap.
 /// </summary>
-internal sealed class Lane
+internal sealed class Lane(RecordSlabs? slabs = null)
 {
     private const int PooledLists = 4;
 
@@ -715,9 +743,8 @@ internal sealed class Lane
     private TaskCompletionSource _arrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private TaskCompletionSource _full = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public void Add(ConsumeResult<byte[], byte[]> record, int batchSize)
+    public void Add(LaneRecord kept, int batchSize)
     {
-        var kept = LaneRecord.Of(record);
         lock (_gate)
         {
             _records.Add(kept);
@@ -790,12 +817,22 @@ internal sealed class Lane
         }
     }
 
-    /// <summary>Drops the records of revoked partitions; returns how many.</summary>
+    /// <summary>Drops the records of revoked partitions (their bytes go back to their slabs); returns how many.</summary>
     public int Drop(HashSet<int> revoked)
     {
         lock (_gate)
         {
-            var dropped = _records.RemoveAll(r => revoked.Contains(r.Partition));
+            var dropped = _records.RemoveAll(r =>
+            {
+                if (!revoked.Contains(r.Partition))
+                {
+                    return false;
+                }
+
+                slabs?.Release(r.Key);
+                slabs?.Release(r.Value);
+                return true;
+            });
             if (_records.Count == 0 && _arrived.Task.IsCompleted)
             {
                 _arrived = new(TaskCreationOptions.RunContinuationsAsynchronously);

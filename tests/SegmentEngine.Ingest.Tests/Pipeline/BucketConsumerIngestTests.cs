@@ -32,7 +32,7 @@ public sealed class BucketConsumerIngestTests
         var call = Assert.Single(buckets.Calls);
         Assert.Equal(ConsumerBuckets.KeyOf(Brand, a), call.Bucket);
         Assert.Equal([a, b], call.Consumers.Select(c => c.ConsumerId));
-        Assert.Equal(["e-1", "e-2"], call.Consumers[0].Events.Select(e => Encoding.UTF8.GetString(e.Value)));
+        Assert.Equal(["e-1", "e-2"], call.Consumers[0].Events.Select(e => Encoding.UTF8.GetString(e.Value.Span)));
         Assert.Equal(2, outcomes[0].Report!.Applied);
         Assert.Equal("InvalidOperationException", outcomes[1].Failure);
     }

@@ -8,12 +8,12 @@ namespace SegmentEngine.Ingest.Tests.Pipeline;
 public sealed class LaneTests
 {
     // As the ingest's client makes them (ConsumeResultFields "none"): no topic name, only partition and offset.
-    private static ConsumeResult<byte[], byte[]> Record(int partition, long offset) => new()
+    private static LaneRecord Record(int partition, long offset) => LaneRecord.Of(new ConsumeResult<RecordBytes, RecordBytes>
     {
         Partition = partition,
         Offset = offset,
-        Message = new Message<byte[], byte[]> { Key = [], Value = [] },
-    };
+        Message = new Message<RecordBytes, RecordBytes> { Key = default, Value = default },
+    });
 
     [Fact]
     public async Task A_lane_waiting_for_records_wakes_for_the_next_record_even_after_a_revocation_emptied_it()
