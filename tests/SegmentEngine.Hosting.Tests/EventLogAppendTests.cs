@@ -79,4 +79,49 @@ public sealed class EventLogAppendTests
         Assert.Throws<InvalidOperationException>(() => append.Add("e-2", Start, [3]));
         Assert.Throws<InvalidOperationException>(() => append.HandOver());
     }
+
+    [Fact]
+    public void A_rented_append_keeps_its_rows_over_every_buffer_it_grew_through_and_gives_each_back_once()
+    {
+        var pool = new CountingPool();
+        var append = EventLogAppend.Rented(pool, capacity: 16, streams: 2);
+        append.StartStream("b/c-1");
+        append.Add("e-1", Start, Enumerable.Repeat((byte)1, 10).ToArray());
+        append.StartStream("b/c-2");
+        append.Add("e-2", Start, Enumerable.Repeat((byte)2, 100).ToArray());
+        append.Add("e-3", Start.AddMinutes(1), Enumerable.Repeat((byte)3, 300).ToArray());
+
+        // The first row's bytes live in a buffer the append outgrew: still read as they were written.
+        var rows = append.HandOver();
+        Assert.True(pool.Rented.Count > 1);
+        Assert.Equal(Enumerable.Repeat((byte)1, 10), rows[0].Payload.ToArray());
+        Assert.Equal(2, rows[1].Entries);
+        Assert.Empty(pool.Returned);
+
+        append.ReturnBuffers();
+        append.ReturnBuffers();
+        Assert.Equal(pool.Rented.OrderBy(RuntimeHelpersHash), pool.Returned.OrderBy(RuntimeHelpersHash));
+        Assert.Throws<InvalidOperationException>(() => append.StartStream("b/c-3"));
+
+        // An append that rented nothing has nothing to give back.
+        new EventLogAppend().ReturnBuffers();
+    }
+
+    private static int RuntimeHelpersHash(byte[] array) => System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(array);
+
+    private sealed class CountingPool : System.Buffers.ArrayPool<byte>
+    {
+        public List<byte[]> Rented { get; } = [];
+
+        public List<byte[]> Returned { get; } = [];
+
+        public override byte[] Rent(int minimumLength)
+        {
+            var array = new byte[minimumLength];
+            Rented.Add(array);
+            return array;
+        }
+
+        public override void Return(byte[] array, bool clearArray = false) => Returned.Add(array);
+    }
 }

@@ -1,3 +1,5 @@
+using System.Buffers;
+
 namespace SegmentEngine.Hosting.EventLog;
 
 /// <summary>
@@ -10,7 +12,10 @@ namespace SegmentEngine.Hosting.EventLog;
 public sealed class EventLogAppend
 {
     private readonly List<EncodedRow> _rows;
+    private readonly ArrayPool<byte>? _pool;
+    private List<byte[]>? _outgrown;
     private byte[] _buffer;
+    private bool _returned;
     private int _length;
     private int _entries;
     private bool _handedOver;
@@ -31,9 +36,49 @@ public sealed class EventLogAppend
     /// grow as needed; a caller that knows its sizes spares the copies of growing).
     /// </summary>
     public EventLogAppend(int capacity = 4096, int streams = 0)
+        : this(null, capacity, streams)
     {
-        _buffer = new byte[Math.Max(64, capacity)];
+    }
+
+    private EventLogAppend(ArrayPool<byte>? pool, int capacity, int streams)
+    {
+        _pool = pool;
+        _buffer = pool?.Rent(Math.Max(64, capacity)) ?? new byte[Math.Max(64, capacity)];
         _rows = new List<EncodedRow>(Math.Max(0, streams));
+    }
+
+    /// <summary>
+    /// An append whose buffers are rented from <paramref name="pool"/>. Give them back with <see cref="ReturnBuffers"/>
+    /// once the store's <see cref="PostgresEventLogStore.AppendAsync(EventLogAppend, CancellationToken)"/> of it,
+    /// called without a cancellation token, has completed (either way): the store reads them until then.
+    /// </summary>
+    public static EventLogAppend Rented(ArrayPool<byte> pool, int capacity, int streams)
+    {
+        ArgumentNullException.ThrowIfNull(pool);
+        return new EventLogAppend(pool, capacity, streams);
+    }
+
+    /// <summary>
+    /// Gives a rented append's buffers back to their pool (see <see cref="Rented"/>); the append is of no further use.
+    /// Does nothing for an append that rented nothing, or the second time.
+    /// </summary>
+    public void ReturnBuffers()
+    {
+        if (_pool is null || _returned)
+        {
+            return;
+        }
+
+        _returned = true;
+        _handedOver = true;
+        _pool.Return(_buffer);
+        foreach (var old in _outgrown ?? [])
+        {
+            _pool.Return(old);
+        }
+
+        _buffer = [];
+        _outgrown = null;
     }
 
     /// <summary>Entries added.</summary>
@@ -123,7 +168,18 @@ public sealed class EventLogAppend
         if (_buffer.Length - _length < size)
         {
             // Rows closed so far keep their slices of the old array, which is never written again.
-            Array.Resize(ref _buffer, Math.Max(_buffer.Length * 2, _length + size));
+            var length = Math.Max(_buffer.Length * 2, _length + size);
+            if (_pool is null)
+            {
+                Array.Resize(ref _buffer, length);
+            }
+            else
+            {
+                var grown = _pool.Rent(length);
+                _buffer.AsSpan(0, _length).CopyTo(grown);
+                (_outgrown ??= []).Add(_buffer);
+                _buffer = grown;
+            }
         }
 
         return _buffer.AsSpan(_length, size);
@@ -133,7 +189,7 @@ public sealed class EventLogAppend
     {
         if (_handedOver)
         {
-            throw new InvalidOperationException("This append was handed to the store already.");
+            throw new InvalidOperationException(_returned ? "This append's buffers were returned." : "This append was handed to the store already.");
         }
     }
 }

@@ -26,35 +26,56 @@ public sealed class PostgresConsumerEventLog(PostgresEventLogStore store) : ICon
     {
         ArgumentNullException.ThrowIfNull(consumers);
 
-        // Every event of the call is encoded into the append's one buffer: no payload array or entry per event.
-        // Sized for about 160 bytes an event and one row per consumer, so that it seldom grows; kept off the
-        // large-object heap, it grows if need be.
+        // Every event of the call is encoded into the append's one buffer: no payload array or entry per event. The
+        // buffer is rented, sized for about 160 bytes an event so that it seldom grows, and given back once the store
+        // has written it (the store reads it until its append completes; no cancellation token, so it completes only
+        // then).
         var eventCount = 0;
         foreach (var (_, held) in consumers)
         {
             eventCount += held?.Count ?? 0;
         }
 
-        var append = new EventLogAppend((int)Math.Min(eventCount * 160L, 64 * 1024), consumers.Count);
-        var record = t_record ??= new ArrayBufferWriter<byte>(256);
-        foreach (var (consumerId, events) in consumers)
+        var append = EventLogAppend.Rented(ArrayPool<byte>.Shared, (int)Math.Min(eventCount * 160L, 1 << 20), consumers.Count);
+        try
         {
-            ArgumentNullException.ThrowIfNull(events, nameof(consumers));
-            if (events.Count == 0)
+            var record = t_record ??= new ArrayBufferWriter<byte>(256);
+            foreach (var (consumerId, events) in consumers)
             {
-                continue;
-            }
+                ArgumentNullException.ThrowIfNull(events, nameof(consumers));
+                if (events.Count == 0)
+                {
+                    continue;
+                }
 
-            append.StartStream(GrainKeys.Consumer(brandId, consumerId));
-            foreach (var held in events)
-            {
-                record.ResetWrittenCount();
-                HeldEventBinary.Serialize(held, record);
-                append.Add(held.EventId, held.OccurredAt, record.WrittenSpan);
+                append.StartStream(GrainKeys.Consumer(brandId, consumerId));
+                foreach (var held in events)
+                {
+                    record.ResetWrittenCount();
+                    HeldEventBinary.Serialize(held, record);
+                    append.Add(held.EventId, held.OccurredAt, record.WrittenSpan);
+                }
             }
         }
+        catch
+        {
+            append.ReturnBuffers();
+            throw;
+        }
 
-        return store.AppendAsync(append);
+        return WriteAsync(append);
+    }
+
+    private async Task WriteAsync(EventLogAppend append)
+    {
+        try
+        {
+            await store.AppendAsync(append).ConfigureAwait(false);
+        }
+        finally
+        {
+            append.ReturnBuffers();
+        }
     }
 
     /// <inheritdoc />
