@@ -65,6 +65,12 @@ public sealed partial class ConsumerBucketGrain(
     /// <summary>The state name and grain type of a consumer's row (kept from when each consumer was a grain of its own).</summary>
     private const string StateName = "consumer";
 
+    /// <summary>
+    /// The outcomes of the common reports (up to 16 events applied, no duplicate, nothing dropped), made once and
+    /// shared (both types are immutable): a call reports on every consumer it carried.
+    /// </summary>
+    private static readonly ConsumerIngestOutcome[] AppliedOutcomes = [.. Enumerable.Range(0, 17).Select(n => new ConsumerIngestOutcome(new IngestReport(n, 0, 0, false), null, false))];
+
     private readonly ConsumerSlotTable _slots = new(options.IdleTimeout, inMemory, time);
     private string? _brandId;
 
@@ -157,7 +163,7 @@ public sealed partial class ConsumerBucketGrain(
         {
             outcomes[i] = turns[i].Failure switch
             {
-                null => new ConsumerIngestOutcome(turns[i].Report, null, false),
+                null => OutcomeOf(turns[i].Report!),
 
                 // A shard or registry out of reach because the cluster is changing fails the whole call, as it did a
                 // consumer's: the ingest holds the batch and replays it (each event is applied once).
@@ -501,10 +507,18 @@ public sealed partial class ConsumerBucketGrain(
                     turn.Slot.State.ReleaseEvents();
                 }
 
-                turn.Report = new IngestReport(turn.Applied, turn.Duplicates, turn.Dropped, false);
+                turn.Report = turn is { Duplicates: 0, Dropped: 0, Applied: < 17 }
+                    ? AppliedOutcomes[turn.Applied].Report
+                    : new IngestReport(turn.Applied, turn.Duplicates, turn.Dropped, false);
             }
         }
     }
+
+    /// <summary>A report as an outcome: a shared one for the common reports.</summary>
+    private static ConsumerIngestOutcome OutcomeOf(IngestReport report)
+        => report is { Duplicates: 0, Dropped: 0, Erased: false, Applied: >= 0 and < 17 }
+            ? AppliedOutcomes[report.Applied]
+            : new ConsumerIngestOutcome(report, null, false);
 
     /// <summary>Ends a round's turns: a consumer whose turn failed is read again before its next operation.</summary>
     private void ReleaseRound(Round round)
