@@ -13,6 +13,7 @@ public sealed class IngestMetrics : IDisposable
     private readonly Counter<long> _deadLetters;
     private readonly Histogram<double> _batchSeconds;
     private readonly Counter<long> _commits;
+    private readonly Counter<long> _slabs;
     private long _lag;
     private int _storageAvailable = 1;
     private int _siloReachable = 1;
@@ -30,6 +31,10 @@ public sealed class IngestMetrics : IDisposable
             tags: null,
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] });
         _commits = _meter.CreateCounter<long>("segengine.ingest.checkpoints", "{checkpoint}", "Offset commits after durable state.");
+        _slabs = _meter.CreateCounter<long>(
+            "segengine.ingest.record_slabs",
+            "{slab}",
+            "Record slabs made (1 MiB each, where the ingest copies records' keys and values). Flat once the pool is warm; a steady climb means slabs are abandoned (grain calls that did not answer) or the pool is too small.");
         _meter.CreateObservableGauge("segengine.ingest.consumer_lag", () => Volatile.Read(ref _lag), "{record}", "Records on the assigned partitions not yet consumed (high watermark - position).");
         _meter.CreateObservableGauge(
             "segengine.ingest.storage_available",
@@ -60,6 +65,9 @@ public sealed class IngestMetrics : IDisposable
 
     /// <summary>Counts one dead letter of a reason.</summary>
     public void DeadLettered(string reason) => _deadLetters.Add(1, new KeyValuePair<string, object?>("reason", reason));
+
+    /// <summary>Counts one record slab made.</summary>
+    public void SlabMade() => _slabs.Add(1);
 
     /// <summary>Records a checkpoint.</summary>
     public void Checkpointed(TimeSpan duration)

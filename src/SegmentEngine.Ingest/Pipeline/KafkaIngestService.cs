@@ -40,7 +40,7 @@ public sealed partial class KafkaIngestService(
     private readonly System.Collections.Concurrent.ConcurrentQueue<Dictionary<(string Brand, string Consumer), ConsumerRecords>> _consumerTables = new();
 
     /// <summary>Where the client's keys and values are copied (pooled slabs instead of two arrays a record).</summary>
-    private readonly RecordSlabs _slabs = new();
+    private readonly RecordSlabs _slabs = new(made: metrics.SlabMade);
     private readonly KafkaIngestOptions _options = options.Value;
     private readonly StorageGate _storage = new(storage, TimeSpan.FromMilliseconds(options.Value.StorageCheckPeriodMs), time, metrics, logger);
     private readonly ClusterGate _cluster = new(TimeSpan.FromMilliseconds(options.Value.StorageCheckPeriodMs), time, metrics, logger);

@@ -57,7 +57,7 @@ internal sealed class RecordSlab(int size)
 /// applied; a record of a batch whose grain calls did not all answer (a call may then still be on its way, holding the
 /// bytes) is abandoned instead: its slab is left to the collector, never written again.
 /// </summary>
-internal sealed class RecordSlabs(int slabBytes = RecordSlabs.DefaultSlabBytes, int maxPooled = RecordSlabs.DefaultMaxPooled) : IDeserializer<RecordBytes>
+internal sealed class RecordSlabs(int slabBytes = RecordSlabs.DefaultSlabBytes, int maxPooled = RecordSlabs.DefaultMaxPooled, Action? made = null) : IDeserializer<RecordBytes>
 {
     /// <summary>Bytes of a slab.</summary>
     public const int DefaultSlabBytes = 1 << 20;
@@ -147,6 +147,7 @@ internal sealed class RecordSlabs(int slabBytes = RecordSlabs.DefaultSlabBytes, 
         {
             slab = new RecordSlab(slabBytes);
             Interlocked.Increment(ref _created);
+            made?.Invoke();
         }
 
         slab.Start();
