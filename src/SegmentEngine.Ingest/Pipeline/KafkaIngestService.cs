@@ -37,7 +37,7 @@ public sealed partial class KafkaIngestService(
     /// <summary>Per-batch consumer tables kept for reuse: one per batch that can be in flight on a few lanes.</summary>
     private const int MaxPooledConsumerTables = 8;
 
-    private readonly System.Collections.Concurrent.ConcurrentQueue<Dictionary<(string Brand, string Consumer), ConsumerRecords>> _consumerTables = new();
+    private readonly System.Collections.Concurrent.ConcurrentQueue<Dictionary<ConsumerKey, ConsumerRecords>> _consumerTables = new();
 
     /// <summary>Where the client's keys and values are copied (pooled slabs instead of two arrays a record).</summary>
     private readonly RecordSlabs _slabs = new(made: metrics.SlabMade);
@@ -211,7 +211,7 @@ public sealed partial class KafkaIngestService(
     {
         var slots = new SemaphoreSlim(_options.MaxBatchesInFlight, _options.MaxBatchesInFlight);
         var order = new InOrderCompletions<LaneCheckpoint>();
-        var chains = new DeliveryChains<(string Brand, string Consumer)>();
+        var chains = new DeliveryChains<ConsumerKey>();
         var running = new HashSet<Task>();
 
         // A batch that failed (not a grain call: those are retried, then dead-lettered) stops the lane, as before,
@@ -294,7 +294,7 @@ public sealed partial class KafkaIngestService(
         List<LaneRecord> batch,
         IProducer<byte[], byte[]> producer,
         InOrderCompletions<LaneCheckpoint> order,
-        DeliveryChains<(string Brand, string Consumer)> chains,
+        DeliveryChains<ConsumerKey> chains,
         System.Collections.Concurrent.ConcurrentQueue<LaneCheckpoint> completed,
         SemaphoreSlim slots,
         CancellationToken stop)
@@ -340,7 +340,7 @@ public sealed partial class KafkaIngestService(
         }
     }
 
-    private async Task ProcessBatchAsync(Lane lane, List<LaneRecord> batch, IProducer<byte[], byte[]> producer, DeliveryChains<(string Brand, string Consumer)> chains, CancellationToken stoppingToken)
+    private async Task ProcessBatchAsync(Lane lane, List<LaneRecord> batch, IProducer<byte[], byte[]> producer, DeliveryChains<ConsumerKey> chains, CancellationToken stoppingToken)
     {
         var now = time.GetUtcNow();
         Func<string, BrandSettings?> findBrand = brands.Brands.Find; // one delegate per batch, not one per record
@@ -348,7 +348,7 @@ public sealed partial class KafkaIngestService(
         // reused by later batches (one sized for a whole batch sits on the large-object heap).
         if (!_consumerTables.TryDequeue(out var byConsumer))
         {
-            byConsumer = new Dictionary<(string Brand, string Consumer), ConsumerRecords>(batch.Count);
+            byConsumer = new Dictionary<ConsumerKey, ConsumerRecords>(batch.Count);
         }
 
         var pending = new List<Task>(batch.Count);
@@ -366,7 +366,7 @@ public sealed partial class KafkaIngestService(
 
             var ev = parsed.Event!;
             metrics.EventAccepted(ev.Type.ToWire());
-            System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(byConsumer, (ev.BrandId, ev.ConsumerId), out _)
+            System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(byConsumer, new ConsumerKey(ev.BrandId, ev.ConsumerId), out _)
                 .Add(new RawEvent(key, value) { Parsed = ev });
         }
 
@@ -374,7 +374,7 @@ public sealed partial class KafkaIngestService(
         // The consumers that start now travel together, one call per group (bucket) of a brand; a consumer still busy
         // with an earlier batch's delivery gets its own call once that delivery has finished.
         var groups = new Dictionary<(string Brand, int Group), List<ConsumerEvents>>();
-        var deliveries = new List<((string Brand, string Consumer) Key, Task Delivery)>(byConsumer.Count);
+        var deliveries = new List<(ConsumerKey Key, Task Delivery)>(byConsumer.Count);
         foreach (var (key, records) in byConsumer)
         {
             var entry = new ConsumerEvents(key.Consumer, records.ToImmutable());
@@ -396,8 +396,9 @@ public sealed partial class KafkaIngestService(
             pending.Add(delivery);
             foreach (var entry in entries)
             {
-                chains.Set((brand, entry.ConsumerId), delivery);
-                deliveries.Add(((brand, entry.ConsumerId), delivery));
+                var key = new ConsumerKey(brand, entry.ConsumerId);
+                chains.Set(key, delivery);
+                deliveries.Add((key, delivery));
             }
         }
 
@@ -704,6 +705,26 @@ public interface IKafkaEndpoint
 
     /// <summary>True for the embedded broker (librdkafka's mock cluster), which holds empty fetches for their whole wait.</summary>
     bool IsEmbedded => false;
+}
+
+/// <summary>
+/// A consumer of a brand as a lane's tables key it, its hash computed once: a batch looks each of its consumers up
+/// several times (its records, its delivery chain, its group), and hashing two strings each time showed in profiles.
+/// </summary>
+internal readonly struct ConsumerKey(string brand, string consumer) : IEquatable<ConsumerKey>
+{
+    private readonly int _hash = HashCode.Combine(brand, consumer);
+
+    public string Brand { get; } = brand;
+
+    public string Consumer { get; } = consumer;
+
+    public bool Equals(ConsumerKey other)
+        => _hash == other._hash && string.Equals(Consumer, other.Consumer, StringComparison.Ordinal) && string.Equals(Brand, other.Brand, StringComparison.Ordinal);
+
+    public override bool Equals(object? obj) => obj is ConsumerKey other && Equals(other);
+
+    public override int GetHashCode() => _hash;
 }
 
 /// <summary>Records read and not yet taken by a lane (shared by the polling thread and the lanes).</summary>
