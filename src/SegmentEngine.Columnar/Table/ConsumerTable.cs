@@ -220,6 +220,7 @@ public sealed partial class ConsumerTable
         {
             SetSlot(ref _surveys, row, BuildSurveys(facts.SurveyAnswers, _surveys?[row]));
         }
+
         _events[row] = log;
         RecomputeDerived(row, appendedAt);
         return true;

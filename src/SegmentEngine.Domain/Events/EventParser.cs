@@ -291,49 +291,28 @@ public static partial class EventParser
     private static EventParseResult Fail(DeadLetter deadLetter, string? brandId = null) => EventParseResult.Reject(deadLetter, brandId);
 
     /// <summary>
-    /// Which common field (first) or payload (second) a property of the root is, -1 for neither: by the name's UTF-8
-    /// text as written, or through the document's unescaping when the name holds an escape.
+    /// Which common field (first) or payload (second) a property of the root is, -1 for neither, by the name's UTF-8
+    /// text as written; a name holding an escape (rare) is unescaped first. A payload's name is its event type's.
     /// </summary>
     private static (int Common, int Payload) RootSlot(JsonProperty property)
     {
         var name = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8PropertyName(property);
-        if (name.Contains((byte)'\\'))
-        {
-            return CommonSlot(property) is var slot and >= 0 ? (slot, -1) : (-1, PayloadSlot(property));
-        }
-
-        return name.Length switch
-        {
-            4 => (name.SequenceEqual("type"u8) ? 3 : -1, -1),
-            6 => (-1, name.SequenceEqual("refund"u8) ? (int)EventType.Refund : name.SequenceEqual("custom"u8) ? (int)EventType.Custom : -1),
-            8 => name.SequenceEqual("event_id"u8) ? (0, -1)
-                : name.SequenceEqual("brand_id"u8) ? (1, -1)
-                : (-1, name.SequenceEqual("purchase"u8) ? (int)EventType.Purchase : name.SequenceEqual("check_in"u8) ? (int)EventType.CheckIn : -1),
-            11 => (name.SequenceEqual("consumer_id"u8) ? 2 : name.SequenceEqual("occurred_at"u8) ? 4 : -1, -1),
-            13 => (-1, name.SequenceEqual("survey_answer"u8) ? (int)EventType.SurveyAnswer : -1),
-            14 => (-1, name.SequenceEqual("profile_update"u8) ? (int)EventType.ProfileUpdate
-                : name.SequenceEqual("consent_update"u8) ? (int)EventType.ConsentUpdate : -1),
-            _ => (-1, -1),
-        };
+        return name.Contains((byte)'\\') ? SlotOf(System.Text.Encoding.UTF8.GetBytes(property.Name)) : SlotOf(name);
     }
 
-    private static int CommonSlot(JsonProperty property)
-        => property.NameEquals("event_id"u8) ? 0
-            : property.NameEquals("brand_id"u8) ? 1
-            : property.NameEquals("consumer_id"u8) ? 2
-            : property.NameEquals("type"u8) ? 3
-            : property.NameEquals("occurred_at"u8) ? 4
-            : -1;
-
-    private static int PayloadSlot(JsonProperty property)
-        => property.NameEquals("purchase"u8) ? (int)EventType.Purchase
-            : property.NameEquals("refund"u8) ? (int)EventType.Refund
-            : property.NameEquals("check_in"u8) ? (int)EventType.CheckIn
-            : property.NameEquals("survey_answer"u8) ? (int)EventType.SurveyAnswer
-            : property.NameEquals("profile_update"u8) ? (int)EventType.ProfileUpdate
-            : property.NameEquals("consent_update"u8) ? (int)EventType.ConsentUpdate
-            : property.NameEquals("custom"u8) ? (int)EventType.Custom
-            : -1;
+    private static (int Common, int Payload) SlotOf(ReadOnlySpan<byte> name)
+    {
+        var common = name.Length switch
+        {
+            4 when name.SequenceEqual("type"u8) => 3,
+            8 when name.SequenceEqual("event_id"u8) => 0,
+            8 when name.SequenceEqual("brand_id"u8) => 1,
+            11 when name.SequenceEqual("consumer_id"u8) => 2,
+            11 when name.SequenceEqual("occurred_at"u8) => 4,
+            _ => -1,
+        };
+        return common >= 0 ? (common, -1) : (-1, EventTypeNames.TryParse(name, out var type) ? (int)type : -1);
+    }
 
     /// <summary>On the failure path only: does the value nest deeper than <see cref="MaxDepth"/> before it breaks?</summary>
     private static bool ExceedsDepth(ReadOnlySpan<byte> utf8Json)

@@ -71,6 +71,18 @@ public sealed partial class ConsumerBucketGrain(
     /// </summary>
     private static readonly ConsumerIngestOutcome[] AppliedOutcomes = [.. Enumerable.Range(0, 17).Select(n => new ConsumerIngestOutcome(new IngestReport(n, 0, 0, false), null, false))];
 
+    /// <summary>The report of a turn that was not erased: a shared one for the common reports.</summary>
+    private static IngestReport ReportOf(int applied, int duplicates, int dropped)
+        => duplicates == 0 && dropped == 0 && (uint)applied < (uint)AppliedOutcomes.Length
+            ? AppliedOutcomes[applied].Report!
+            : new IngestReport(applied, duplicates, dropped, false);
+
+    /// <summary>A report as an outcome: the shared one when the report is one of those <see cref="ReportOf"/> shares.</summary>
+    private static ConsumerIngestOutcome OutcomeOf(IngestReport report)
+        => (uint)report.Applied < (uint)AppliedOutcomes.Length && ReferenceEquals(report, AppliedOutcomes[report.Applied].Report)
+            ? AppliedOutcomes[report.Applied]
+            : new ConsumerIngestOutcome(report, null, false);
+
     private readonly ConsumerSlotTable _slots = new(options.IdleTimeout, inMemory, time);
     private string? _brandId;
 
@@ -507,18 +519,10 @@ public sealed partial class ConsumerBucketGrain(
                     turn.Slot.State.ReleaseEvents();
                 }
 
-                turn.Report = turn is { Duplicates: 0, Dropped: 0, Applied: < 17 }
-                    ? AppliedOutcomes[turn.Applied].Report
-                    : new IngestReport(turn.Applied, turn.Duplicates, turn.Dropped, false);
+                turn.Report = ReportOf(turn.Applied, turn.Duplicates, turn.Dropped);
             }
         }
     }
-
-    /// <summary>A report as an outcome: a shared one for the common reports.</summary>
-    private static ConsumerIngestOutcome OutcomeOf(IngestReport report)
-        => report is { Duplicates: 0, Dropped: 0, Erased: false, Applied: >= 0 and < 17 }
-            ? AppliedOutcomes[report.Applied]
-            : new ConsumerIngestOutcome(report, null, false);
 
     /// <summary>Ends a round's turns: a consumer whose turn failed is read again before its next operation.</summary>
     private void ReleaseRound(Round round)

@@ -373,7 +373,7 @@ public sealed partial class KafkaIngestService(
         // Everything up to here runs on the lane, one batch at a time, so each consumer's deliveries chain in batch order.
         // The consumers that start now travel together, one call per group (bucket) of a brand; a consumer still busy
         // with an earlier batch's delivery gets its own call once that delivery has finished.
-        var groups = new Dictionary<(string Brand, int Group), List<ConsumerEvents>>();
+        var groups = new Dictionary<(string Brand, int Group), List<(ConsumerKey Key, ConsumerEvents Entry)>>();
         var deliveries = new List<(ConsumerKey Key, Task Delivery)>(byConsumer.Count);
         foreach (var (key, records) in byConsumer)
         {
@@ -387,16 +387,15 @@ public sealed partial class KafkaIngestService(
             }
 
             ref var group = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(groups, (key.Brand, consumers.GroupOf(key.Consumer)), out _);
-            (group ??= []).Add(entry);
+            (group ??= []).Add((key, entry));
         }
 
         foreach (var ((brand, group), entries) in groups)
         {
             var delivery = DeliverGroupAsync(brand, group, entries, producer, calls, stoppingToken);
             pending.Add(delivery);
-            foreach (var entry in entries)
+            foreach (var (key, _) in entries)
             {
-                var key = new ConsumerKey(brand, entry.ConsumerId);
                 chains.Set(key, delivery);
                 deliveries.Add((key, delivery));
             }
@@ -448,9 +447,15 @@ public sealed partial class KafkaIngestService(
     /// <see cref="DeliverAsync"/>). Completes once every consumer of the group is through, so a consumer of a later
     /// batch chained to it starts only after its own earlier events were applied (or parked).
     /// </summary>
-    private async Task DeliverGroupAsync(string brandId, int group, List<ConsumerEvents> entries, IProducer<byte[], byte[]> producer, BatchCalls calls, CancellationToken stoppingToken)
+    private async Task DeliverGroupAsync(string brandId, int group, List<(ConsumerKey Key, ConsumerEvents Entry)> entries, IProducer<byte[], byte[]> producer, BatchCalls calls, CancellationToken stoppingToken)
     {
-        var all = System.Runtime.InteropServices.ImmutableCollectionsMarshal.AsImmutableArray(entries.ToArray());
+        var events = new ConsumerEvents[entries.Count];
+        for (var i = 0; i < events.Length; i++)
+        {
+            events[i] = entries[i].Entry;
+        }
+
+        var all = System.Runtime.InteropServices.ImmutableCollectionsMarshal.AsImmutableArray(events);
         ImmutableArray<ConsumerIngestOutcome> outcomes = default;
         Exception? callFailure = null;
         try
