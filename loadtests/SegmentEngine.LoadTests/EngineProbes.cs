@@ -246,7 +246,12 @@ internal sealed class PostgresProcesses(int port)
     /// <summary>The postmaster's pid, or 0 when not found.</summary>
     public int Postmaster { get; } = FindPostmaster(port);
 
-    /// <summary>(CPU seconds, bytes written to storage) summed over the postmaster and its live children; NaN when unknown.</summary>
+    /// <summary>
+    /// (CPU seconds, bytes written to storage) of the cluster: the CPU of the postmaster, of its live children and of
+    /// the children it has reaped (backends whose connection closed, autovacuum workers), so that a process that ends
+    /// during the run does not take its CPU out of the difference; the bytes of live processes only (Linux keeps no
+    /// total of reaped children's writes). NaN when unknown.
+    /// </summary>
     public (double CpuSeconds, double WrittenBytes) Sample()
     {
         if (Postmaster <= 0)
@@ -265,14 +270,12 @@ internal sealed class PostgresProcesses(int port)
             try
             {
                 var stat = File.ReadAllText(Path.Combine(dir, "stat"));
-                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-                var parent = int.Parse(fields[1], CultureInfo.InvariantCulture);
-                if (pid != Postmaster && parent != Postmaster)
+                if (!(pid == Postmaster || ParentOf(stat) == Postmaster))
                 {
                     continue;
                 }
 
-                cpu += (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / 100.0;
+                cpu += CpuTicks(stat, withReapedChildren: pid == Postmaster) / 100.0;
                 foreach (var line in File.ReadLines(Path.Combine(dir, "io")))
                 {
                     if (line.StartsWith("write_bytes:", StringComparison.Ordinal))
@@ -288,6 +291,24 @@ internal sealed class PostgresProcesses(int port)
 
         return (cpu, written);
     }
+
+    /// <summary>The parent pid in a <c>/proc/PID/stat</c> line.</summary>
+    internal static int ParentOf(string stat) => int.Parse(StatFields(stat)[1], CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// User and system clock ticks in a <c>/proc/PID/stat</c> line (fields 14 and 15), with those of the children the
+    /// process has waited for (fields 16 and 17) when asked.
+    /// </summary>
+    internal static long CpuTicks(string stat, bool withReapedChildren)
+    {
+        var fields = StatFields(stat);
+        long Field(int number) => long.Parse(fields[number - 3], CultureInfo.InvariantCulture);
+        return Field(14) + Field(15) + (withReapedChildren ? Field(16) + Field(17) : 0);
+    }
+
+    // The fields after the command name, which is in parentheses and may itself hold spaces and parentheses: the first
+    // of them is field 3 (the state).
+    private static string[] StatFields(string stat) => stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
 
     private static int FindPostmaster(int port)
     {
