@@ -17,9 +17,12 @@
 # GC_TRACE=AT:SECONDS also records the engine's GC events from AT seconds after the load test's t=0, for SECONDS, into
 # NAME/gc.nettrace (first run only; needs dotnet-trace: dotnet tool install -g dotnet-trace); read it with
 # `dotnet run -c Release --project benchmarks/SegmentEngine.Benchmarks -- gc-timeline /tmp/segengine-runs/NAME/gc.nettrace`.
+# TIMELINE=SECONDS also saves, every SECONDS from the load test's t=0 (first run only), the engine's SegmentEngine and GC
+# metrics and the CPU ticks of the engine, PostgreSQL and the load test into NAME/timeline/; read them, interval by
+# interval, with `python3 benchmarks/timeline.py /tmp/segengine-runs/NAME/timeline [SAMPLES_PER_ROW]`.
 set -euo pipefail
 if [[ $# -lt 3 ]]; then
-    sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
 fi
 
@@ -36,6 +39,37 @@ trap 'kill "$engine" 2>/dev/null || true' EXIT
 wait_ready "$run_dir/engine.log"
 
 ticks() { awk '{print $14 + $15}' "/proc/$engine/stat"; }
+
+# CPU ticks (user + system) of a process and, with a second argument, of its children too: the live ones and those
+# it has reaped (fields 16 and 17), so that a backend or autovacuum worker that ends does not take its CPU out of the
+# sum (0 once the process has gone; assumes a command name without spaces).
+proc_ticks() {
+    local total pid
+    [[ "$1" -gt 0 ]] || { echo 0; return; }
+    total=$(awk -v reaped="${2:+1}" '{print $14 + $15 + (reaped ? $16 + $17 : 0)}' "/proc/$1/stat" 2>/dev/null || echo 0)
+    for pid in ${2:+$(pgrep -P "$1")}; do
+        total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)))
+    done
+    echo "$total"
+}
+
+# sample_timeline LOADTEST_OUT DIR PERIOD: from the load test's t=0 until its summary, every PERIOD seconds, one file
+# with "# t SECONDS engine TICKS postgres TICKS loadtest TICKS" and the engine's metrics of interest.
+sample_timeline() {
+    local out=$1 dir=$2 period=$3 i=0 t0 postmaster loadtest
+    mkdir -p "$dir"
+    for _ in $(seq 1 600); do grep -q 'run clock t=0' "$out" 2>/dev/null && break; sleep 0.5; done
+    t0=$(date +%s.%N)
+    postmaster=$(head -1 "$run_dir/data/postgres/postmaster.pid" 2>/dev/null || echo 0)
+    loadtest=$(pgrep -f '^dotnet .*SegmentEngine.LoadTests.dll' | head -1 || echo 0)
+    while kill -0 "$engine" 2>/dev/null && ! grep -q '==== SegmentEngine' "$out" 2>/dev/null; do
+        { echo "# t $(echo "$(date +%s.%N) - $t0" | bc) engine $(proc_ticks "$engine") postgres $(proc_ticks "$postmaster" children) loadtest $(proc_ticks "$loadtest")"
+          curl -s --max-time 10 "http://127.0.0.1:$http_port/metrics" | grep -E '^(segengine|dotnet_gc|dotnet_process_cpu)' || true
+        } > "$(printf '%s/%04d.txt' "$dir" "$i")"
+        i=$((i + 1))
+        sleep "$period"
+    done
+}
 runs=${RUNS:-1}
 for run in $(seq 1 "$runs"); do
     out="$run_dir/loadtest.txt"; metrics_out="$run_dir/metrics.txt"; label=$name; seed_args=()
@@ -56,6 +90,9 @@ for run in $(seq 1 "$runs"); do
         else
             echo "GC_TRACE: dotnet-trace not found (dotnet tool install -g dotnet-trace); no trace taken" >&2
         fi
+    fi
+    if [[ -n "${TIMELINE:-}" && "$run" == 1 ]]; then
+        sample_timeline "$out" "$run_dir/timeline" "$TIMELINE" &
     fi
     # shellcheck disable=SC2086
     timeout $((duration + 400)) dotnet loadtests/SegmentEngine.LoadTests/bin/Release/net10.0/SegmentEngine.LoadTests.dll \
