@@ -314,6 +314,48 @@ public sealed partial class EngineEndToEndTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_row_change_after_the_shard_holds_the_consumer_reaches_it_and_the_deltas_between_keep_it()
+    {
+        // Once the shard has taken a consumer's row, deltas of new events tell it to leave the row's columns alone; a
+        // change of the row (a profile update, or an older event that moves the consumer's first-seen time) must still
+        // reach it. Each step is its own ingest, so each is its own round.
+        const string consumerId = "c-row";
+        await using var host = await StartEngineAsync();
+        using var channel = GrpcChannel.ForAddress(host.GrpcAddress);
+        var segments = new SegmentService.SegmentServiceClient(channel);
+        var consumers = new ConsumerService.ConsumerServiceClient(channel);
+        await segments.CreateSegmentAsync(new CreateSegmentRequest { SegmentId = "canadians", DisplayName = "Canadians", Rule = "profile.country in (\"CA\")" }, Auth(_acmeKey));
+        await segments.CreateSegmentAsync(new CreateSegmentRequest { SegmentId = "new-here", DisplayName = "New here", Rule = "days_since(profile.created_at) < 10" }, Auth(_acmeKey));
+        var feed = host.App.Services.GetRequiredService<SegmentEngine.Grains.Shards.ShardFeed>();
+        var now = DateTimeOffset.UtcNow;
+        var step = 0;
+
+        async Task<Google.Protobuf.Collections.RepeatedField<string>> IngestAsync(string value)
+        {
+            var scenario = new Scenario();
+            scenario.Records.Add(($"{Scenario.Acme}:{consumerId}", value));
+            await ProduceAndAwaitIngestAsync(host, scenario);
+            await feed.DrainAsync();
+            return (await consumers.GetConsumerAsync(new GetConsumerRequest { ConsumerId = consumerId }, Auth(_acmeKey))).Segments;
+        }
+
+        string Country(string country) => Event(consumerId, $"row-{++step}", "profile_update", now.AddMinutes(-5), new Dictionary<string, object?> { ["country"] = country }).Value;
+        string Purchase(int minutesAgo) => PurchaseJson(consumerId, $"row-{++step}", minutesAgo, now);
+
+        Assert.Equal(["canadians", "new-here"], (await IngestAsync(Country("CA"))).Order(StringComparer.Ordinal));
+        Assert.Equal(["canadians", "new-here"], (await IngestAsync(Purchase(4))).Order(StringComparer.Ordinal));
+        Assert.Equal(["canadians", "new-here"], (await IngestAsync(Purchase(3))).Order(StringComparer.Ordinal));
+
+        // The row changes after deltas that left it alone: the change is written, and the deltas after it keep it.
+        Assert.Equal(["new-here"], await IngestAsync(Country("FR")));
+        Assert.Equal(["new-here"], await IngestAsync(Purchase(2)));
+
+        // A purchase made 40 days ago moves the first-seen time back, which no row field records.
+        Assert.Empty(await IngestAsync(Purchase(40 * 24 * 60)));
+        Assert.Empty(await IngestAsync(Purchase(1)));
+    }
+
+    [Fact]
     public async Task A_shard_that_lost_a_consumers_events_asks_for_its_full_facts_and_is_exact_again()
     {
         const string consumerId = "c-resync";

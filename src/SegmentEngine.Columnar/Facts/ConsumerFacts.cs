@@ -133,6 +133,15 @@ public sealed record ConsumerFacts
     /// </summary>
     public bool SurveysUnchanged { get; init; }
 
+    /// <summary>
+    /// Set on a delta (<see cref="EventsFrom"/>) whose profile, attribute, consent, privacy and loyalty fields are the
+    /// ones the table took with this consumer's last update (its sender knows that update was applied and nothing in
+    /// them changed since): a table that holds the consumer may leave those columns as they are. The fields are still
+    /// carried, for a table that does not hold the consumer. A full update (no <see cref="EventsFrom"/>) is written
+    /// whole, whatever this says.
+    /// </summary>
+    public bool RowUnchanged { get; init; }
+
     private ImmutableArray<EventFact> _events = [];
     private EventFactSource? _eventSource;
 
@@ -201,11 +210,14 @@ public sealed record ConsumerFacts
             return later;
         }
 
+        // The row's fields are the later ones either way; they are unchanged for the table only when neither update
+        // changed them (an earlier change the table has not taken must be written).
+        var rowUnchanged = earlier.RowUnchanged && later.RowUnchanged;
         var earlierFrom = earlier.EventsFrom ?? 0;
         var earlierEnd = earlierFrom + earlier.EventCount;
         if (from < earlierFrom || from > earlierEnd)
         {
-            return later;
+            return later.RowUnchanged == rowUnchanged ? later : later with { RowUnchanged = rowUnchanged };
         }
 
         var skip = earlierEnd - from;
@@ -217,16 +229,16 @@ public sealed record ConsumerFacts
         if (skip >= later.EventCount)
         {
             return earlier.EventSource is { } earlierSource
-                ? later with { EventSource = earlierSource, EventsFrom = earlier.EventsFrom, SurveyAnswers = surveys, SurveysUnchanged = unchanged }
-                : later with { Events = earlier.Events, EventsFrom = earlier.EventsFrom, SurveyAnswers = surveys, SurveysUnchanged = unchanged };
+                ? later with { EventSource = earlierSource, EventsFrom = earlier.EventsFrom, SurveyAnswers = surveys, SurveysUnchanged = unchanged, RowUnchanged = rowUnchanged }
+                : later with { Events = earlier.Events, EventsFrom = earlier.EventsFrom, SurveyAnswers = surveys, SurveysUnchanged = unchanged, RowUnchanged = rowUnchanged };
         }
 
         if (earlier.EventSource is { } first && later.EventSource is { } second && first.Concat(second, skip) is { } joined)
         {
-            return later with { EventSource = joined, EventsFrom = earlier.EventsFrom, SurveyAnswers = surveys, SurveysUnchanged = unchanged };
+            return later with { EventSource = joined, EventsFrom = earlier.EventsFrom, SurveyAnswers = surveys, SurveysUnchanged = unchanged, RowUnchanged = rowUnchanged };
         }
 
-        return later with { Events = earlier.Events.AddRange(later.Events[skip..]), EventsFrom = earlier.EventsFrom, SurveyAnswers = surveys, SurveysUnchanged = unchanged };
+        return later with { Events = earlier.Events.AddRange(later.Events[skip..]), EventsFrom = earlier.EventsFrom, SurveyAnswers = surveys, SurveysUnchanged = unchanged, RowUnchanged = rowUnchanged };
     }
 }
 

@@ -143,7 +143,8 @@ public sealed partial class ConsumerTable
 
     /// <summary>
     /// Inserts or replaces everything held about a consumer, or applies a delta (<see cref="ConsumerFacts.EventsFrom"/>):
-    /// the row's other fields are replaced and the events it does not hold yet are appended. Returns false, and
+    /// the row's other fields are replaced (left as they are when the delta says they are unchanged,
+    /// <see cref="ConsumerFacts.RowUnchanged"/>) and the events it does not hold yet are appended. Returns false, and
     /// changes nothing, when a delta starts after the events held (some update was lost): the caller must then
     /// send the consumer's full facts.
     /// </summary>
@@ -186,6 +187,24 @@ public sealed partial class ConsumerTable
         }
 
         Live.Set(row, true);
+        if (!(exists && facts.RowUnchanged && facts.EventsFrom is not null))
+        {
+            SetRowFields(row, facts);
+        }
+
+        if (!(exists && facts.SurveysUnchanged && facts.EventsFrom is not null))
+        {
+            SetSlot(ref _surveys, row, BuildSurveys(facts.SurveyAnswers, _surveys?[row]));
+        }
+
+        _events[row] = log;
+        RecomputeDerived(row, appendedAt);
+        return true;
+    }
+
+    /// <summary>Writes a consumer's profile, attribute, consent, privacy and loyalty columns (each a random access into its column).</summary>
+    private void SetRowFields(int row, ConsumerFacts facts)
+    {
         Restricted.Set(row, facts.Restricted);
         Objects.Set(row, facts.ObjectsToMarketing);
         Suppressed.Set(row, facts.Suppressed);
@@ -215,15 +234,6 @@ public sealed partial class ConsumerTable
         {
             AttributeColumns(kv.Key).Set(row, kv.Value);
         }
-
-        if (!(exists && facts.SurveysUnchanged && facts.EventsFrom is not null))
-        {
-            SetSlot(ref _surveys, row, BuildSurveys(facts.SurveyAnswers, _surveys?[row]));
-        }
-
-        _events[row] = log;
-        RecomputeDerived(row, appendedAt);
-        return true;
     }
 
     /// <summary>

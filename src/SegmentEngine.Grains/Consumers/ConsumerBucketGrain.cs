@@ -404,6 +404,7 @@ public sealed partial class ConsumerBucketGrain(
         var slot = turn.Slot;
         var state = slot.State;
         turn.HeldBefore = state.HeldCount;
+        turn.CreatedBefore = state.CreatedAt;
         foreach (var raw in turn.Events)
         {
             // Parsed by the ingest when it called from this silo; parsed here when the call came from another one.
@@ -476,10 +477,12 @@ public sealed partial class ConsumerBucketGrain(
                 continue;
             }
 
-            var state = turn.Slot.State;
+            var slot = turn.Slot;
+            var state = slot.State;
+            slot.ShardHoldsRow &= !turn.RowChanged && state.CreatedAt == turn.CreatedBefore;
             try
             {
-                (updates ??= []).Add(ConsumerFactsMapper.ToFacts(state, turn.Applied > 0 ? turn.HeldBefore : state.HeldCount));
+                (updates ??= []).Add(ConsumerFactsMapper.ToFacts(state, turn.Applied > 0 ? turn.HeldBefore : state.HeldCount, rowUnchanged: slot.ShardHoldsRow));
             }
             catch (Exception e)
             {
@@ -495,6 +498,13 @@ public sealed partial class ConsumerBucketGrain(
             if (updates is not null)
             {
                 await shardFeed.EnqueueAsync(BrandId, updates, waitForApply: true);
+
+                // The shard took these rows (or asked for their full facts, which come after this turn): until a row
+                // changes, the next deltas need not write its fields again.
+                foreach (var turn in published!)
+                {
+                    turn.Slot.ShardHoldsRow = true;
+                }
             }
         }
         catch (Exception e) when (e is OrleansMessageRejectionException or OperationCanceledException)
@@ -502,11 +512,16 @@ public sealed partial class ConsumerBucketGrain(
             foreach (var turn in published!)
             {
                 turn.Failure = e;
+                turn.Slot.ShardHoldsRow = false;
             }
         }
         catch (Exception)
         {
             // Logged by the feed ("consumer updates could not reach their shard"), which resends them; not the events' fault.
+            foreach (var turn in published!)
+            {
+                turn.Slot.ShardHoldsRow = false;
+            }
         }
 
         foreach (var turn in turns)
@@ -629,6 +644,7 @@ public sealed partial class ConsumerBucketGrain(
         }
 
         slot.Row = row;
+        slot.ShardHoldsRow = false;
         slot.Loaded = true;
     }
 
@@ -697,7 +713,12 @@ public sealed partial class ConsumerBucketGrain(
     }
 
     private Task PublishAsync(ConsumerSlot slot, int? eventsFrom, bool waitForApply)
-        => shardFeed.EnqueueAsync(BrandId, ConsumerFactsMapper.ToFacts(slot.State, eventsFrom), waitForApply);
+    {
+        // Outside the ingest's rounds (a consent set through the API, a resend the shard asked for): the rows written
+        // whole, and the next round's delta writes them whole again.
+        slot.ShardHoldsRow = false;
+        return shardFeed.EnqueueAsync(BrandId, ConsumerFactsMapper.ToFacts(slot.State, eventsFrom), waitForApply);
+    }
 
     private async Task EraseAsync(ConsumerSlot slot)
     {
@@ -710,6 +731,7 @@ public sealed partial class ConsumerBucketGrain(
         await eventLog.DeleteAsync(BrandId, slot.ConsumerId);
         await storage.ClearStateAsync(StateName, slot.GrainIdIn(BrandId), slot.Row);
         slot.Row = new GrainState<ConsumerState>(new ConsumerState());
+        slot.ShardHoldsRow = false;
         slot.ErasedElsewhere = true;
         LogErased();
     }
@@ -745,6 +767,9 @@ public sealed partial class ConsumerBucketGrain(
         public int Dropped { get; set; }
 
         public bool RowChanged { get; set; }
+
+        /// <summary>The consumer's first-seen time before the turn (an older held event moves it, without changing the row).</summary>
+        public DateTimeOffset? CreatedBefore { get; set; }
 
         public bool MustErase { get; set; }
 

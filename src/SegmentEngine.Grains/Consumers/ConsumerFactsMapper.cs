@@ -20,9 +20,10 @@ public static class ConsumerFactsMapper
     /// <summary>
     /// The facts of one consumer as a delta: every field, and its held events from position <paramref name="eventsFrom"/>
     /// on (those it held before were sent already); null sends all of them. The events asked for must be in memory
-    /// (not released, see <see cref="ConsumerState.ReleaseEvents"/>).
+    /// (not released, see <see cref="ConsumerState.ReleaseEvents"/>). <paramref name="rowUnchanged"/> marks a delta whose
+    /// other fields the shard holds already (<see cref="ConsumerFacts.RowUnchanged"/>).
     /// </summary>
-    public static ConsumerFacts ToFacts(ConsumerState state, int? eventsFrom)
+    public static ConsumerFacts ToFacts(ConsumerState state, int? eventsFrom, bool rowUnchanged = false)
     {
         ArgumentNullException.ThrowIfNull(state);
         var skip = (eventsFrom ?? 0) - state.ReleasedCount;
@@ -67,6 +68,7 @@ public static class ConsumerFactsMapper
             LoyaltyTier = loyalty?.Tier,
             SurveyAnswers = surveysUnchanged ? [] : SurveyFacts(state.SurveyAnswers),
             SurveysUnchanged = surveysUnchanged,
+            RowUnchanged = rowUnchanged && eventsFrom is not null,
             EventSource = EventSource(state.Events, skip),
             EventsFrom = eventsFrom,
         };

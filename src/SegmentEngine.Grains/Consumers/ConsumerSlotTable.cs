@@ -81,6 +81,13 @@ internal sealed class ConsumerSlot(string consumerId)
 
     public bool? ErasedElsewhere { get; set; }
 
+    /// <summary>
+    /// The brand's shard applied an update of this consumer carrying its row's fields as they are now (an ingest round's,
+    /// acknowledged), so a delta of new events may tell it to leave those columns alone. Cleared whenever the row
+    /// changes or is read again and whenever an update fails or goes outside a round.
+    /// </summary>
+    public bool ShardHoldsRow { get; set; }
+
     /// <summary>Completes when the last operation queued on this consumer has finished.</summary>
     public Task Tail { get; set; } = Task.CompletedTask;
 

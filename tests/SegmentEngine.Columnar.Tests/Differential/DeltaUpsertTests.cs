@@ -61,6 +61,50 @@ public sealed class DeltaUpsertTests
         Assert.True(table.TryUpsert(consumer, out var again));
         Assert.Equal(row, again);
     }
+
+    [Fact]
+    public void A_delta_whose_row_is_unchanged_appends_its_events_and_leaves_the_rows_fields()
+    {
+        var consumer = Scenarios.Consumers(45, 40, Now).First(c => c.Events.Length >= 3) with
+        {
+            Country = "FR",
+            EmailConsent = ConsentStatus.OptedIn,
+            Email = "a@example.com",
+        };
+        var table = new ConsumerTable();
+        Assert.True(table.TryUpsert(consumer with { Events = consumer.Events[..1], EventsFrom = 0 }, out var row));
+
+        // The flag says the table holds these fields already, so what the delta carries for them is not written (here
+        // deliberately different, to see it); its events are appended all the same.
+        var changedFields = consumer with { Country = "DE", EmailConsent = ConsentStatus.OptedOut, Email = null };
+        Assert.True(table.TryUpsert(changedFields with { Events = consumer.Events[1..2], EventsFrom = 1, RowUnchanged = true }, out _));
+        Assert.Equal("FR", table.Country.Get(row));
+        Assert.Equal((byte)ConsentStatus.OptedIn, table.EmailConsent.Get(row));
+        Assert.True(table.HasEmail.Get(row));
+        Assert.Equal(2, EventLog.CountEvents(table.EventsOf(row)));
+
+        // Without the flag the delta's fields are written.
+        Assert.True(table.TryUpsert(changedFields with { Events = consumer.Events[2..3], EventsFrom = 2 }, out _));
+        Assert.Equal("DE", table.Country.Get(row));
+        Assert.Equal((byte)ConsentStatus.OptedOut, table.EmailConsent.Get(row));
+        Assert.False(table.HasEmail.Get(row));
+        Assert.Equal(3, EventLog.CountEvents(table.EventsOf(row)));
+    }
+
+    [Fact]
+    public void A_row_the_table_does_not_hold_or_a_full_update_is_written_whatever_the_flag_says()
+    {
+        var consumer = Scenarios.Consumers(46, 40, Now).First(c => c.Events.Length >= 2) with { Country = "FR" };
+        var table = new ConsumerTable();
+
+        // A consumer new to the table (a rebuilt shard, a row freed by an erasure): its fields come from the delta.
+        Assert.True(table.TryUpsert(consumer with { Events = consumer.Events[..1], EventsFrom = 0, RowUnchanged = true }, out var row));
+        Assert.Equal("FR", table.Country.Get(row));
+
+        // A full update (a resend the table asked for) replaces the row.
+        Assert.True(table.TryUpsert(consumer with { Country = "DE", RowUnchanged = true }, out _));
+        Assert.Equal("DE", table.Country.Get(row));
+    }
 }
 
 /// <summary>Joining one consumer's successive updates (what the shard feed does within a batch).</summary>
@@ -112,6 +156,24 @@ public sealed class ConsumerFactsJoinTests
         var fieldsOnly = ConsumerFacts.Join(c with { Events = c.Events[1..], EventsFrom = 1 }, c with { Events = [], EventsFrom = c.Events.Length, City = "Lyon" });
         Assert.Equal(c.Events[1..].ToArray(), fieldsOnly.Events.ToArray());
         Assert.Equal("Lyon", fieldsOnly.City);
+    }
+
+    [Fact]
+    public void A_joined_delta_leaves_the_row_unchanged_only_when_both_did()
+    {
+        var c = Sample();
+        var earlier = c with { Events = c.Events[1..2], EventsFrom = 1, Country = "FR" };
+        var later = c with { Events = c.Events[2..], EventsFrom = 2, Country = "FR", RowUnchanged = true };
+
+        // The earlier update changed the row and the table has not taken it yet: the joined one must write it.
+        Assert.False(ConsumerFacts.Join(earlier, later).RowUnchanged);
+        Assert.False(ConsumerFacts.Join(earlier with { RowUnchanged = true }, later with { RowUnchanged = false }).RowUnchanged);
+        Assert.True(ConsumerFacts.Join(earlier with { RowUnchanged = true }, later).RowUnchanged);
+
+        // Also when the later one does not connect (it stands alone) or repeats the earlier one's events.
+        var gap = later with { Events = c.Events[3..], EventsFrom = 3 };
+        Assert.False(ConsumerFacts.Join(c with { Events = c.Events[..1], EventsFrom = 0 }, gap).RowUnchanged);
+        Assert.False(ConsumerFacts.Join(c with { Events = c.Events[..1], EventsFrom = 0 }, later with { Events = c.Events[..1], EventsFrom = 0 }).RowUnchanged);
     }
 
     [Fact]
