@@ -22,14 +22,14 @@ public sealed class PostgresConsumerEventLog(PostgresEventLogStore store) : ICon
     public PostgresEventLogStore Store => store;
 
     /// <inheritdoc />
-    public Task AppendAsync(string brandId, IReadOnlyList<(string ConsumerId, IReadOnlyList<HeldEvent> Events)> consumers)
+    public async Task AppendAsync(string brandId, IReadOnlyList<(string ConsumerId, IReadOnlyList<HeldEvent> Events)> consumers)
     {
         ArgumentNullException.ThrowIfNull(consumers);
 
         // Every event of the call is encoded into the append's one buffer: no payload array or entry per event. The
         // buffer is rented, sized for about 160 bytes an event so that it seldom grows, and given back once the store
         // has written it (the store reads it until its append completes; no cancellation token, so it completes only
-        // then).
+        // then). The encoding runs before the first await, so the thread's record writer is this call's alone.
         var eventCount = 0;
         foreach (var (_, held) in consumers)
         {
@@ -56,20 +56,7 @@ public sealed class PostgresConsumerEventLog(PostgresEventLogStore store) : ICon
                     append.Add(held.EventId, held.OccurredAt, record.WrittenSpan);
                 }
             }
-        }
-        catch
-        {
-            append.ReturnBuffers();
-            throw;
-        }
 
-        return WriteAsync(append);
-    }
-
-    private async Task WriteAsync(EventLogAppend append)
-    {
-        try
-        {
             await store.AppendAsync(append).ConfigureAwait(false);
         }
         finally
