@@ -225,7 +225,7 @@ public sealed class AggregateFeature
 
     internal void ComputeRow(int row, long now, bool updateBlock = true)
     {
-        var (count, n, sum, min, max, first, last, staleAt) = Accumulate(EventLog.Used(_table.EventsOf(row)), now);
+        var (count, n, sum, min, max, first, last, staleAt) = Accumulate(_table.EventsOf(row), now);
         switch (Function)
         {
             case AggregateFunction.Count:

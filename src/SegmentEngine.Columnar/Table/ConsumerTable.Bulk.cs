@@ -65,31 +65,27 @@ public sealed partial class ConsumerTable
         var type = Names.Intern(eventType);
         var key = property is null ? 0 : Names.Intern(property);
         var perEvent = property is null ? 1 : 2;
+        // Each row's log is lengthened once, by all its new events, then filled in place.
         var cursor = new int[RowCount];
         foreach (var r in rows)
         {
-            cursor[r] += perEvent;
+            cursor[r]++;
         }
 
         for (var r = 0; r < RowCount; r++)
         {
-            if (cursor[r] == 0)
+            if (cursor[r] > 0)
             {
-                continue;
+                var held = _logs.UsedLength(r);
+                _logs.Extend(r, cursor[r] * perEvent, cursor[r]);
+                cursor[r] = held; // next free record
             }
-
-            var old = _events[r];
-            var oldLen = EventLog.UsedLength(old);
-            var log = new LogRecord[oldLen + cursor[r]];
-            old?.AsSpan(0, oldLen).CopyTo(log);
-            _events[r] = log;
-            cursor[r] = oldLen; // next free record
         }
 
         for (var i = 0; i < rows.Length; i++)
         {
             var r = rows[i];
-            var log = _events[r]!;
+            var log = _logs.Writable(r);
             log[cursor[r]++] = LogRecord.Event(type, atSeconds[i]);
             if (property is not null)
             {

@@ -51,19 +51,18 @@ public sealed partial class ConsumerTable
             list.Add(new("survey.answered." + Names[kv.Key], kv.Value.Bytes));
         }
 
-        long ids = 0, addresses = 0, events = 0, surveys = 0;
+        long ids = 0, addresses = 0, surveys = 0;
         for (var r = 0; r < RowCount; r++)
         {
             ids += _ids[r] is { } id ? 24 + 2L * id.Length : 0;
             addresses += (_emails?[r]?.Length ?? 0) * 2L + (_phones?[r]?.Length ?? 0) * 2L + (_pushTokens?[r]?.Length ?? 0) * 2L;
-            events += EventLog.Bytes(_events[r]);
             surveys += _surveys?[r] is { } s ? 24 + s.Length * 32L : 0;
         }
 
         list.Add(new("ids(managed)", ids + _capacity * 8L + _rowById.Count * 24L));
         var slotArrays = (_emails is null ? 0 : 1) + (_phones is null ? 0 : 1) + (_pushTokens is null ? 0 : 1);
         list.Add(new("addresses(managed)", addresses + _capacity * 8L * slotArrays));
-        list.Add(new("event_log(managed)", events + _capacity * 8L));
+        list.Add(new("event_log(native)", _logs.Bytes));
         list.Add(new("survey_log(managed)", surveys + (_surveys is null ? 0 : _capacity * 8L)));
         list.Add(new("dictionaries", Names.Bytes + Strings.Bytes + EventStrings.Bytes));
         return list;

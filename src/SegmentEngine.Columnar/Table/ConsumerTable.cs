@@ -18,7 +18,7 @@ public sealed partial class ConsumerTable
     private string?[]? _emails;
     private string?[]? _phones;
     private string?[]? _pushTokens;
-    private LogRecord[]?[] _events = [];
+    private readonly RowLogs _logs = new(0);
     private SurveyRecord[]?[]? _surveys;
     private readonly Dictionary<string, TypedColumns> _attributes = new(StringComparer.Ordinal);
     private readonly Dictionary<string, AggregateFeature> _aggregates = new(StringComparer.Ordinal);
@@ -152,38 +152,48 @@ public sealed partial class ConsumerTable
     {
         ArgumentNullException.ThrowIfNull(facts);
         var exists = _rowById.TryGetValue(facts.ConsumerId, out row);
-        LogRecord[]? log;
         var appendedAt = -1;
-        if (facts.EventsFrom is { } from)
+        var source = EventLog.SourceOf(facts);
+        if (facts.EventsFrom is { } from && exists)
         {
-            var existing = exists ? _events[row] : null;
-            var held = EventLog.CountEvents(existing);
+            var held = _logs.Events(row);
             if (from < 0 || from > held)
             {
                 row = -1;
                 return false;
             }
 
-            log = EventLog.Append(existing, EventLog.SourceOf(facts), held - from, Names, EventStrings, out appendedAt);
-            if (!exists)
-            {
-                appendedAt = -1;
-            }
+            appendedAt = EventLog.Append(_logs, row, source, held - from, Names, EventStrings);
         }
         else
         {
-            log = EventLog.Append(null, EventLog.SourceOf(facts), 0, Names, EventStrings, out _);
+            if (facts.EventsFrom is { } start && start != 0)
+            {
+                // A delta for a consumer not held connects only when it starts at the first event.
+                row = -1;
+                return false;
+            }
 
-            // The rebuilt log holds fresh copies of the text; the replaced log's copies would be unreachable by an erasure.
+            var log = EventLog.Build(_logs, source, Names, EventStrings);
             if (exists)
             {
-                ScrubEventText(_events[row]);
+                // The rebuilt log holds fresh copies of the text; the replaced log's copies would be unreachable by an erasure.
+                ScrubEventText(_logs.Used(row));
             }
-        }
+            else
+            {
+                try
+                {
+                    row = AllocateRow(facts.ConsumerId);
+                }
+                catch
+                {
+                    _logs.Release(log);
+                    throw;
+                }
+            }
 
-        if (!exists)
-        {
-            row = AllocateRow(facts.ConsumerId);
+            _logs.Install(row, log, source.Count);
         }
 
         Live.Set(row, true);
@@ -197,7 +207,6 @@ public sealed partial class ConsumerTable
             SetSlot(ref _surveys, row, BuildSurveys(facts.SurveyAnswers, _surveys?[row]));
         }
 
-        _events[row] = log;
         RecomputeDerived(row, appendedAt);
         return true;
     }
@@ -332,7 +341,11 @@ public sealed partial class ConsumerTable
         return result;
     }
 
-    internal LogRecord[]? EventsOf(int row) => _events[row];
+    /// <summary>A row's event log records; valid until the row is next changed.</summary>
+    internal ReadOnlySpan<LogRecord> EventsOf(int row) => _logs.Used(row);
+
+    /// <summary>Number of events in a row's log.</summary>
+    internal int EventCountOf(int row) => _logs.Events(row);
 
     internal void EnsureFresh(IEnumerable<AggregateFeature> features, long now)
     {
@@ -371,8 +384,8 @@ public sealed partial class ConsumerTable
         SetSlot(ref _emails, row, null);
         SetSlot(ref _phones, row, null);
         SetSlot(ref _pushTokens, row, null);
-        ScrubEventText(_events[row]);
-        _events[row] = null;
+        ScrubEventText(_logs.Used(row));
+        _logs.Clear(row);
         SetSlot(ref _surveys, row, null);
         Live.Set(row, false);
         Restricted.Set(row, false);
@@ -403,9 +416,9 @@ public sealed partial class ConsumerTable
     }
 
     /// <summary>Zeroes the arena values of a row's log: each was stored for this row alone (appends copy it only into the row's next log).</summary>
-    private void ScrubEventText(LogRecord[]? log)
+    private void ScrubEventText(ReadOnlySpan<LogRecord> log)
     {
-        foreach (ref readonly var record in EventLog.Used(log))
+        foreach (ref readonly var record in log)
         {
             // An event header's time and a number share the text's field: only string properties hold references.
             if (record.Tag != LogRecord.EventTag && record.Kind == FactKind.String && record.Text < 0)
@@ -418,7 +431,7 @@ public sealed partial class ConsumerTable
     private void RecomputeDerived(int row, int appendedAt = -1)
     {
         // After an append to a row already held, aggregates take in the new events only (when they can).
-        var added = appendedAt < 0 ? default : EventLog.Used(_events[row])[appendedAt..];
+        var added = appendedAt < 0 ? default : _logs.Used(row)[appendedAt..];
         foreach (var f in _aggregates.Values)
         {
             if (appendedAt < 0 || !f.TryAppend(row, added))
@@ -585,7 +598,7 @@ public sealed partial class ConsumerTable
         ResizeSlots(ref _emails, capacity);
         ResizeSlots(ref _phones, capacity);
         ResizeSlots(ref _pushTokens, capacity);
-        Array.Resize(ref _events, capacity);
+        _logs.EnsureRows(capacity);
         ResizeSlots(ref _surveys, capacity);
         foreach (var b in new[] { Live, Restricted, Objects, Suppressed, HasEmail, HasPhone, HasPush })
         {

@@ -5,11 +5,9 @@ using SegmentEngine.Columnar.Facts;
 namespace SegmentEngine.Columnar.Table;
 
 /// <summary>
-/// One 16-byte record of a row's event log. A row's log is one array: an event header (Tag 0: Code = event type,
-/// At = occurred_at in Unix seconds) followed by its property records (Tag 1 scalar / 2 multi-valued item:
-/// Code = property key, Kind, and Number or Text). A log that grew by appends may end in unused capacity: padding
-/// records (Tag 3) after the last event, the final one holding in Code the number of records in use and in At the
-/// number of events (so neither needs a scan).
+/// One 16-byte record of a row's event log. A row's log is one block of records (<see cref="RowLogs"/>): an event
+/// header (Tag 0: Code = event type, At = occurred_at in Unix seconds) followed by its property records (Tag 1 scalar /
+/// 2 multi-valued item: Code = property key, Kind, and Number or Text).
 /// </summary>
 [StructLayout(LayoutKind.Explicit, Size = 16)]
 internal struct LogRecord
@@ -17,7 +15,6 @@ internal struct LogRecord
     public const byte EventTag = 0;
     public const byte ScalarTag = 1;
     public const byte MultiTag = 2;
-    public const byte PadTag = 3;
 
     [FieldOffset(0)]
     public int Code;
@@ -61,37 +58,71 @@ internal struct LogRecord
 /// <summary>Builds and walks the compact per-row event logs.</summary>
 internal static class EventLog
 {
-    /// <summary>Managed bytes of one row's log (array header + records).</summary>
-    public static long Bytes(LogRecord[]? log) => log is null ? 0 : 24 + log.Length * 16L;
-
     /// <summary>A consumer's events as a source: the one its owner handed over, else its facts read from their maps.</summary>
     public static EventFactSource SourceOf(ConsumerFacts facts)
         => facts.EventSource ?? new FactList(facts.Events);
 
     /// <summary>
-    /// Appends <paramref name="events"/> from index <paramref name="skip"/> on to a row's log (null: a new log), in
-    /// place when its unused capacity allows, else into a new array with twice the records in use (so that a row
-    /// receiving events batch after batch is copied a logarithmic number of times). <paramref name="added"/> is where
-    /// the new records start.
+    /// Appends <paramref name="events"/> from index <paramref name="skip"/> on to a row's log, in its block when the
+    /// block has room, else in the block of the next size (so that a row receiving events batch after batch is moved a
+    /// logarithmic number of times). Returns where the new records start (the records held before).
     /// </summary>
-    public static LogRecord[]? Append(LogRecord[]? existing, EventFactSource events, int skip, StringDictionary names, EventTextStore strings, out int added)
+    public static int Append(RowLogs logs, int row, EventFactSource events, int skip, StringDictionary names, EventTextStore strings)
     {
-        var kept = UsedLength(existing);
-        added = kept;
+        var kept = logs.UsedLength(row);
         if (events.Count <= skip)
         {
-            return existing;
+            return kept;
         }
 
-        var n = kept;
+        var held = logs.Events(row);
+        var n = RecordCount(events, skip);
+        var room = logs.Extend(row, n, events.Count - skip);
+        try
+        {
+            Write(room, n, events, skip, names, strings);
+        }
+        catch
+        {
+            logs.Truncate(row, kept, held);
+            throw;
+        }
+
+        return kept;
+    }
+
+    /// <summary>A new block holding all of <paramref name="events"/>, for <see cref="RowLogs.Install"/>.</summary>
+    public static RowLogs.Block Build(RowLogs logs, EventFactSource events, StringDictionary names, EventTextStore strings)
+    {
+        var n = RecordCount(events, 0);
+        var block = logs.Allocate(n);
+        try
+        {
+            Write(block.Span, n, events, 0, names, strings);
+        }
+        catch
+        {
+            logs.Release(block);
+            throw;
+        }
+
+        return block;
+    }
+
+    private static int RecordCount(EventFactSource events, int skip)
+    {
+        var n = 0;
         for (var i = skip; i < events.Count; i++)
         {
             n += events.RecordCount(i);
         }
 
-        // A first write is exact (most consumers hold few events); a row that grows gets room to grow.
-        var log = Room(existing, kept, n, events.Count - skip);
-        var writer = new EventLogWriter(log, kept, n, names, strings);
+        return n;
+    }
+
+    private static void Write(Span<LogRecord> log, int n, EventFactSource events, int skip, StringDictionary names, EventTextStore strings)
+    {
+        var writer = new EventLogWriter(log, 0, n, names, strings);
         for (var i = skip; i < events.Count; i++)
         {
             events.Write(i, ref writer);
@@ -101,38 +132,6 @@ internal static class EventLog
         {
             throw new InvalidOperationException("An event source wrote fewer log records than it counted.");
         }
-
-        return log;
-    }
-
-    /// <summary>
-    /// The array to write a log of <paramref name="n"/> records into, the first <paramref name="kept"/> of them those
-    /// of <paramref name="existing"/>: the existing array when it has room, else a new one (see <see cref="Append"/>); a log
-    /// left with unused capacity records its length and its number of events in its last record.
-    /// </summary>
-    private static LogRecord[] Room(LogRecord[]? existing, int kept, int n, int addedEvents)
-    {
-        LogRecord[] log;
-        if (existing is not null && n <= existing.Length)
-        {
-            log = existing;
-        }
-        else
-        {
-            log = new LogRecord[existing is null ? n : Math.Max(n, 2 * kept)];
-            existing.AsSpan(0, kept).CopyTo(log);
-            log.AsSpan(n).Fill(new LogRecord { Tag = LogRecord.PadTag });
-        }
-
-        if (n < log.Length)
-        {
-            // Counted before the padding is written: in place, the last record is the existing log's count.
-            var events = CountEvents(existing) + addedEvents;
-            log[^1].Code = n;
-            log[^1].At = events;
-        }
-
-        return log;
     }
 
     /// <summary>Facts as a source, so that both forms share one append: their events are written from their maps.</summary>
@@ -257,30 +256,15 @@ internal static class EventLog
         }
     }
 
-    /// <summary>Records in use in a row's log (its length, less the padding of unused capacity).</summary>
-    public static int UsedLength(LogRecord[]? log)
-        => log is null ? 0 : log.Length > 0 && log[^1].Tag == LogRecord.PadTag ? log[^1].Code : log.Length;
-
-    /// <summary>The records in use of a row's log.</summary>
-    public static ReadOnlySpan<LogRecord> Used(LogRecord[]? log) => log is null ? default : log.AsSpan(0, UsedLength(log));
-
-    /// <summary>Number of events (headers) in a row's log.</summary>
-    public static int CountEvents(LogRecord[]? log)
+    /// <summary>Number of events (headers) among log records (a scan; a table keeps each row's count).</summary>
+    public static int CountEvents(ReadOnlySpan<LogRecord> log)
     {
-        if (log is { Length: > 0 } && log[^1].Tag == LogRecord.PadTag)
-        {
-            return (int)log[^1].At;
-        }
-
         var count = 0;
-        if (log is not null)
+        foreach (ref readonly var record in log)
         {
-            foreach (ref readonly var record in Used(log))
+            if (record.Tag == LogRecord.EventTag)
             {
-                if (record.Tag == LogRecord.EventTag)
-                {
-                    count++;
-                }
+                count++;
             }
         }
 

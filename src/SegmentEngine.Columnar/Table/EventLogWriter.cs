@@ -8,13 +8,13 @@ namespace SegmentEngine.Columnar.Table;
 /// </summary>
 public ref struct EventLogWriter
 {
-    private readonly LogRecord[] _log;
+    private readonly Span<LogRecord> _log;
     private readonly int _end;
     private readonly StringDictionary _names;
     private readonly EventTextStore _strings;
     private int _position;
 
-    internal EventLogWriter(LogRecord[] log, int position, int end, StringDictionary names, EventTextStore strings)
+    internal EventLogWriter(Span<LogRecord> log, int position, int end, StringDictionary names, EventTextStore strings)
     {
         _log = log;
         _position = position;

@@ -106,8 +106,8 @@ public sealed class EventFactSourceTests
         {
             Assert.True(expected.TryGetRow(c.ConsumerId, out var expectedRow));
             Assert.True(actual.TryGetRow(c.ConsumerId, out var row));
-            Assert.Equal(EventLog.CountEvents(expected.EventsOf(expectedRow)), EventLog.CountEvents(actual.EventsOf(row)));
-            Assert.Equal(Fields(EventLog.Used(expected.EventsOf(expectedRow))), Fields(EventLog.Used(actual.EventsOf(row))));
+            Assert.Equal(expected.EventCountOf(expectedRow), actual.EventCountOf(row));
+            Assert.Equal(Fields(expected.EventsOf(expectedRow)), Fields(actual.EventsOf(row)));
         }
     }
 

@@ -64,7 +64,7 @@ public sealed class HeldEventFactsTests
         var row = fromFacts.Upsert(facts);
         var sourceRow = fromSource.Upsert(sourced);
         Assert.Equal(Records(fromFacts, row), Records(fromSource, sourceRow));
-        Assert.Equal(state.Events.Count, EventLog.CountEvents(fromSource.EventsOf(sourceRow)));
+        Assert.Equal(state.Events.Count, fromSource.EventCountOf(sourceRow));
 
         // A delta of the last three events appends the same records to both.
         var delta = ConsumerFactsMapper.ToFacts(state, state.Events.Count - 3);
@@ -120,7 +120,7 @@ public sealed class HeldEventFactsTests
     private static List<(int Code, byte Tag, FactKind Kind, long Value)> Records(ConsumerTable table, int row)
     {
         var records = new List<(int, byte, FactKind, long)>();
-        foreach (var r in EventLog.Used(table.EventsOf(row)))
+        foreach (var r in table.EventsOf(row))
         {
             records.Add((r.Code, r.Tag, r.Kind, r.At));
         }
