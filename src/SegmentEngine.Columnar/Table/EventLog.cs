@@ -80,7 +80,7 @@ internal static class EventLog
         var room = logs.Extend(row, n, events.Count - skip);
         try
         {
-            Write(room, n, events, skip, names, strings);
+            Write(room, events, skip, names, strings);
         }
         catch
         {
@@ -98,7 +98,7 @@ internal static class EventLog
         var block = logs.Allocate(n);
         try
         {
-            Write(block.Span, n, events, 0, names, strings);
+            Write(block.Span, events, 0, names, strings);
         }
         catch
         {
@@ -120,15 +120,15 @@ internal static class EventLog
         return n;
     }
 
-    private static void Write(Span<LogRecord> log, int n, EventFactSource events, int skip, StringDictionary names, EventTextStore strings)
+    private static void Write(Span<LogRecord> log, EventFactSource events, int skip, StringDictionary names, EventTextStore strings)
     {
-        var writer = new EventLogWriter(log, 0, n, names, strings);
+        var writer = new EventLogWriter(log, names, strings);
         for (var i = skip; i < events.Count; i++)
         {
             events.Write(i, ref writer);
         }
 
-        if (writer.Position != n)
+        if (writer.Position != log.Length)
         {
             throw new InvalidOperationException("An event source wrote fewer log records than it counted.");
         }

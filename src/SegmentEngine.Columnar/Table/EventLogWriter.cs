@@ -4,21 +4,18 @@ namespace SegmentEngine.Columnar.Table;
 
 /// <summary>
 /// Writes events into a row's log as an <see cref="EventFactSource"/> hands them over: an event's header, then its
-/// properties. Made by the table for the records it has room for; writing more than that throws.
+/// properties. Made by the table over exactly the records it counted; writing more than that throws.
 /// </summary>
 public ref struct EventLogWriter
 {
     private readonly Span<LogRecord> _log;
-    private readonly int _end;
     private readonly StringDictionary _names;
     private readonly EventTextStore _strings;
     private int _position;
 
-    internal EventLogWriter(Span<LogRecord> log, int position, int end, StringDictionary names, EventTextStore strings)
+    internal EventLogWriter(Span<LogRecord> log, StringDictionary names, EventTextStore strings)
     {
         _log = log;
-        _position = position;
-        _end = end;
         _names = names;
         _strings = strings;
     }
@@ -38,7 +35,7 @@ public ref struct EventLogWriter
 
     private void Put(LogRecord record)
     {
-        if (_position >= _end)
+        if (_position >= _log.Length)
         {
             throw new InvalidOperationException("An event source wrote more log records than it counted.");
         }
