@@ -85,8 +85,11 @@ internal sealed class LoadOptions
     /// <summary>PostgreSQL binaries folder.</summary>
     public string PostgresBin { get; set; } = "/usr/lib/postgresql/15/bin";
 
-    /// <summary>Which baselines to run: pgbench, orleans.</summary>
-    public HashSet<string> Baselines { get; } = new(StringComparer.OrdinalIgnoreCase) { "pgbench", "orleans" };
+    /// <summary>Which baselines to run: pgbench, orleans, kafka.</summary>
+    public HashSet<string> Baselines { get; } = new(StringComparer.OrdinalIgnoreCase) { "pgbench", "orleans", "kafka" };
+
+    /// <summary>The Kafka baseline consumer's fetch wait: the engine's own with its embedded broker.</summary>
+    public int BaselineFetchWaitMs { get; set; } = 10;
 
     /// <summary>Run pgbench on a scratch cluster (true) or on the engine's cluster at <see cref="PostgresPort"/>.</summary>
     public bool PgbenchScratch { get; set; } = true;
@@ -118,7 +121,7 @@ internal sealed class LoadOptions
     /// <summary>The help text.</summary>
     public const string HelpText = """
         SegmentEngine ingest load test: produces the reference load (SPEC §9) to a running engine, measures
-        events/s applied, event-to-membership latency, errors, and baselines (pgbench upserts, Orleans calls).
+        events/s applied, event-to-membership latency, errors, and baselines (pgbench upserts, Orleans calls, Kafka transport).
 
         usage: dotnet run --project loadtests/SegmentEngine.LoadTests -c Release -- [options]
 
@@ -142,13 +145,17 @@ internal sealed class LoadOptions
           --drain-timeout S      wait for the engine to catch up after producing (default 120)
           --pg-port P            engine PostgreSQL port for pgbench and xact_commit deltas (default 55432; 0 = off)
           --pg-bin DIR           PostgreSQL binaries (default /usr/lib/postgresql/15/bin)
-          --baselines LIST       comma list of pgbench,orleans or none (default pgbench,orleans)
+          --baselines LIST       comma list of pgbench,orleans,kafka or none (default pgbench,orleans,kafka); kafka sends
+                                 the reference load's records through the engine's broker and back with no processing
+                                 (generate, produce and consume timed apart, with this process's and the engine's CPU)
           --baseline-seconds S   length of each baseline (default 15)
           --pgbench-clients N    (default 16)
           --pgbench-on-engine    run pgbench on the engine's cluster (--pg-port) instead of a scratch cluster
           --pgbench-port P       port of the scratch cluster (default 55499)
           --orleans-concurrency N  concurrent awaited grain calls (default 64)
           --orleans-port P       silo port of the in-process baseline silo, gateway P+1 (default 11911)
+          --kafka-fetch-wait-ms N  the Kafka baseline consumer's fetch.wait.max.ms (default 10, the engine's with its
+                                 embedded broker)
           --engine-pid PID       engine process for CPU accounting (default: found by the metrics port)
           --baselines-only       skip the load, run the baselines
           --help
@@ -194,7 +201,7 @@ internal sealed class LoadOptions
                     o.Baselines.Clear();
                     foreach (var b in Next().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
                     {
-                        if (b is not ("pgbench" or "orleans" or "none"))
+                        if (b is not ("pgbench" or "orleans" or "kafka" or "none"))
                         {
                             throw new ArgumentException($"unknown baseline '{b}'");
                         }
@@ -212,6 +219,7 @@ internal sealed class LoadOptions
                 case "--pgbench-clients": o.PgbenchClients = checked((int)Long()); break;
                 case "--orleans-concurrency": o.OrleansConcurrency = checked((int)Long()); break;
                 case "--orleans-port": o.OrleansSiloPort = checked((int)Long()); break;
+                case "--kafka-fetch-wait-ms": o.BaselineFetchWaitMs = checked((int)Long()); break;
                 case "--engine-pid": o.EnginePid = checked((int)Long()); break;
                 case "--baselines-only": o.BaselinesOnly = true; break;
                 default: throw new ArgumentException($"unknown option '{name}' (see --help)");

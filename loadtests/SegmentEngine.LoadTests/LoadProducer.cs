@@ -18,19 +18,7 @@ internal sealed class LoadProducer : IDisposable
     {
         _options = options;
         _generator = generator;
-        _producer = new ProducerBuilder<byte[], byte[]>(new ProducerConfig
-        {
-            BootstrapServers = bootstrap,
-            ClientId = "segment-engine-loadtest",
-            LingerMs = options.LingerMs,
-            BatchNumMessages = 10_000,
-            BatchSize = 1_000_000,
-            QueueBufferingMaxMessages = 1_000_000,
-            QueueBufferingMaxKbytes = 1_048_576,
-            CompressionType = CompressionType.None,
-            Acks = Acks.Leader,
-            EnableIdempotence = false,
-        }).SetLogHandler((_, _) => { }).Build();
+        _producer = new ProducerBuilder<byte[], byte[]>(Config(options, bootstrap, "segment-engine-loadtest")).SetLogHandler((_, _) => { }).Build();
         _onDelivery = report =>
         {
             if (report.Error.IsError)
@@ -46,6 +34,21 @@ internal sealed class LoadProducer : IDisposable
     }
 
     private string? _lastError;
+
+    /// <summary>The load's producer settings (also the Kafka baseline's): linger from the options, large batches, no compression, leader acks.</summary>
+    public static ProducerConfig Config(LoadOptions options, string bootstrap, string clientId) => new()
+    {
+        BootstrapServers = bootstrap,
+        ClientId = clientId,
+        LingerMs = options.LingerMs,
+        BatchNumMessages = 10_000,
+        BatchSize = 1_000_000,
+        QueueBufferingMaxMessages = 1_000_000,
+        QueueBufferingMaxKbytes = 1_048_576,
+        CompressionType = CompressionType.None,
+        Acks = Acks.Leader,
+        EnableIdempotence = false,
+    };
 
     /// <summary>Events handed to the producer.</summary>
     public long Enqueued { get; private set; }

@@ -9,6 +9,11 @@ using SegmentEngine.LoadTests;
 
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+if (args.Length > 0 && args[0] == BrokerProcess.Command)
+{
+    return BrokerProcess.Run(args);
+}
+
 LoadOptions options;
 try
 {
@@ -34,17 +39,20 @@ Console.CancelKeyPress += (_, e) =>
 };
 
 var report = new RunReport { Options = options };
-if (!options.BaselinesOnly)
+var bootstrap = options.Bootstrap.Length > 0 ? options.Bootstrap : ReadBootstrap(options.DataDirectory);
+if (!options.BaselinesOnly || options.Baselines.Contains("kafka"))
 {
     KafkaNative.EnsureLoaded();
-    var bootstrap = options.Bootstrap.Length > 0 ? options.Bootstrap : ReadBootstrap(options.DataDirectory);
     if (bootstrap is null)
     {
         Console.Error.WriteLine($"error: no --bootstrap and no {Path.Combine(options.DataDirectory, "kafka-bootstrap")}; is the engine running?");
         return 2;
     }
+}
 
-    var exit = await LoadRun.RunAsync(options, bootstrap, ReadMarketerKey(options), report, cancel.Token);
+if (!options.BaselinesOnly)
+{
+    var exit = await LoadRun.RunAsync(options, bootstrap!, ReadMarketerKey(options), report, cancel.Token);
     if (exit != 0)
     {
         return exit;
@@ -61,6 +69,19 @@ if (options.Baselines.Contains("orleans"))
 {
     Console.WriteLine($"[baseline] Orleans grain calls for {options.BaselineSeconds} s ...");
     (report.OrleansCallsPerSecond, report.OrleansNote) = await Baselines.OrleansCallsAsync(options, cancel.Token);
+}
+
+if (options.Baselines.Contains("kafka") && bootstrap is not null)
+{
+    Console.WriteLine($"[baseline] Kafka transport for {options.BaselineSeconds} s ...");
+    try
+    {
+        report.KafkaBaseline = await Baselines.KafkaTransportAsync(options, bootstrap, cancel.Token);
+    }
+    catch (Exception ex) when (ex is Confluent.Kafka.KafkaException or InvalidOperationException)
+    {
+        report.Notes.Add("Kafka baseline failed: " + ex.Message);
+    }
 }
 
 report.Print(Console.Out);

@@ -55,6 +55,7 @@ internal sealed class RunReport
     public string? PgbenchNote { get; set; }
     public double OrleansCallsPerSecond { get; set; } = double.NaN;
     public string? OrleansNote { get; set; }
+    public KafkaTransportResult? KafkaBaseline { get; set; }
 
     /// <summary>Free-form remarks (skipped parts, reasons).</summary>
     public List<string> Notes { get; } = [];
@@ -112,16 +113,38 @@ internal sealed class RunReport
 
         o.WriteLine($"baseline pgbench      {Fmt(PgbenchTps)} upserts/s  ({PgbenchNote ?? "not run"})");
         o.WriteLine($"baseline Orleans      {Fmt(OrleansCallsPerSecond)} calls/s  ({OrleansNote ?? "not run"})");
+        PrintKafkaBaseline(o);
         if (!opt.BaselinesOnly)
         {
             var (rate, name) = double.IsNaN(SteadyAppliedPerSecond) ? (AppliedPerSecond, "applied (whole run)") : (SteadyAppliedPerSecond, "steady applied");
-            o.WriteLine($"ratios                {name} / pgbench upserts = {rate / PgbenchTps:0.00}; {name} / Orleans calls = {rate / OrleansCallsPerSecond:0.000}; {name} / 100k target = {rate / 100_000:0.000}");
+            var kafka = KafkaBaseline?.CpuBoundRate(Environment.ProcessorCount) ?? double.NaN;
+            o.WriteLine($"ratios                {name} / pgbench upserts = {rate / PgbenchTps:0.00}; {name} / Orleans calls = {rate / OrleansCallsPerSecond:0.000}; {name} / Kafka transport's CPU-bound rate = {rate / kafka:0.00}; {name} / 100k target = {rate / 100_000:0.000}");
         }
 
         foreach (var note in Notes)
         {
             o.WriteLine("note                  " + note);
         }
+    }
+
+    /// <summary>
+    /// The Kafka baseline: each step's rate and CPU per event (this process: the generator, the producer client, the
+    /// consumer client; the broker's process beyond its idle rate), and what the transport alone would leave of the machine.
+    /// </summary>
+    private void PrintKafkaBaseline(TextWriter o)
+    {
+        if (KafkaBaseline is not { } k)
+        {
+            o.WriteLine($"baseline Kafka        n/a  ({(Options.Baselines.Contains("kafka") ? "failed, see notes" : "not run")})");
+            return;
+        }
+
+        var cores = Environment.ProcessorCount;
+        o.WriteLine($"baseline Kafka        {k.Produce.Events} records of the reference load produced and consumed with no processing ({k.Note}); broker idle at {k.BrokerIdleCores:0.00} cores, taken off its share");
+        o.WriteLine($"  generate            {Fmt(k.Generate.Rate)} events/s, {k.Generate.OwnMicros:0.00} µs CPU per event");
+        o.WriteLine($"  produce             {Fmt(k.Produce.Rate)} events/s; producer client {k.Produce.OwnMicros:0.00} µs, broker {k.Produce.BrokerMicros(k.BrokerIdleCores):0.00} µs CPU per event");
+        o.WriteLine($"  consume             {Fmt(k.Consume.Rate)} events/s; consumer client {k.Consume.OwnMicros:0.00} µs, broker {k.Consume.BrokerMicros(k.BrokerIdleCores):0.00} µs CPU per event");
+        o.WriteLine($"  transport           {k.TransportMicros:0.00} µs CPU per event (producer, broker twice, consumer; {k.TransportMicros + k.Generate.OwnMicros:0.00} µs with the generator): at most {Fmt(k.CpuBoundRate(cores))} events/s on {cores} cores with nothing else running; at 100k events/s it would take {k.TransportMicros * 0.1:0.00} of the {cores} cores");
     }
 
     private string PgProcessText(double wall)
