@@ -58,4 +58,18 @@ public sealed class KafkaBaselineTests
         // The broker's process is gone once the baseline is done.
         Assert.Throws<ArgumentException>(() => Process.GetProcessById(result.BrokerPid));
     }
+
+    [Fact]
+    public async Task Given_a_partition_count_the_baseline_needs_no_engine()
+    {
+        KafkaNative.EnsureLoaded();
+        var options = LoadOptions.Parse(["--consumers", "1000", "--baseline-seconds", "1", "--baselines-only", "--baselines", "kafka", "--kafka-partitions", "2"]);
+
+        var result = await Baselines.KafkaTransportAsync(options, bootstrap: null, CancellationToken.None, cycleEvents: 2_000);
+
+        Assert.NotNull(result);
+        Assert.Equal(2, result.Partitions);
+        Assert.Equal(result.Produce.Events, result.Consume.Events);
+        Assert.True(result.Consume.Events >= 2_000);
+    }
 }

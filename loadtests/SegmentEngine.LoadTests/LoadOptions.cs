@@ -91,6 +91,9 @@ internal sealed class LoadOptions
     /// <summary>The Kafka baseline consumer's fetch wait: the engine's own with its embedded broker.</summary>
     public int BaselineFetchWaitMs { get; set; } = 10;
 
+    /// <summary>Partitions of the Kafka baseline's topic; 0 = as many as the events topic of the engine's broker.</summary>
+    public int BaselinePartitions { get; set; }
+
     /// <summary>Run pgbench on a scratch cluster (true) or on the engine's cluster at <see cref="PostgresPort"/>.</summary>
     public bool PgbenchScratch { get; set; } = true;
 
@@ -156,6 +159,8 @@ internal sealed class LoadOptions
           --orleans-port P       silo port of the in-process baseline silo, gateway P+1 (default 11911)
           --kafka-fetch-wait-ms N  the Kafka baseline consumer's fetch.wait.max.ms (default 10, the engine's with its
                                  embedded broker)
+          --kafka-partitions N   partitions of the Kafka baseline's topic (default: as many as the engine's events
+                                 topic; given, the baseline needs no engine: --baselines-only --baselines kafka)
           --engine-pid PID       engine process for CPU accounting (default: found by the metrics port)
           --baselines-only       skip the load, run the baselines
           --help
@@ -220,6 +225,7 @@ internal sealed class LoadOptions
                 case "--orleans-concurrency": o.OrleansConcurrency = checked((int)Long()); break;
                 case "--orleans-port": o.OrleansSiloPort = checked((int)Long()); break;
                 case "--kafka-fetch-wait-ms": o.BaselineFetchWaitMs = checked((int)Long()); break;
+                case "--kafka-partitions": o.BaselinePartitions = checked((int)Long()); break;
                 case "--engine-pid": o.EnginePid = checked((int)Long()); break;
                 case "--baselines-only": o.BaselinesOnly = true; break;
                 default: throw new ArgumentException($"unknown option '{name}' (see --help)");

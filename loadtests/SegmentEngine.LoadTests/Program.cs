@@ -40,7 +40,7 @@ Console.CancelKeyPress += (_, e) =>
 
 var report = new RunReport { Options = options };
 var bootstrap = options.Bootstrap.Length > 0 ? options.Bootstrap : ReadBootstrap(options.DataDirectory);
-if (!options.BaselinesOnly || options.Baselines.Contains("kafka"))
+if (!options.BaselinesOnly || (options.Baselines.Contains("kafka") && options.BaselinePartitions <= 0))
 {
     KafkaNative.EnsureLoaded();
     if (bootstrap is null)
@@ -71,8 +71,9 @@ if (options.Baselines.Contains("orleans"))
     (report.OrleansCallsPerSecond, report.OrleansNote) = await Baselines.OrleansCallsAsync(options, cancel.Token);
 }
 
-if (options.Baselines.Contains("kafka") && bootstrap is not null)
+if (options.Baselines.Contains("kafka"))
 {
+    KafkaNative.EnsureLoaded();
     Console.WriteLine($"[baseline] Kafka transport for {options.BaselineSeconds} s ...");
     try
     {
