@@ -79,7 +79,7 @@ if (options.Baselines.Contains("kafka"))
     {
         report.KafkaBaseline = await Baselines.KafkaTransportAsync(options, bootstrap, cancel.Token);
     }
-    catch (Exception ex) when (ex is Confluent.Kafka.KafkaException or InvalidOperationException)
+    catch (Exception ex) when (ex is Confluent.Kafka.KafkaException or InvalidOperationException or OperationCanceledException)
     {
         report.Notes.Add("Kafka baseline failed: " + ex.Message);
     }
