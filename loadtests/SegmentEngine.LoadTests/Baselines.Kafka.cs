@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Confluent.Kafka;
 using SegmentEngine.Ingest.Kafka;
+using SegmentEngine.Ingest.Pipeline;
 
 namespace SegmentEngine.LoadTests;
 
@@ -45,11 +46,17 @@ internal sealed record KafkaTransportResult(
 
 internal static partial class Baselines
 {
+    private sealed record EmbeddedEndpoint(string BootstrapServers) : IKafkaEndpoint
+    {
+        public bool IsEmbedded => true;
+    }
+
     /// <summary>
     /// Records per produce-then-consume cycle. The embedded broker keeps about 5 MiB per partition and drops the oldest
-    /// records past it, read or not; a cycle's records are all unread until its consume step, and with keys of the Zipf
-    /// load the hottest partition takes about an eighth of them (consumer <c>c-0</c> alone gets 7%): 64,000 records put
-    /// about 8,000 (2.3 MB) there, under half of what it keeps. 160,000 lost records on that partition.
+    /// records past it, read or not; nothing makes the consumer keep up while a cycle is produced, so a whole cycle may
+    /// be unread at its consume step, and with keys of the Zipf load the hottest partition takes about an eighth of it
+    /// (consumer <c>c-0</c> alone gets 7%): 64,000 records put about 8,000 (2.3 MB) there, under half of what it keeps.
+    /// With 160,000 a consumer held back until its step lost records on that partition.
     /// </summary>
     internal const int KafkaCycleEvents = 64_000;
 
@@ -94,17 +101,11 @@ internal static partial class Baselines
         var generator = new EventGenerator(zipf, options.Seed + 1, options.Brand, options.Currency, "kafka-baseline");
         var records = new (byte[] Key, byte[] Value)[Math.Max(cycleEvents, KafkaWarmupEvents)];
         using var producer = new ProducerBuilder<byte[], byte[]>(LoadProducer.Config(options, broker.Bootstrap, "segment-engine-loadtest-baseline")).SetLogHandler((_, _) => { }).Build();
-        using var consumer = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig
-        {
-            BootstrapServers = broker.Bootstrap,
-            GroupId = topic,
-            EnableAutoCommit = false,
-            EnableAutoOffsetStore = false,
-            EnablePartitionEof = false,
-            ClientId = "segment-engine-loadtest-baseline",
-            FetchWaitMaxMs = options.BaselineFetchWaitMs,
-            ConsumeResultFields = "none",
-        }).SetLogHandler((_, _) => { }).Build();
+        // The engine's own consumer settings for its embedded broker (the group is never joined: partitions are assigned).
+        var consumerConfig = KafkaIngestService.ConsumerConfigFor(
+            new KafkaIngestOptions { GroupId = topic, FetchWaitMaxMs = options.BaselineFetchWaitMs },
+            new EmbeddedEndpoint(broker.Bootstrap));
+        using var consumer = new ConsumerBuilder<byte[], byte[]>(consumerConfig).SetLogHandler((_, _) => { }).Build();
         // Assigned throughout, as the engine's consumer is: it fetches in the background while records are produced.
         consumer.Assign(Enumerable.Range(0, partitions).Select(p => new TopicPartitionOffset(topic, p, Offset.Beginning)));
 

@@ -88,8 +88,8 @@ internal sealed class LoadOptions
     /// <summary>Which baselines to run: pgbench, orleans, kafka.</summary>
     public HashSet<string> Baselines { get; } = new(StringComparer.OrdinalIgnoreCase) { "pgbench", "orleans", "kafka" };
 
-    /// <summary>The Kafka baseline consumer's fetch wait: the engine's own with its embedded broker.</summary>
-    public int BaselineFetchWaitMs { get; set; } = 10;
+    /// <summary>The Kafka baseline consumer's fetch wait; 0 = the engine's own with its embedded broker.</summary>
+    public int BaselineFetchWaitMs { get; set; }
 
     /// <summary>Partitions of the Kafka baseline's topic; 0 = as many as the events topic of the engine's broker.</summary>
     public int BaselinePartitions { get; set; }
@@ -157,8 +157,8 @@ internal sealed class LoadOptions
           --pgbench-port P       port of the scratch cluster (default 55499)
           --orleans-concurrency N  concurrent awaited grain calls (default 64)
           --orleans-port P       silo port of the in-process baseline silo, gateway P+1 (default 11911)
-          --kafka-fetch-wait-ms N  the Kafka baseline consumer's fetch.wait.max.ms (default 10, the engine's with its
-                                 embedded broker)
+          --kafka-fetch-wait-ms N  the Kafka baseline consumer's fetch.wait.max.ms (default 0: the engine's with its
+                                 embedded broker, 10)
           --kafka-partitions N   partitions of the Kafka baseline's topic (default: as many as the engine's events
                                  topic; given, the baseline needs no engine: --baselines-only --baselines kafka)
           --engine-pid PID       engine process for CPU accounting (default: found by the metrics port)

@@ -54,8 +54,11 @@ public sealed partial class KafkaIngestService(
             ? Task.Factory.StartNew(() => RunAsync(stoppingToken), stoppingToken, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap()
             : Task.CompletedTask;
 
-    /// <summary>The ingest consumer's settings: the operator's client properties under the engine's own.</summary>
-    internal static ConsumerConfig ConsumerConfigFor(KafkaIngestOptions options, IKafkaEndpoint endpoint)
+    /// <summary>
+    /// The ingest consumer's settings: the operator's client properties under the engine's own. Public so that a tool
+    /// that must read as the engine does (the load test's Kafka baseline) uses these rather than a copy.
+    /// </summary>
+    public static ConsumerConfig ConsumerConfigFor(KafkaIngestOptions options, IKafkaEndpoint endpoint)
         => KafkaClientProperties.Build(options.ClientProperties, new ConsumerConfig(), c =>
         {
             c.BootstrapServers = endpoint.BootstrapServers;
