@@ -393,6 +393,41 @@ public sealed class ConsumerStateTests
     }
 
     [Fact]
+    public void After_each_release_memory_holds_only_the_events_held_since_whether_the_round_was_small_or_a_history_read_back()
+    {
+        var state = new ConsumerState();
+        var log = new List<HeldEvent>();
+        for (var round = 0; round < 3; round++)
+        {
+            var id = "k" + round.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            state.Apply(Event(CheckInJson, id, "2026-11-01T00:00:00Z"), Now);
+            Assert.Equal([id], state.Events.Select(e => e.EventId));
+            log.AddRange(state.Events);
+            state.ReleaseEvents();
+            Assert.Empty(state.Events);
+        }
+
+        // A history larger than a round (read back from the log) is released as well, and later events stand alone.
+        for (var i = 3; i < 40; i++)
+        {
+            state.Apply(Event(CheckInJson, "k" + i.ToString(System.Globalization.CultureInfo.InvariantCulture), "2026-11-02T00:00:00Z"), Now);
+        }
+
+        log.AddRange(state.Events);
+        state.ReleaseEvents();
+        Assert.Equal(40, state.RestoreHistory(log));
+        Assert.Equal(40, state.Events.Count);
+        state.ReleaseEvents();
+        Assert.Empty(state.Events);
+        state.Apply(Event(CheckInJson, "k40", "2026-11-03T00:00:00Z"), Now);
+        Assert.Equal(["k40"], state.Events.Select(e => e.EventId));
+        Assert.Equal((41, 40), (state.HeldCount, state.ReleasedCount));
+
+        // The events handed out before a release are the caller's copy's, not emptied with it.
+        Assert.Equal(40, log.Count);
+    }
+
+    [Fact]
     public void Released_events_leave_memory_but_keep_dedup_count_and_purge_and_come_back_from_the_log()
     {
         var state = new ConsumerState();

@@ -23,6 +23,9 @@ public sealed partial class ConsumerState
 {
     private static readonly long IdSeed = Random.Shared.NextInt64();
 
+    /// <summary>Capacity up to which <see cref="ReleaseEvents"/> keeps the list of events in memory (emptied) for the next ones.</summary>
+    private const int ReusedEventsCapacity = 16;
+
     /// <summary>
     /// Every held event's id with its time (UTC ticks): those in <see cref="Events"/> and those released from memory.
     /// An active consumer keeps one entry per held event in memory, so the id is kept as a 128-bit hash
@@ -175,7 +178,19 @@ public sealed partial class ConsumerState
     /// </summary>
     public void ReleaseEvents()
     {
-        if (Events.Count > 0)
+        if (Events.Count == 0)
+        {
+            return;
+        }
+
+        // A small list is emptied and kept: a new one at every release would be two more objects (the list and, at the
+        // next event, its array) that the long-lived state points at until the consumer's next round, so each would
+        // be promoted to the oldest generation and die there. A large one (a history read back) is let go whole.
+        if (Events.Capacity <= ReusedEventsCapacity)
+        {
+            Events.Clear();
+        }
+        else
         {
             Events = [];
         }

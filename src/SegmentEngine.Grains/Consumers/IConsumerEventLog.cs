@@ -15,7 +15,8 @@ public interface IConsumerEventLog
 {
     /// <summary>
     /// Appends the new events of several consumers of a brand (each consumer's in order) at once; completes once all of
-    /// them are durable, fails whole.
+    /// them are durable, fails whole. The lists are the callers' (a consumer's events in memory, emptied and reused
+    /// once released): an implementation reads or copies them before its task completes and keeps no reference after.
     /// </summary>
     Task AppendAsync(string brandId, IReadOnlyList<(string ConsumerId, IReadOnlyList<HeldEvent> Events)> consumers);
 
