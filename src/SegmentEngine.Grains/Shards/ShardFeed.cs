@@ -203,7 +203,8 @@ public sealed partial class ShardFeed(IGrainFactory grains, ShardFeedOptions opt
                 await Task.Delay(options.MaxDelay).ConfigureAwait(false);
             }
 
-            List<(string ConsumerId, ConsumerFacts? Facts, Countdown? Applied)> batch;
+            // The queue's one flush loop reuses its batch list and fold table (see BrandQueue).
+            var batch = queue.Batch;
             lock (queue)
             {
                 if (queue.Pending.Count == 0)
@@ -214,28 +215,30 @@ public sealed partial class ShardFeed(IGrainFactory grains, ShardFeedOptions opt
                 }
 
                 var take = Math.Min(queue.Pending.Count, options.MaxBatch);
-                batch = queue.Pending.GetRange(0, take);
+                batch.AddRange(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(queue.Pending)[..take]);
                 queue.Pending.RemoveRange(0, take);
             }
 
             var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            var sent = batch.Count;
             try
             {
-                await SendAsync(queue.BrandId, batch).ConfigureAwait(false);
+                await SendAsync(queue.BrandId, batch, queue.Latest).ConfigureAwait(false);
             }
             finally
             {
+                batch.Clear();
+                queue.Latest.Clear();
                 Interlocked.Add(ref queue.SendTicks, System.Diagnostics.Stopwatch.GetTimestamp() - started);
-                Interlocked.Add(ref queue.Sent, batch.Count);
+                Interlocked.Add(ref queue.Sent, sent);
             }
         }
     }
 
-    private async Task SendAsync(string brandId, List<(string ConsumerId, ConsumerFacts? Facts, Countdown? Applied)> batch)
+    private async Task SendAsync(string brandId, List<(string ConsumerId, ConsumerFacts? Facts, Countdown? Applied)> batch, Dictionary<string, ConsumerFacts?> latest)
     {
         // A consumer's operations within one batch fold into one (deltas joined, a removal wins over what came
-        // before it); order between consumers is irrelevant.
-        var latest = new Dictionary<string, ConsumerFacts?>(StringComparer.Ordinal);
+        // before it); order between consumers is irrelevant. The table comes in empty.
         foreach (var (consumerId, facts, _) in batch)
         {
             latest[consumerId] = facts is not null && latest.TryGetValue(consumerId, out var earlier) && earlier is not null
@@ -533,6 +536,15 @@ public sealed partial class ShardFeed(IGrainFactory grains, ShardFeedOptions opt
         public string BrandId { get; } = brandId;
 
         public List<(string ConsumerId, ConsumerFacts? Facts, Countdown? Applied)> Pending { get; } = [];
+
+        /// <summary>
+        /// The batch being sent and the table folding its updates per consumer, used by the queue's one flush loop and
+        /// emptied after each send. A new list and table for every batch (one of MaxBatch entries is on the
+        /// large-object heap, which only a gen2 collection sweeps) would bring gen2 collections sooner.
+        /// </summary>
+        public List<(string ConsumerId, ConsumerFacts? Facts, Countdown? Applied)> Batch { get; } = [];
+
+        public Dictionary<string, ConsumerFacts?> Latest { get; } = new(StringComparer.Ordinal);
 
         public bool Flushing { get; set; }
 

@@ -39,6 +39,13 @@ public sealed partial class KafkaIngestService(
 
     private readonly System.Collections.Concurrent.ConcurrentQueue<Dictionary<ConsumerKey, ConsumerRecords>> _consumerTables = new();
 
+    /// <summary>
+    /// Per-batch lists of the deliveries started, kept for reuse like the consumer tables: one sized for a whole batch
+    /// sits on the large-object heap, which only a gen2 collection sweeps, so a new one per batch would bring gen2
+    /// collections sooner.
+    /// </summary>
+    private readonly System.Collections.Concurrent.ConcurrentQueue<List<(ConsumerKey Key, Task Delivery)>> _deliveryLists = new();
+
     /// <summary>Where the client's keys and values are copied (pooled slabs instead of two arrays a record).</summary>
     private readonly RecordSlabs _slabs = new(made: metrics.SlabMade);
     private readonly KafkaIngestOptions _options = options.Value;
@@ -377,7 +384,11 @@ public sealed partial class KafkaIngestService(
         // The consumers that start now travel together, one call per group (bucket) of a brand; a consumer still busy
         // with an earlier batch's delivery gets its own call once that delivery has finished.
         var groups = new Dictionary<(string Brand, int Group), List<(ConsumerKey Key, ConsumerEvents Entry)>>();
-        var deliveries = new List<(ConsumerKey Key, Task Delivery)>(byConsumer.Count);
+        if (!_deliveryLists.TryDequeue(out var deliveries))
+        {
+            deliveries = new List<(ConsumerKey Key, Task Delivery)>(byConsumer.Count);
+        }
+
         foreach (var (key, records) in byConsumer)
         {
             var entry = new ConsumerEvents(key.Consumer, records.ToImmutable());
@@ -419,6 +430,12 @@ public sealed partial class KafkaIngestService(
             foreach (var (key, delivery) in deliveries)
             {
                 chains.Forget(key, delivery);
+            }
+
+            deliveries.Clear();
+            if (_deliveryLists.Count < MaxPooledConsumerTables)
+            {
+                _deliveryLists.Enqueue(deliveries);
             }
         }
 
@@ -764,7 +781,11 @@ internal readonly record struct LaneRecord(int Partition, long Offset, RecordByt
 /// </summary>
 internal sealed class Lane(RecordSlabs? slabs = null)
 {
-    private const int PooledLists = 4;
+    /// <summary>
+    /// Lists kept for reuse: the lane's own, and one for each batch in flight or being taken, with room to spare (a list
+    /// dropped for want of room is replaced by one that grows again on the large-object heap).
+    /// </summary>
+    private const int PooledLists = 8;
 
     private readonly Lock _gate = new();
     private readonly Stack<List<LaneRecord>> _free = new();
