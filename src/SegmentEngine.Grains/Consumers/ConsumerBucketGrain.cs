@@ -554,15 +554,9 @@ public sealed partial class ConsumerBucketGrain(
         }
 
         round.Done.SetResult();
-
-        // A consumer with nothing queued after this round waits on the completed task rather than on the round's: the
-        // slot lives long and the round's task would otherwise live on with it until the consumer's next operation.
         foreach (var turn in round.Turns)
         {
-            if (ReferenceEquals(turn.Slot.Tail, round.Done.Task))
-            {
-                turn.Slot.Tail = Task.CompletedTask;
-            }
+            turn.Slot.Finished(round.Done.Task);
         }
     }
 
@@ -626,10 +620,7 @@ public sealed partial class ConsumerBucketGrain(
         {
             slot.LastUsed = time.GetTimestamp();
             done.SetResult();
-            if (ReferenceEquals(slot.Tail, done.Task))
-            {
-                slot.Tail = Task.CompletedTask;
-            }
+            slot.Finished(done.Task);
         }
     }
 

@@ -91,6 +91,19 @@ internal sealed class ConsumerSlot(string consumerId)
     /// <summary>Completes when the last operation queued on this consumer has finished.</summary>
     public Task Tail { get; set; } = Task.CompletedTask;
 
+    /// <summary>
+    /// Called once the operation whose signal is <paramref name="signal"/> has finished (and the signal completed): when
+    /// nothing was queued after it, the slot waits on the completed task instead, so that the long-lived slot does not
+    /// keep the operation's task (and the collector promote it to gen2) until the consumer's next operation.
+    /// </summary>
+    public void Finished(Task signal)
+    {
+        if (ReferenceEquals(Tail, signal))
+        {
+            Tail = Task.CompletedTask;
+        }
+    }
+
     public long LastUsed { get; set; }
 
     /// <summary>The ingest call taking its turns now, while it does (so that a consumer named twice gets a second round).</summary>

@@ -34,8 +34,8 @@ public sealed partial class KafkaIngestService(
 {
     private const int MaxGrainAttempts = 5;
 
-    /// <summary>Per-batch consumer tables kept for reuse: one per batch that can be in flight on a few lanes.</summary>
-    private const int MaxPooledConsumerTables = 8;
+    /// <summary>Per-batch consumer tables and delivery lists kept for reuse: one per batch that can be in flight on a few lanes.</summary>
+    private const int MaxPooledPerBatch = 8;
 
     private readonly System.Collections.Concurrent.ConcurrentQueue<Dictionary<ConsumerKey, ConsumerRecords>> _consumerTables = new();
 
@@ -416,7 +416,7 @@ public sealed partial class KafkaIngestService(
         }
 
         byConsumer.Clear();
-        if (_consumerTables.Count < MaxPooledConsumerTables)
+        if (_consumerTables.Count < MaxPooledPerBatch)
         {
             _consumerTables.Enqueue(byConsumer);
         }
@@ -433,7 +433,7 @@ public sealed partial class KafkaIngestService(
             }
 
             deliveries.Clear();
-            if (_deliveryLists.Count < MaxPooledConsumerTables)
+            if (_deliveryLists.Count < MaxPooledPerBatch)
             {
                 _deliveryLists.Enqueue(deliveries);
             }
