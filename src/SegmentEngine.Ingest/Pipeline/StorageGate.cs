@@ -30,7 +30,9 @@ internal sealed partial class StorageGate(IStorageHealth health, TimeSpan period
 {
     private readonly Lock _lock = new();
     private Task? _outage;
-    private Task<bool>? _check;
+    private StorageCheck? _check;
+    private long _checks;
+    private long _answeredAt;
     private readonly Hold _refusing = new(time);
 
     /// <summary>
@@ -47,19 +49,35 @@ internal sealed partial class StorageGate(IStorageHealth health, TimeSpan period
 
         if (outage is null)
         {
-            if (await CheckAsync(cancellationToken).ConfigureAwait(false))
+            var check = Check(cancellationToken);
+            if (await check.Answer.ConfigureAwait(false))
             {
                 return false;
             }
 
-            lock (_lock)
-            {
-                outage = _outage ??= WaitForStorageAsync(cancellationToken);
-            }
+            outage = OutageAfter(check, cancellationToken);
         }
 
         await outage.WaitAsync(cancellationToken).ConfigureAwait(false);
         return true;
+    }
+
+    /// <summary>
+    /// The outage a check that found the storage down belongs to: the one open now, or a new one. A check made before
+    /// the one that ended the last outage belonged to that outage, which is over (its caller resumed late): it starts
+    /// none and is done at once, as that outage's other waiters were.
+    /// </summary>
+    internal Task OutageAfter(StorageCheck failed, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            if (_outage is { } open)
+            {
+                return open;
+            }
+
+            return failed.Number < _answeredAt ? Task.CompletedTask : _outage = WaitForStorageAsync(cancellationToken);
+        }
     }
 
     /// <summary>
@@ -93,13 +111,18 @@ internal sealed partial class StorageGate(IStorageHealth health, TimeSpan period
         var started = time.GetTimestamp();
         metrics.StorageAvailable(false);
         LogUnavailable(period.TotalSeconds);
+        StorageCheck? answered = null;
         try
         {
-            do
+            while (answered is null)
             {
                 await Task.Delay(period, time, cancellationToken).ConfigureAwait(false);
+                var check = Check(cancellationToken);
+                if (await check.Answer.ConfigureAwait(false))
+                {
+                    answered = check;
+                }
             }
-            while (!await CheckAsync(cancellationToken).ConfigureAwait(false));
 
             LogBack(time.GetElapsedTime(started).TotalSeconds);
         }
@@ -107,7 +130,9 @@ internal sealed partial class StorageGate(IStorageHealth health, TimeSpan period
         {
             lock (_lock)
             {
+                // Checks made before the one that answered found an outage that is over now.
                 _outage = null;
+                _answeredAt = Math.Max(_answeredAt, answered?.Number ?? 0);
             }
 
             metrics.StorageAvailable(!_refusing.IsOn);
@@ -115,16 +140,16 @@ internal sealed partial class StorageGate(IStorageHealth health, TimeSpan period
     }
 
     /// <summary>The check in flight, or a new one: callers at the same moment share one.</summary>
-    private Task<bool> CheckAsync(CancellationToken cancellationToken)
+    internal StorageCheck Check(CancellationToken cancellationToken)
     {
         lock (_lock)
         {
-            if (_check is { IsCompleted: false } running)
+            if (_check is { Answer.IsCompleted: false } running)
             {
                 return running;
             }
 
-            return _check = health.IsAvailableAsync(cancellationToken);
+            return _check = new StorageCheck(++_checks, health.IsAvailableAsync(cancellationToken));
         }
     }
 
@@ -140,3 +165,6 @@ internal sealed partial class StorageGate(IStorageHealth health, TimeSpan period
     [LoggerMessage(23, LogLevel.Warning, "Storage takes writes again after {Seconds:0.0} s: ingest resumes")]
     private partial void LogTakingWrites(double seconds);
 }
+
+/// <summary>One check of the storage: its number (in the order checks were made) and its answer.</summary>
+internal sealed record StorageCheck(long Number, Task<bool> Answer);

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 using SegmentEngine.Ingest.Pipeline;
 using Xunit;
 
@@ -42,6 +43,46 @@ public sealed class StorageGateTests
         Assert.Equal(3, health.Calls);
         health.Answer(true);
         Assert.False(await own.WaitAsync(Deadline));
+    }
+
+    [Fact]
+    public async Task A_delivery_that_resumes_after_its_outage_has_ended_starts_no_new_one()
+    {
+        var health = new ScriptedHealth();
+        var time = new FakeTimeProvider();
+        using var meters = new TestMeters();
+        using var metrics = new IngestMetrics(meters);
+        var gate = new StorageGate(health, TimeSpan.FromSeconds(1), time, metrics, NullLogger.Instance);
+
+        // A check finds the storage down; the first of its waiters opens the outage.
+        var down = gate.Check(CancellationToken.None);
+        health.Answer(false);
+        Assert.False(await down.Answer.WaitAsync(Deadline));
+        var outage = gate.OutageAfter(down, CancellationToken.None);
+        Assert.False(outage.IsCompleted);
+
+        // The outage's own check, a period later, finds it back: the outage is over.
+        time.Advance(TimeSpan.FromSeconds(1));
+        await health.Call(2).WaitAsync(Deadline);
+        health.Answer(true);
+        await outage.WaitAsync(Deadline);
+
+        // Another waiter of that first check resumes only now (its continuation ran late): the outage it belonged to
+        // is over, so it goes on at once and no check is made for it, now or a period later.
+        Assert.True(gate.OutageAfter(down, CancellationToken.None).IsCompletedSuccessfully);
+        time.Advance(TimeSpan.FromSeconds(5));
+        Assert.Equal(2, health.Calls);
+
+        // A check made after the storage answered that finds it down again opens a new outage.
+        using var stop = new CancellationTokenSource();
+        var again = gate.Check(stop.Token);
+        Assert.Equal(3, again.Number);
+        health.Answer(false);
+        Assert.False(await again.Answer.WaitAsync(Deadline));
+        var second = gate.OutageAfter(again, stop.Token);
+        Assert.False(second.IsCompleted);
+        await stop.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => second.WaitAsync(Deadline));
     }
 
     /// <summary>A storage whose every check waits for the test's answer.</summary>
