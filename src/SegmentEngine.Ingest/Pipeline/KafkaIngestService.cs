@@ -34,7 +34,7 @@ public sealed partial class KafkaIngestService(
 {
     private const int MaxGrainAttempts = 5;
 
-    /// <summary>Per-batch consumer tables and delivery lists kept for reuse: one per batch that can be in flight on a few lanes.</summary>
+    /// <summary>Per-batch consumer tables and task lists kept for reuse: one per batch that can be in flight on a few lanes.</summary>
     private const int MaxPooledPerBatch = 8;
 
     private readonly System.Collections.Concurrent.ConcurrentQueue<Dictionary<ConsumerKey, ConsumerRecords>> _consumerTables = new();
@@ -45,6 +45,12 @@ public sealed partial class KafkaIngestService(
     /// collections sooner.
     /// </summary>
     private readonly System.Collections.Concurrent.ConcurrentQueue<List<(ConsumerKey Key, Task Delivery)>> _deliveryLists = new();
+
+    /// <summary>
+    /// Per-batch lists of the tasks a batch waits for (its dead letters and grain calls), kept for reuse for the same
+    /// reason: a batch of dead letters fills one with a task per record.
+    /// </summary>
+    private readonly System.Collections.Concurrent.ConcurrentQueue<List<Task>> _pendingLists = new();
 
     /// <summary>Where the client's keys and values are copied (pooled slabs instead of two arrays a record).</summary>
     private readonly RecordSlabs _slabs = new(made: metrics.SlabMade);
@@ -361,7 +367,11 @@ public sealed partial class KafkaIngestService(
             byConsumer = new Dictionary<ConsumerKey, ConsumerRecords>(batch.Count);
         }
 
-        var pending = new List<Task>(batch.Count);
+        if (!_pendingLists.TryDequeue(out var pending))
+        {
+            pending = [];
+        }
+
         var calls = new BatchCalls();
         foreach (var record in batch)
         {
@@ -436,6 +446,12 @@ public sealed partial class KafkaIngestService(
             if (_deliveryLists.Count < MaxPooledPerBatch)
             {
                 _deliveryLists.Enqueue(deliveries);
+            }
+
+            pending.Clear();
+            if (_pendingLists.Count < MaxPooledPerBatch)
+            {
+                _pendingLists.Enqueue(pending);
             }
         }
 
