@@ -34,23 +34,10 @@ public sealed partial class KafkaIngestService(
 {
     private const int MaxGrainAttempts = 5;
 
-    /// <summary>Per-batch consumer tables and task lists kept for reuse: one per batch that can be in flight on a few lanes.</summary>
-    private const int MaxPooledPerBatch = 8;
-
-    private readonly System.Collections.Concurrent.ConcurrentQueue<Dictionary<ConsumerKey, ConsumerRecords>> _consumerTables = new();
-
-    /// <summary>
-    /// Per-batch lists of the deliveries started, kept for reuse like the consumer tables: one sized for a whole batch
-    /// sits on the large-object heap, which only a gen2 collection sweeps, so a new one per batch would bring gen2
-    /// collections sooner.
-    /// </summary>
-    private readonly System.Collections.Concurrent.ConcurrentQueue<List<(ConsumerKey Key, Task Delivery)>> _deliveryLists = new();
-
-    /// <summary>
-    /// Per-batch lists of the tasks a batch waits for (its dead letters and grain calls), kept for reuse for the same
-    /// reason: a batch of dead letters fills one with a task per record.
-    /// </summary>
-    private readonly System.Collections.Concurrent.ConcurrentQueue<List<Task>> _pendingLists = new();
+    /// <summary>A batch's table of records by consumer, list of deliveries started and list of tasks waited for.</summary>
+    private readonly BatchScratch<Dictionary<ConsumerKey, ConsumerRecords>> _consumerTables = new(static n => new(n));
+    private readonly BatchScratch<List<(ConsumerKey Key, Task Delivery)>> _deliveryLists = new(static n => new(n));
+    private readonly BatchScratch<List<Task>> _pendingLists = new(static _ => []);
 
     /// <summary>Where the client's keys and values are copied (pooled slabs instead of two arrays a record).</summary>
     private readonly RecordSlabs _slabs = new(made: metrics.SlabMade);
@@ -362,16 +349,8 @@ public sealed partial class KafkaIngestService(
         Func<string, BrandSettings?> findBrand = brands.Brands.Find; // one delegate per batch, not one per record
         // By (brand, consumer): no key string per record; most consumers have one record in a batch. The table is
         // reused by later batches (one sized for a whole batch sits on the large-object heap).
-        if (!_consumerTables.TryDequeue(out var byConsumer))
-        {
-            byConsumer = new Dictionary<ConsumerKey, ConsumerRecords>(batch.Count);
-        }
-
-        if (!_pendingLists.TryDequeue(out var pending))
-        {
-            pending = [];
-        }
-
+        var byConsumer = _consumerTables.Rent(batch.Count);
+        var pending = _pendingLists.Rent(0);
         var calls = new BatchCalls();
         foreach (var record in batch)
         {
@@ -394,10 +373,7 @@ public sealed partial class KafkaIngestService(
         // The consumers that start now travel together, one call per group (bucket) of a brand; a consumer still busy
         // with an earlier batch's delivery gets its own call once that delivery has finished.
         var groups = new Dictionary<(string Brand, int Group), List<(ConsumerKey Key, ConsumerEvents Entry)>>();
-        if (!_deliveryLists.TryDequeue(out var deliveries))
-        {
-            deliveries = new List<(ConsumerKey Key, Task Delivery)>(byConsumer.Count);
-        }
+        var deliveries = _deliveryLists.Rent(byConsumer.Count);
 
         foreach (var (key, records) in byConsumer)
         {
@@ -426,10 +402,7 @@ public sealed partial class KafkaIngestService(
         }
 
         byConsumer.Clear();
-        if (_consumerTables.Count < MaxPooledPerBatch)
-        {
-            _consumerTables.Enqueue(byConsumer);
-        }
+        _consumerTables.Return(byConsumer);
 
         try
         {
@@ -443,16 +416,9 @@ public sealed partial class KafkaIngestService(
             }
 
             deliveries.Clear();
-            if (_deliveryLists.Count < MaxPooledPerBatch)
-            {
-                _deliveryLists.Enqueue(deliveries);
-            }
-
+            _deliveryLists.Return(deliveries);
             pending.Clear();
-            if (_pendingLists.Count < MaxPooledPerBatch)
-            {
-                _pendingLists.Enqueue(pending);
-            }
+            _pendingLists.Return(pending);
         }
 
         // Every delivery is through: the records' bytes go back to their slabs, unless a grain call of the batch did
