@@ -184,6 +184,27 @@ public sealed class ShardFeedTests
         Assert.Equal(1, feed.StaleCount);
     }
 
+    [Fact]
+    public async Task Updates_that_queue_while_a_batch_is_with_the_shard_go_as_soon_as_it_is_applied_without_the_batching_wait()
+    {
+        var (_, cluster, options, _) = Start();
+
+        // A batching wait no test outlives: only a full batch (two updates) goes without it.
+        var feed = new ShardFeed(cluster.Factory, new ShardFeedOptions { MaxDelay = TimeSpan.FromHours(1), MaxBatch = 2, StaleRetryPeriod = options.StaleRetryPeriod }, new FakeTimeProvider(), NullLogger<ShardFeed>.Instance);
+        cluster.Feed = feed;
+        var entered = cluster.Shard.HoldNextCall();
+        var full = feed.EnqueueAsync(Brand, new[] { "c-1", "c-2" }.Select(Facts).ToList(), waitForApply: true);
+        await entered.WaitAsync(Deadline);
+
+        // One update queues behind the batch the shard holds; it is not a full batch, yet it must not wait an hour.
+        var behind = feed.EnqueueAsync(Brand, Facts("c-3"), waitForApply: true);
+        cluster.Shard.Release();
+        await full.WaitAsync(Deadline);
+        await behind.WaitAsync(Deadline);
+        Assert.Equal(["c-1", "c-2", "c-3"], cluster.Shard.Held);
+        Assert.Equal([2, 1], cluster.Shard.CallSizes);
+    }
+
     private static ConsumerFacts Facts(string consumerId) => new() { ConsumerId = consumerId };
 
     private static (FakeTimeProvider Time, FakeCluster Cluster, ShardFeedOptions Options, ShardFeed Feed) Start(ILogger<ShardFeed>? log = null)
