@@ -197,22 +197,19 @@ public sealed partial class ShardFeed(IGrainFactory grains, ShardFeedOptions opt
         // with the shard have waited as long as that batch took, so they go at once rather than after a timer (at max
         // ingest those timer waits, about 20 ms each, took about a third of the feed's time: benchmarks/RESULTS.md,
         // twentieth pass).
-        var gather = true;
+        bool full;
+        lock (queue)
+        {
+            full = queue.Pending.Count >= options.MaxBatch;
+        }
+
+        if (!full)
+        {
+            await Task.Delay(options.MaxDelay).ConfigureAwait(false);
+        }
+
         while (true)
         {
-            bool full;
-            lock (queue)
-            {
-                full = queue.Pending.Count >= options.MaxBatch;
-            }
-
-            if (gather && !full)
-            {
-                await Task.Delay(options.MaxDelay).ConfigureAwait(false);
-            }
-
-            gather = false;
-
             // The queue's one flush loop reuses its batch list and fold table (see BrandQueue).
             var batch = queue.Batch;
             lock (queue)
