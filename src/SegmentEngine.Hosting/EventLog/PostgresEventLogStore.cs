@@ -29,7 +29,7 @@ public sealed partial class PostgresEventLogStore : IAsyncDisposable
     private const string CopySql =
         "COPY se_event_log (service_id, stream_hash, stream_key, event_id, occurred_at, payload, entry_count, newest_at) FROM STDIN (FORMAT BINARY)";
 
-    // The hash selects the index range; the key filter removes hash collisions. Sequence order is append order.
+    // The hash selects the index entries; the key filter removes hash collisions. Sequence order is append order.
     internal const string ReadSql =
         """
         SELECT stream_key, event_id, occurred_at, payload, entry_count
