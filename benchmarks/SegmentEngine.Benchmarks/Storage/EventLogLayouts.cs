@@ -6,19 +6,20 @@ using Npgsql;
 using NpgsqlTypes;
 using SegmentEngine.Hosting.EventLog;
 using SegmentEngine.Hosting.Postgres;
+using SegmentEngine.LoadTests;
 
 namespace SegmentEngine.Benchmarks.Storage;
 
 /// <summary>
 /// What PostgreSQL spends per event under each layout of the consumer event log, on the same durable embedded cluster,
-/// in one process: today's layout (a row per consumer and append, as <see cref="PostgresEventLogStore"/> writes
-/// <c>se_event_log</c>) against a journal (a row per bucket and append, its consumers' entries in arrays) that is
+/// in one process: a row per consumer and append, as <see cref="PostgresEventLogStore"/> writes <c>se_event_log</c>
+/// (with its index before and since da8a990), against a journal (a row per bucket and append, its consumers' entries in arrays) that is
 /// compacted into per-consumer rows every so many events, either by deleting the journal rows it compacted or by
 /// compacting and dropping a whole generation of the journal. Scratch tables only (<c>bench_*</c>), dropped before each
 /// case. The load: the reference load's consumer skew (Zipf s = 1 over 1M consumers), ingest batches of 10,000 events,
 /// 256 buckets, each batch written as 8 transactions of 32 buckets. Each case is written from an empty table: a
-/// warm-up, a checkpoint, then the measured events; the cluster's CPU (postmaster, its live children and those it
-/// reaped) over the measured part, divided by its events. Cases alternate order by round.
+/// warm-up, a checkpoint, then the measured events; the cluster's CPU over the measured part (read as the load test
+/// reads it, <see cref="PostgresProcesses"/>: postmaster, its live children and those it reaped), divided by its events. Cases alternate order by round.
 /// Run from this folder: <c>dotnet run -c Release -- event-log-layouts [warm-up events] [events] [rounds] [only cases whose name contains this]</c>.
 /// </summary>
 public static class EventLogLayouts
@@ -29,6 +30,7 @@ public static class EventLogLayouts
     private const int TransactionsPerBatch = 8;
     private const int PayloadBytes = 75;
     private const string Service = "bench";
+    private const string OldIndex = "stream_hash, seq";
 
     // Shaped like se_event_log (OrleansSchema.sql); its index is the case's.
     private const string LogTable =
@@ -65,7 +67,8 @@ public static class EventLogLayouts
         JournalDropGeneration,
     }
 
-    private sealed record Case(string Name, Layout Layout, int CompactEvery, string LogIndex = "stream_hash, seq");
+    // LogIndex: the key of the log table's one index (the journal cases were measured with the index before da8a990).
+    private sealed record Case(string Name, Layout Layout, int CompactEvery, string LogIndex);
 
     /// <summary>Runs every case <paramref name="rounds"/> times and prints one line per case and round.</summary>
     /// <param name="warmEvents">Events written before the measured part.</param>
@@ -77,22 +80,29 @@ public static class EventLogLayouts
     private static async Task RunAsync(int warmEvents, int events, int rounds, string? only)
     {
         var dataDirectory = Path.Combine(Path.GetTempPath(), "segmentengine-bench", "event-log-layouts-pg");
+        var port = FreePort();
         await using var server = await EmbeddedPostgres.StartAsync(new EmbeddedPostgresOptions
         {
             DataDirectory = dataDirectory,
-            Port = FreePort(),
+            Port = port,
             Database = "event_log_layouts",
             Durable = true,
         });
 
+        var cluster = new PostgresProcesses(port);
+        if (cluster.Postmaster <= 0)
+        {
+            throw new InvalidOperationException($"No postmaster found for port {port}: the cluster's CPU cannot be read.");
+        }
+
         // 2.7M events is a minute of the load at 45,000 events/s; 450,000 ten seconds.
         Case[] cases =
         [
-            new("per-consumer rows (today)", Layout.PerConsumerRows, 0),
-            new("per-consumer rows, index on stream_hash alone", Layout.PerConsumerRows, 0, "stream_hash"),
-            new("journal, DELETE compacted rows, every 2.7M events", Layout.JournalDeleteCompacted, 2_700_000),
-            new("journal generations, compact and DROP, every 2.7M events", Layout.JournalDropGeneration, 2_700_000),
-            new("journal generations, compact and DROP, every 450k events", Layout.JournalDropGeneration, 450_000),
+            new("per-consumer rows, index on (stream_hash, seq) (before da8a990)", Layout.PerConsumerRows, 0, OldIndex),
+            new("per-consumer rows, index on stream_hash alone (today)", Layout.PerConsumerRows, 0, "stream_hash"),
+            new("journal, DELETE compacted rows, every 2.7M events", Layout.JournalDeleteCompacted, 2_700_000, OldIndex),
+            new("journal generations, compact and DROP, every 2.7M events", Layout.JournalDropGeneration, 2_700_000, OldIndex),
+            new("journal generations, compact and DROP, every 450k events", Layout.JournalDropGeneration, 450_000, OldIndex),
         ];
 
         cases = [.. cases.Where(c => only is null || c.Name.Contains(only, StringComparison.OrdinalIgnoreCase))];
@@ -103,14 +113,14 @@ public static class EventLogLayouts
             var order = round % 2 == 1 ? cases : [.. cases.Reverse()];
             foreach (var c in order)
             {
-                var r = await RunCaseAsync(server.ConnectionString, c, warmEvents, events, seed: round);
+                var r = await RunCaseAsync(server.ConnectionString, cluster, c, warmEvents, events, seed: round);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{c.Name} | {round} | {r.CpuMicros:F2} | {r.RowsPerEvent:F3} | {r.CompactionSeconds:F1} | {r.WallSeconds:F1}"));
             }
         }
     }
 
     private static async Task<(double CpuMicros, double RowsPerEvent, double CompactionSeconds, double WallSeconds)> RunCaseAsync(
-        string connectionString, Case c, int warmEvents, int events, int seed)
+        string connectionString, PostgresProcesses cluster, Case c, int warmEvents, int events, int seed)
     {
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync();
@@ -123,14 +133,13 @@ public static class EventLogLayouts
         await ExecuteAsync(connection, "VACUUM ANALYZE");
         await ExecuteAsync(connection, "CHECKPOINT");
 
-        var cluster = new ClusterCpu(await ScalarAsync<int>(connection, "SELECT pg_backend_pid()"));
         var rowsBefore = await ScalarAsync<long>(connection, "SELECT count(*) FROM bench_log");
-        var cpuBefore = cluster.Seconds();
+        var cpuBefore = cluster.Sample().CpuSeconds;
         var wall = Stopwatch.StartNew();
         writer.CompactionSeconds = 0;
         await writer.WriteAsync(events);
         await writer.CompactAsync();
-        var cpu = cluster.Seconds() - cpuBefore;
+        var cpu = cluster.Sample().CpuSeconds - cpuBefore;
         var rows = await ScalarAsync<long>(connection, "SELECT count(*) FROM bench_log") - rowsBefore;
 
         // Every event written is in the log once, whichever way it got there.
@@ -377,56 +386,6 @@ public static class EventLogLayouts
         {
             var i = Array.BinarySearch(_cumulative, random.NextDouble());
             return Math.Min(i < 0 ? ~i : i, Consumers - 1);
-        }
-    }
-
-    /// <summary>CPU seconds of the cluster a backend belongs to: the postmaster (with the children it reaped) and its live children.</summary>
-    private sealed class ClusterCpu(int backendPid)
-    {
-        private readonly long _postmaster = Fields(File.ReadAllText($"/proc/{backendPid}/stat"))[1];
-
-        public double Seconds()
-        {
-            long ticks = 0;
-            foreach (var dir in Directory.EnumerateDirectories("/proc"))
-            {
-                if (!int.TryParse(Path.GetFileName(dir), out var pid))
-                {
-                    continue;
-                }
-
-                try
-                {
-                    var fields = Fields(File.ReadAllText(Path.Combine(dir, "stat")));
-                    if (pid == _postmaster)
-                    {
-                        ticks += fields[11] + fields[12] + fields[13] + fields[14];
-                    }
-                    else if (fields[1] == _postmaster)
-                    {
-                        ticks += fields[11] + fields[12];
-                    }
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                {
-                    // The process ended between the listing and the read: its parent counts it once reaped.
-                }
-            }
-
-            return ticks / 100.0;
-        }
-
-        // The numeric fields after the command name of a /proc/PID/stat line, from the state (index 0) on; non-numbers as 0.
-        private static long[] Fields(string stat)
-        {
-            var parts = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-            var values = new long[parts.Length];
-            for (var i = 0; i < parts.Length; i++)
-            {
-                _ = long.TryParse(parts[i], NumberStyles.Integer, CultureInfo.InvariantCulture, out values[i]);
-            }
-
-            return values;
         }
     }
 
