@@ -252,6 +252,52 @@ public sealed class EventLogStoreTests(PostgresFixture fixture, ITestOutputHelpe
     }
 
     [Fact]
+    public async Task Purge_of_a_long_stream_rewrites_each_partly_expired_row_by_its_place()
+    {
+        var serviceId = NewId("svc");
+        await using var store = CreateStore(serviceId);
+
+        // A hot stream: 60 appends, each a chunk of one entry before the cutoff and two after it, among single rows.
+        var expected = new List<string>();
+        for (var i = 0; i < 60; i++)
+        {
+            await store.AppendAsync("h/c-1", [Entry($"old-{i}", i), Entry($"new-{i}", 1_000 + i), Entry($"newer-{i}", 2_000 + i)]);
+            await store.AppendAsync("h/c-1", [Entry($"one-{i}", 3_000 + i)]);
+            expected.AddRange([$"new-{i}", $"newer-{i}", $"one-{i}"]);
+        }
+
+        Assert.Equal(60, await store.PurgeBeforeAsync("h/", Start.AddSeconds(500)));
+        AssertIds([.. expected], await store.ReadAsync("h/c-1"));
+
+        // The rewrite finds its row by its place, not among the stream's rows: the table's index is on the hash alone.
+        await using var connection = new NpgsqlConnection(fixture.ConnectionString);
+        await connection.OpenAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await using var find = new NpgsqlCommand(
+            "SELECT ctid FROM se_event_log WHERE service_id = @s AND entry_count IS NOT NULL LIMIT 1", connection, transaction);
+        find.Parameters.AddWithValue("s", serviceId);
+        var place = (NpgsqlTypes.NpgsqlTid)(await find.ExecuteScalarAsync())!;
+        await using var explain = new NpgsqlCommand("EXPLAIN " + PostgresEventLogStore.RewriteChunkSql, connection, transaction);
+        explain.Parameters.AddWithValue("event_id", "x");
+        explain.Parameters.AddWithValue("oldest", Start);
+        explain.Parameters.AddWithValue("newest", Start);
+        explain.Parameters.AddWithValue("entry_count", 2);
+        explain.Parameters.AddWithValue("payload", new byte[] { 1 });
+        explain.Parameters.Add(new NpgsqlParameter<NpgsqlTypes.NpgsqlTid>("row", NpgsqlTypes.NpgsqlDbType.Tid) { TypedValue = place });
+        var plan = new StringBuilder();
+        await using (var reader = await explain.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                plan.AppendLine(reader.GetString(0));
+            }
+        }
+
+        output.WriteLine(plan.ToString());
+        Assert.Contains("Tid Scan", plan.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Purge_deletes_only_older_entries_of_the_prefix()
     {
         await using var store = CreateStore(NewId("svc"));

@@ -59,20 +59,23 @@ public sealed partial class PostgresEventLogStore : IAsyncDisposable
         SELECT coalesce(sum(entries), 0)::bigint FROM gone
         """;
 
-    // Chunks with some entries older than the cutoff and some not (after PurgeSql, in its transaction).
+    // Chunks with some entries older than the cutoff and some not (after PurgeSql, in its transaction), locked, with
+    // where each is: the table is indexed on the stream's hash alone, so a rewrite found by (stream_hash, seq) would
+    // fetch every row of its stream, and a hot stream's purge would cost its row count once per rewritten chunk.
     private const string PartlyExpiredSql =
         """
-        SELECT stream_hash, seq, entry_count, payload
+        SELECT ctid, entry_count, payload
           FROM se_event_log
          WHERE service_id = @service AND stream_key LIKE @pattern ESCAPE '\' AND entry_count IS NOT NULL AND occurred_at < @cutoff
            FOR UPDATE
         """;
 
-    private const string RewriteChunkSql =
+    // By the row's place, read in this transaction under its lock, so it cannot have moved (a TID scan: one row read).
+    internal const string RewriteChunkSql =
         """
         UPDATE se_event_log
            SET event_id = @event_id, occurred_at = @oldest, newest_at = @newest, entry_count = @entry_count, payload = @payload
-         WHERE stream_hash = @hash AND seq = @seq
+         WHERE ctid = @row
         """;
 
     private readonly string _serviceId;
@@ -302,7 +305,7 @@ public sealed partial class PostgresEventLogStore : IAsyncDisposable
                     deleted = (long)(await purge.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
                 }
 
-                var rewrites = new List<(long Hash, long Seq, List<EventLogEntry> Kept)>();
+                var rewrites = new List<(NpgsqlTid Row, List<EventLogEntry> Kept)>();
                 await using (var select = new NpgsqlCommand(PartlyExpiredSql, connection, transaction))
                 {
                     AddPrefixParameters(select, pattern, utcCutoff);
@@ -312,15 +315,15 @@ public sealed partial class PostgresEventLogStore : IAsyncDisposable
                         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
                         {
                             var entries = new List<EventLogEntry>();
-                            EventLogChunk.Decode(reader.GetFieldValue<byte[]>(3), reader.GetInt32(2), entries);
+                            EventLogChunk.Decode(reader.GetFieldValue<byte[]>(2), reader.GetInt32(1), entries);
                             var kept = entries.FindAll(entry => entry.OccurredAt >= utcCutoff);
                             deleted += entries.Count - kept.Count;
-                            rewrites.Add((reader.GetInt64(0), reader.GetInt64(1), kept));
+                            rewrites.Add((reader.GetFieldValue<NpgsqlTid>(0), kept));
                         }
                     }
                 }
 
-                foreach (var (hash, seq, kept) in rewrites)
+                foreach (var (place, kept) in rewrites)
                 {
                     await using var rewrite = new NpgsqlCommand(RewriteChunkSql, connection, transaction);
                     var row = RowOf(kept);
@@ -329,8 +332,7 @@ public sealed partial class PostgresEventLogStore : IAsyncDisposable
                     rewrite.Parameters.Add(new NpgsqlParameter("newest", NpgsqlDbType.TimestampTz) { Value = row.NewestAt is { } n ? n : DBNull.Value });
                     rewrite.Parameters.Add(new NpgsqlParameter("entry_count", NpgsqlDbType.Integer) { Value = row.EntryCount is { } c ? c : DBNull.Value });
                     rewrite.Parameters.Add(new NpgsqlParameter<byte[]>("payload", row.Payload.ToArray()));
-                    rewrite.Parameters.Add(new NpgsqlParameter<long>("hash", hash));
-                    rewrite.Parameters.Add(new NpgsqlParameter<long>("seq", seq));
+                    rewrite.Parameters.Add(new NpgsqlParameter<NpgsqlTid>("row", NpgsqlDbType.Tid) { TypedValue = place });
                     await rewrite.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
                 }
 
