@@ -208,8 +208,8 @@ public sealed class EventLogStoreTests(PostgresFixture fixture, ITestOutputHelpe
         Assert.Equal(["r/c-1:1a:3:false:193", "r/c-2:2a:-:true:50", "r/c-1:1d:-:true:49", "r/c-1:1e:2:false:193"], rows);
         // The chunk's time span: its oldest entry (1b, at 12:00:01.12 UTC) and its newest (1a), in microseconds since the epoch.
         var spans = await QueryAsync<long>(
-            "SELECT (extract(epoch FROM occurred_at) * 1000000)::bigint FROM se_event_log WHERE service_id = @s AND entry_count = 3 " +
-            "UNION ALL SELECT (extract(epoch FROM newest_at) * 1000000)::bigint FROM se_event_log WHERE service_id = @s AND entry_count = 3",
+            "SELECT (extract(epoch FROM t) * 1000000)::bigint FROM se_event_log, LATERAL unnest(ARRAY[occurred_at, newest_at]) WITH ORDINALITY AS u(t, k) " +
+            "WHERE service_id = @s AND entry_count = 3 ORDER BY k",
             ("s", serviceId));
         Assert.Equal([(at.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / 10, Start.AddSeconds(30).ToUnixTimeMilliseconds() * 1000], spans);
 
