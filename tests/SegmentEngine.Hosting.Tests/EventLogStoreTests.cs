@@ -272,12 +272,11 @@ public sealed class EventLogStoreTests(PostgresFixture fixture, ITestOutputHelpe
         // The rewrite finds its row by its place, not among the stream's rows: the table's index is on the hash alone.
         await using var connection = new NpgsqlConnection(fixture.ConnectionString);
         await connection.OpenAsync();
-        await using var transaction = await connection.BeginTransactionAsync();
         await using var find = new NpgsqlCommand(
-            "SELECT ctid FROM se_event_log WHERE service_id = @s AND entry_count IS NOT NULL LIMIT 1", connection, transaction);
+            "SELECT ctid FROM se_event_log WHERE service_id = @s AND entry_count IS NOT NULL LIMIT 1", connection);
         find.Parameters.AddWithValue("s", serviceId);
         var place = (NpgsqlTypes.NpgsqlTid)(await find.ExecuteScalarAsync())!;
-        await using var explain = new NpgsqlCommand("EXPLAIN " + PostgresEventLogStore.RewriteChunkSql, connection, transaction);
+        await using var explain = new NpgsqlCommand("EXPLAIN " + PostgresEventLogStore.RewriteChunkSql, connection);
         explain.Parameters.AddWithValue("event_id", "x");
         explain.Parameters.AddWithValue("oldest", Start);
         explain.Parameters.AddWithValue("newest", Start);

@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using Npgsql;
 using NpgsqlTypes;
 using SegmentEngine.Hosting.EventLog;
@@ -80,7 +78,7 @@ public static class EventLogLayouts
     private static async Task RunAsync(int warmEvents, int events, int rounds, string? only)
     {
         var dataDirectory = Path.Combine(Path.GetTempPath(), "segmentengine-bench", "event-log-layouts-pg");
-        var port = FreePort();
+        var port = FreePorts.Next();
         await using var server = await EmbeddedPostgres.StartAsync(new EmbeddedPostgresOptions
         {
             DataDirectory = dataDirectory,
@@ -105,6 +103,8 @@ public static class EventLogLayouts
             new("journal generations, compact and DROP, every 450k events", Layout.JournalDropGeneration, 450_000, OldIndex),
         ];
 
+        // The load test's sampler of consumer ranks, built once: 1M cumulative weights.
+        var consumers = new ZipfSampler(Consumers, 1.0);
         cases = [.. cases.Where(c => only is null || c.Name.Contains(only, StringComparison.OrdinalIgnoreCase))];
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"warm-up {warmEvents:N0} events, measured {events:N0}, rounds {rounds}, {Consumers:N0} consumers (Zipf s = 1), batches of {BatchEvents:N0}, {Buckets} buckets, fsync on"));
         Console.WriteLine("case | round | PostgreSQL CPU µs/event | log rows/event | compaction s | wall s");
@@ -113,20 +113,20 @@ public static class EventLogLayouts
             var order = round % 2 == 1 ? cases : [.. cases.Reverse()];
             foreach (var c in order)
             {
-                var r = await RunCaseAsync(server.ConnectionString, cluster, c, warmEvents, events, seed: round);
+                var r = await RunCaseAsync(server.ConnectionString, cluster, consumers, c, warmEvents, events, seed: round);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{c.Name} | {round} | {r.CpuMicros:F2} | {r.RowsPerEvent:F3} | {r.CompactionSeconds:F1} | {r.WallSeconds:F1}"));
             }
         }
     }
 
     private static async Task<(double CpuMicros, double RowsPerEvent, double CompactionSeconds, double WallSeconds)> RunCaseAsync(
-        string connectionString, PostgresProcesses cluster, Case c, int warmEvents, int events, int seed)
+        string connectionString, PostgresProcesses cluster, ZipfSampler consumers, Case c, int warmEvents, int events, int seed)
     {
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync();
         await ExecuteAsync(connection, "DROP TABLE IF EXISTS bench_log; " + await DropJournalsSqlAsync(connection));
         await ExecuteAsync(connection, string.Format(CultureInfo.InvariantCulture, LogTable, c.LogIndex));
-        var writer = new CaseWriter(connection, c, seed);
+        var writer = new CaseWriter(connection, consumers, c, seed);
         await writer.StartAsync();
         await writer.WriteAsync(warmEvents);
         await writer.CompactAsync();
@@ -166,10 +166,9 @@ public static class EventLogLayouts
     private static int RoundUp(int events) => (events + BatchEvents - 1) / BatchEvents * BatchEvents;
 
     /// <summary>Writes the load in one layout and compacts its journal when due.</summary>
-    private sealed class CaseWriter(NpgsqlConnection connection, Case c, int seed)
+    private sealed class CaseWriter(NpgsqlConnection connection, ZipfSampler consumers, Case c, int seed)
     {
         private readonly Random _random = new(seed);
-        private readonly ZipfConsumers _consumers = new();
         private readonly byte[] _payload = new byte[PayloadBytes];
         private readonly byte[] _entry = new byte[256];
         private long _sinceCompaction;
@@ -251,7 +250,7 @@ public static class EventLogLayouts
             var buckets = new List<int>[Buckets];
             for (var i = 0; i < BatchEvents; i++)
             {
-                var consumer = _consumers.Next(_random);
+                var consumer = consumers.Sample(_random.NextDouble());
                 if (!byConsumer.TryGetValue(consumer, out var ids))
                 {
                     byConsumer[consumer] = ids = [];
@@ -362,33 +361,6 @@ public static class EventLogLayouts
         private static string Key(int consumer) => "demo/c-" + consumer.ToString(CultureInfo.InvariantCulture);
     }
 
-    /// <summary>Consumer numbers drawn with probability proportional to 1 / rank (Zipf s = 1).</summary>
-    private sealed class ZipfConsumers
-    {
-        private readonly double[] _cumulative = new double[Consumers];
-
-        public ZipfConsumers()
-        {
-            var sum = 0.0;
-            for (var i = 0; i < Consumers; i++)
-            {
-                sum += 1.0 / (i + 1);
-                _cumulative[i] = sum;
-            }
-
-            for (var i = 0; i < Consumers; i++)
-            {
-                _cumulative[i] /= sum;
-            }
-        }
-
-        public int Next(Random random)
-        {
-            var i = Array.BinarySearch(_cumulative, random.NextDouble());
-            return Math.Min(i < 0 ? ~i : i, Consumers - 1);
-        }
-    }
-
     private static async Task<string> DropJournalsSqlAsync(NpgsqlConnection connection)
     {
         var drops = new System.Text.StringBuilder();
@@ -412,12 +384,5 @@ public static class EventLogLayouts
     {
         await using var command = new NpgsqlCommand(sql, connection) { CommandTimeout = 0 };
         return (T)(await command.ExecuteScalarAsync())!;
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -66,7 +64,7 @@ public static class GrainStorageWrites
         await using var server = await EmbeddedPostgres.StartAsync(new EmbeddedPostgresOptions
         {
             DataDirectory = dataDirectory,
-            Port = FreePort(),
+            Port = FreePorts.Next(),
             Database = "grain_storage_bench",
             Durable = true,
         });
@@ -77,7 +75,7 @@ public static class GrainStorageWrites
             .ConfigureLogging(logging => logging.ClearProviders())
             .UseOrleans(silo =>
             {
-                silo.UseLocalhostClustering(FreePort(), FreePort(), serviceId: "bench", clusterId: "bench");
+                silo.UseLocalhostClustering(FreePorts.Next(), FreePorts.Next(), serviceId: "bench", clusterId: "bench");
                 silo.AddAdoNetGrainStorage(AdoNetName, options =>
                 {
                     options.Invariant = SegmentEngineOrleansExtensions.Invariant;
@@ -172,11 +170,4 @@ public static class GrainStorageWrites
     }
 
     private static int PayloadBytes() => new SegmentEngine.Hosting.Orleans.SystemTextJsonGrainStorageSerializer().Serialize(NewState(0)).ToMemory().Length;
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

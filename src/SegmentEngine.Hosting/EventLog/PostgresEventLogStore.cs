@@ -60,8 +60,8 @@ public sealed partial class PostgresEventLogStore : IAsyncDisposable
         """;
 
     // Chunks with some entries older than the cutoff and some not (after PurgeSql, in its transaction), locked, with
-    // where each is: the table is indexed on the stream's hash alone, so a rewrite found by (stream_hash, seq) would
-    // fetch every row of its stream, and a hot stream's purge would cost its row count once per rewritten chunk.
+    // their ctid: the table is indexed on the stream's hash alone, so finding a chunk again by (stream_hash, seq) would
+    // fetch every row of its stream once per rewritten chunk.
     private const string PartlyExpiredSql =
         """
         SELECT ctid, entry_count, payload
