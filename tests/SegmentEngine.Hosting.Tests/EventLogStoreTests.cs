@@ -130,6 +130,55 @@ public sealed class EventLogStoreTests(PostgresFixture fixture, ITestOutputHelpe
     }
 
     [Fact]
+    public async Task The_stores_pools_keep_their_repeated_reads_prepared_and_do_not_reset_a_returned_connection()
+    {
+        // As the store reads: each batch opens a pooled connection, runs the read and gives the connection back.
+        var serviceId = NewId("svc");
+        await using var dataSource = Postgres.PooledDataSource.Create(fixture.ConnectionString, maxConnections: 1);
+        for (var i = 0; i < 6; i++)
+        {
+            await using var connection = await dataSource.OpenConnectionAsync();
+            await using var read = new NpgsqlCommand(PostgresEventLogStore.ReadSql, connection);
+            read.Parameters.Add(new NpgsqlParameter<string>("service", serviceId));
+            read.Parameters.Add(new NpgsqlParameter<long[]>("hashes", NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Bigint) { TypedValue = [i] });
+            read.Parameters.Add(new NpgsqlParameter<string[]>("keys", NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Text) { TypedValue = [$"p/c-{i}"] });
+            await using var reader = await read.ExecuteReaderAsync();
+            Assert.False(await reader.ReadAsync());
+        }
+
+        // The pool's one connection: the read is a prepared statement of its session, so PostgreSQL no longer parses
+        // and plans it at every execution.
+        await using (var connection = await dataSource.OpenConnectionAsync())
+        {
+            await using var prepared = new NpgsqlCommand("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE '%FROM se_event_log%stream_hash = ANY%'", connection);
+            Assert.Equal(1L, await prepared.ExecuteScalarAsync());
+        }
+
+        // Nor is the connection reset when it goes back to the pool (the stores set nothing that would need it): a
+        // setting made on it is still there at its next use.
+        await using (var connection = await dataSource.OpenConnectionAsync())
+        {
+            await using var set = new NpgsqlCommand("SET statement_timeout = '123s'", connection);
+            await set.ExecuteNonQueryAsync();
+        }
+
+        await using (var connection = await dataSource.OpenConnectionAsync())
+        {
+            await using var show = new NpgsqlCommand("SHOW statement_timeout", connection);
+            Assert.Equal("123s", await show.ExecuteScalarAsync());
+        }
+
+        // An operator's own settings win, including none.
+        static NpgsqlConnectionStringBuilder For(string connectionString) => new(Postgres.PooledDataSource.ConnectionStringFor(connectionString, 4));
+        Assert.Equal(Postgres.PooledDataSource.AutoPreparedStatements, For("Host=h").MaxAutoPrepare);
+        Assert.True(For("Host=h").NoResetOnClose);
+        Assert.Equal(0, For("Host=h;Max Auto Prepare=0").MaxAutoPrepare);
+        Assert.Equal(3, For("Host=h;maxautoprepare=3").MaxAutoPrepare);
+        Assert.False(For("Host=h;No Reset On Close=false").NoResetOnClose);
+        Assert.Equal(4, For("Host=h").MaxPoolSize);
+    }
+
+    [Fact]
     public async Task Delete_removes_only_that_stream()
     {
         await using var store = CreateStore(NewId("svc"));
