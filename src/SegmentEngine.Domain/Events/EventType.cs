@@ -31,6 +31,9 @@ public enum EventType : byte
 /// <summary>Wire names of event types.</summary>
 public static class EventTypeNames
 {
+    /// <summary>How many contract types there are: <see cref="EventType"/>'s values are 0 to <c>Count - 1</c>.</summary>
+    public const int Count = (int)EventType.Custom + 1;
+
     /// <summary>The contract name (<c>purchase</c>, <c>check_in</c> ...), which is also the payload object's name.</summary>
     public static string ToWire(this EventType type) => type switch
     {

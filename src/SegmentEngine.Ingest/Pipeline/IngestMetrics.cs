@@ -60,8 +60,14 @@ public sealed class IngestMetrics : IDisposable
     /// <summary>Records the consumer lag summed over the assigned partitions.</summary>
     public void Lag(long records) => Volatile.Write(ref _lag, records);
 
-    /// <summary>Counts one accepted event of a type.</summary>
-    public void EventAccepted(string type) => _events.Add(1, new KeyValuePair<string, object?>("type", type));
+    /// <summary>Counts accepted events of a type (the ingest adds a batch's count once per type, not once per event).</summary>
+    public void EventsAccepted(string type, long count)
+    {
+        if (count > 0)
+        {
+            _events.Add(count, new KeyValuePair<string, object?>("type", type));
+        }
+    }
 
     /// <summary>Counts one dead letter of a reason.</summary>
     public void DeadLettered(string reason) => _deadLetters.Add(1, new KeyValuePair<string, object?>("reason", reason));

@@ -352,6 +352,7 @@ public sealed partial class KafkaIngestService(
         var byConsumer = _consumerTables.Rent(batch.Count);
         var pending = _pendingLists.Rent(0);
         var calls = new BatchCalls();
+        Span<int> acceptedByType = stackalloc int[EventTypeNames.Count]; // counted into the metric once per type, after the loop
         foreach (var record in batch)
         {
             var key = record.Key.Memory;
@@ -364,9 +365,14 @@ public sealed partial class KafkaIngestService(
             }
 
             var ev = parsed.Event!;
-            metrics.EventAccepted(ev.Type.ToWire());
+            acceptedByType[(int)ev.Type]++;
             System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(byConsumer, new ConsumerKey(ev.BrandId, ev.ConsumerId), out _)
                 .Add(new RawEvent(key, value) { Parsed = ev });
+        }
+
+        for (var type = 0; type < acceptedByType.Length; type++)
+        {
+            metrics.EventsAccepted(((EventType)type).ToWire(), acceptedByType[type]);
         }
 
         // Everything up to here runs on the lane, one batch at a time, so each consumer's deliveries chain in batch order.
