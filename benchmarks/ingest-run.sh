@@ -13,7 +13,8 @@
 # RUNS=N runs the load test N times back to back on the same engine, with seeds 1..N (later runs meet a warm engine
 # whose consumers from the earlier runs are still active); run K's summary goes to loadtest-K.txt, its /metrics to loadtest-K-metrics.txt.
 # Ports: PG_PORT (55490), API_PORT (5280, and the next one for HTTP), SILO_PORT (11311), GATEWAY_PORT (30300).
-# SILO_DIR runs another build of the silo (for A/B runs; default src/SegmentEngine.Silo/bin/Release/net10.0).
+# SILO_DIR runs another build of the silo (for A/B runs; default src/SegmentEngine.Silo/bin/Release/net10.0); LT_DIR
+# another build of the load test (default loadtests/SegmentEngine.LoadTests/bin/Release/net10.0).
 # GC_TRACE=AT:SECONDS also records the engine's GC events from AT seconds after the load test's t=0, for SECONDS, into
 # NAME/gc.nettrace (first run only; needs dotnet-trace: dotnet tool install -g dotnet-trace); read it with
 # `dotnet run -c Release --project benchmarks/SegmentEngine.Benchmarks -- gc-timeline /tmp/segengine-runs/NAME/gc.nettrace`.
@@ -22,7 +23,7 @@
 # interval, with `python3 benchmarks/timeline.py /tmp/segengine-runs/NAME/timeline [SAMPLES_PER_ROW]`.
 set -euo pipefail
 if [[ $# -lt 3 ]]; then
-    sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
 fi
 
@@ -95,7 +96,7 @@ for run in $(seq 1 "$runs"); do
         sample_timeline "$out" "$run_dir/timeline" "$TIMELINE" &
     fi
     # shellcheck disable=SC2086
-    timeout $((duration + 400)) dotnet loadtests/SegmentEngine.LoadTests/bin/Release/net10.0/SegmentEngine.LoadTests.dll \
+    timeout $((duration + 400)) dotnet "${LT_DIR:-loadtests/SegmentEngine.LoadTests/bin/Release/net10.0}/SegmentEngine.LoadTests.dll" \
         --data-dir "$run_dir/data" --grpc "http://127.0.0.1:$api_port" --metrics "http://127.0.0.1:$http_port/metrics" \
         --pg-port "$pg_port" --duration "$duration" --rate "$rate" --max-lag 100000 --drain-timeout 120 --baselines none \
         "${seed_args[@]}" ${LT_ARGS:-} > "$out" 2>&1 || echo "load test exited with $? (see $out)" >&2
