@@ -6,8 +6,23 @@ using Xunit;
 namespace SegmentEngine.Hosting.Tests;
 
 [Collection(PostgresCollection.Name)]
-public sealed class OrleansSchemaTests(PostgresFixture fixture)
+public sealed class OrleansSchemaTests(PostgresFixture fixture) : IAsyncLifetime
 {
+    private readonly List<string> _databases = [];
+
+    /// <inheritdoc />
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    /// <summary>Drops the databases this test made (their pooled connections closed first), so runs do not pile them up.</summary>
+    public async Task DisposeAsync()
+    {
+        foreach (var database in _databases)
+        {
+            NpgsqlConnection.ClearPool(new NpgsqlConnection(new NpgsqlConnectionStringBuilder(fixture.ConnectionString) { Database = database }.ConnectionString));
+            await ExecuteAsync(fixture.ConnectionString, $"DROP DATABASE IF EXISTS {database} WITH (FORCE)");
+        }
+    }
+
     [Fact]
     public async Task Applying_twice_and_concurrently_succeeds_and_registers_every_query_key()
     {
@@ -83,6 +98,7 @@ public sealed class OrleansSchemaTests(PostgresFixture fixture)
     {
         var database = prefix + Guid.NewGuid().ToString("N")[..8];
         await ExecuteAsync(fixture.ConnectionString, $"CREATE DATABASE {database}");
+        _databases.Add(database);
         return new NpgsqlConnectionStringBuilder(fixture.ConnectionString) { Database = database }.ConnectionString;
     }
 
