@@ -18,7 +18,11 @@ public sealed class OrleansSchemaTests(PostgresFixture fixture) : IAsyncLifetime
     {
         foreach (var database in _databases)
         {
-            NpgsqlConnection.ClearPool(new NpgsqlConnection(new NpgsqlConnectionStringBuilder(fixture.ConnectionString) { Database = database }.ConnectionString));
+            await using (var pooled = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(fixture.ConnectionString) { Database = database }.ConnectionString))
+            {
+                NpgsqlConnection.ClearPool(pooled);
+            }
+
             await ExecuteAsync(fixture.ConnectionString, $"DROP DATABASE IF EXISTS {database} WITH (FORCE)");
         }
     }
