@@ -11,7 +11,8 @@ namespace SegmentEngine.Benchmarks.Ingest;
 /// The ingest's parse of one record against two floors over the same bytes, interleaved in every round: a bare
 /// <see cref="Utf8JsonReader"/> pass (every token read, nothing kept) and <see cref="JsonDocument"/> parse and dispose.
 /// The records are those of the load test's reference mix (60% purchases with one item, 30% check-ins, 10% survey
-/// answers, as <c>loadtests/</c> writes them). Run with <c>parse-ratios [records] [rounds]</c>.
+/// answers, as <c>loadtests/</c> writes them), with the bytes each side allocates per record. Run with
+/// <c>parse-ratios [records] [rounds]</c>.
 /// </summary>
 public static class ParseRatios
 {
@@ -57,16 +58,19 @@ public static class ParseRatios
         ];
         string[] names = ["EventParser.Parse", "floor: Utf8JsonReader pass", "floor: JsonDocument parse"];
         var times = names.Select(_ => new List<double>()).ToArray();
+        var allocated = new long[sides.Length];
         for (var round = -2; round < rounds; round++)
         {
             for (var s = 0; s < sides.Length; s++)
             {
+                var bytesBefore = GC.GetAllocatedBytesForCurrentThread();
                 var sw = Stopwatch.StartNew();
                 sides[s]();
                 var ns = sw.Elapsed.TotalNanoseconds / records;
                 if (round >= 0)
                 {
                     times[s].Add(ns);
+                    allocated[s] += GC.GetAllocatedBytesForCurrentThread() - bytesBefore;
                 }
             }
         }
@@ -78,7 +82,7 @@ public static class ParseRatios
 
         for (var s = 0; s < sides.Length; s++)
         {
-            Console.WriteLine($"{names[s],-30} min {times[s].Min(),7:0} ns  median {Median(times[s]),7:0} ns per record");
+            Console.WriteLine($"{names[s],-30} min {times[s].Min(),7:0} ns  median {Median(times[s]),7:0} ns  {(double)allocated[s] / rounds / records,6:0} bytes allocated per record");
         }
 
         for (var f = 1; f < sides.Length; f++)

@@ -18,11 +18,22 @@ public static partial class EventParser
         {
         }
 
+        /// <summary>A name between <see cref="Parent"/> and the index (<c>items</c> of <c>purchase.items[0]</c>).</summary>
+        public string? Middle { get; init; }
+
         public FieldPath Child(string name) => new(ToString(), -1, name);
+
+        /// <summary>
+        /// Element <paramref name="index"/> of the array at this path, with no string built until a message needs it
+        /// (a purchase's items are read on every purchase; their path is text only in a rejection).
+        /// </summary>
+        public FieldPath Item(int index)
+            => Index < 0 && Middle is null && Name is not null ? new(Parent, index, null) { Middle = Name } : new(ToString(), index, null);
 
         public override string ToString()
         {
-            var head = Index >= 0 ? $"{Parent}[{Index}]" : Parent;
+            var head = Middle is null ? Parent : Parent + "." + Middle;
+            head = Index >= 0 ? $"{head}[{Index}]" : head;
             return Name is null ? head : head + "." + Name;
         }
     }

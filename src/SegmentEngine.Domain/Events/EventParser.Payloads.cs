@@ -65,13 +65,12 @@ public static partial class EventParser
         }
 
         var list = new PurchaseItem[count];
-        var parent = path.ToString();
         var slots = default(FieldSlots);
         var f = ((Span<JsonElement>)slots)[..ItemFields.Length];
         var index = 0;
         foreach (var item in element.EnumerateArray())
         {
-            var itemPath = new FieldPath(parent, index, null);
+            var itemPath = path.Item(index);
             if (item.ValueKind != JsonValueKind.Object)
             {
                 return Invalid(itemPath, "must be an object");
