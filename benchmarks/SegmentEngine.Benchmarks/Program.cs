@@ -9,6 +9,7 @@ namespace SegmentEngine.Benchmarks;
 /// <c>gc-timeline FILE.nettrace</c> lists the garbage collections of a GC event trace; <c>alloc-sites FILE.nettrace</c>
 /// where a gc-verbose trace's allocation samples come from;
 /// <c>parse-ratios [records] [rounds]</c> the ingest's parse of a record against JSON floors;
+/// <c>append-ratios [consumers] [events] [rounds]</c> the shard's upsert of one-event deltas;
 /// <c>ratios [rows] [rounds]</c> measures all sides
 /// interleaved (see benchmarks/RESULTS.md).
 /// </summary>
@@ -41,6 +42,15 @@ public static class Program
         {
             var inv = System.Globalization.CultureInfo.InvariantCulture;
             Ingest.ParseRatios.Run(args.Length > 1 ? int.Parse(args[1], inv) : 200_000, args.Length > 2 ? int.Parse(args[2], inv) : 20);
+            return;
+        }
+        if (args.Length > 0 && args[0] == "append-ratios")
+        {
+            var inv = System.Globalization.CultureInfo.InvariantCulture;
+            Ingest.AppendRatios.Run(
+                args.Length > 1 ? int.Parse(args[1], inv) : 1_000_000,
+                args.Length > 2 ? int.Parse(args[2], inv) : 3_000_000,
+                args.Length > 3 ? int.Parse(args[3], inv) : 3);
             return;
         }
         if (args.Length > 0 && args[0] == "ratios")
