@@ -33,9 +33,15 @@ internal static class CodeStrings
         }
 
         var utf8 = raw[1..^1];
-        if (utf8.Contains((byte)'\\'))
+        return utf8.Contains((byte)'\\') ? element.GetString()! : Of(utf8);
+    }
+
+    /// <summary>The string of a JSON string's UTF-8 text with no escapes (validated UTF-8), shared when it was seen recently.</summary>
+    public static string Of(ReadOnlySpan<byte> utf8)
+    {
+        if (utf8.Length > MaxBytes)
         {
-            return element.GetString()!;
+            return Encoding.UTF8.GetString(utf8);
         }
 
         var slot = (int)(XxHash3.HashToUInt64(utf8) & (Slots - 1));
@@ -45,7 +51,7 @@ internal static class CodeStrings
             return entry.Text;
         }
 
-        // The document has validated the UTF-8 already.
+        // The record was validated as UTF-8 before it was read.
         var text = Encoding.UTF8.GetString(utf8);
         Volatile.Write(ref Table[slot], new Entry(utf8.ToArray(), text));
         return text;
