@@ -154,9 +154,18 @@ public sealed class PrivacyState
 /// <summary>
 /// A behavioural event held for rules (purchase, refund, check-in, survey answer, custom), compact:
 /// only the fields of its type are set; the others are null and not written to JSON.
+/// <para>
+/// One made from an applied event (<see cref="Of"/>) keeps the event's own payload, which is read-only, and reads its
+/// fields from it rather than copying each one (the ingest holds one of these per event). One built field by field
+/// (read back from the log, a test) keeps them in a side object; setting a field of the first kind first copies the
+/// payload's fields there, so both read and write the same way.
+/// </para>
 /// </summary>
 public sealed class HeldEvent
 {
+    private EventPayload? _payload;
+    private HeldFields? _fields;
+
     /// <summary>The event id.</summary>
     public string EventId { get; set; } = string.Empty;
 
@@ -168,51 +177,176 @@ public sealed class HeldEvent
 
     /// <summary>Custom event name (the rule-visible type of a custom event).</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
-    public string? Name { get; set; }
+    public string? Name
+    {
+        get => _fields?.Name;
+        set => Fields.Name = value;
+    }
 
     /// <summary>Purchase/refund order id.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
-    public string? OrderId { get; set; }
+    public string? OrderId
+    {
+        get => _payload switch
+        {
+            PurchasePayload p => p.OrderId,
+            RefundPayload r => r.OrderId,
+            _ => _fields?.OrderId,
+        };
+        set => Fields.OrderId = value;
+    }
 
     /// <summary>Purchase/refund amount.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
-    public decimal? Amount { get; set; }
+    public decimal? Amount
+    {
+        get => _payload switch
+        {
+            PurchasePayload p => p.Amount,
+            RefundPayload r => r.Amount,
+            _ => _fields?.Amount,
+        };
+        set => Fields.Amount = value;
+    }
 
     /// <summary>Purchase/refund currency.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
-    public string? Currency { get; set; }
+    public string? Currency
+    {
+        get => _payload switch
+        {
+            PurchasePayload p => p.Currency,
+            RefundPayload r => r.Currency,
+            _ => _fields?.Currency,
+        };
+        set => Fields.Currency = value;
+    }
 
     /// <summary>Purchase store id.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
-    public string? StoreId { get; set; }
+    public string? StoreId
+    {
+        get => _payload is PurchasePayload p ? p.StoreId : _fields?.StoreId;
+        set => Fields.StoreId = value;
+    }
 
     /// <summary>Purchase items (null when none).</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
-    public IReadOnlyList<PurchaseItem>? Items { get; set; }
+    public IReadOnlyList<PurchaseItem>? Items
+    {
+        get => _payload is PurchasePayload p ? (p.Items.Count > 0 ? p.Items : null) : _fields?.Items;
+        set => Fields.Items = value;
+    }
 
     /// <summary>Check-in location id.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
-    public string? LocationId { get; set; }
+    public string? LocationId
+    {
+        get => _payload is CheckInPayload c ? c.LocationId : _fields?.LocationId;
+        set => Fields.LocationId = value;
+    }
 
     /// <summary>Survey id.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
-    public string? SurveyId { get; set; }
+    public string? SurveyId
+    {
+        get => _payload is SurveyAnswerPayload s ? s.SurveyId : _fields?.SurveyId;
+        set => Fields.SurveyId = value;
+    }
 
     /// <summary>Survey question id.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
-    public string? QuestionId { get; set; }
+    public string? QuestionId
+    {
+        get => _payload is SurveyAnswerPayload s ? s.QuestionId : _fields?.QuestionId;
+        set => Fields.QuestionId = value;
+    }
 
     /// <summary>Survey answer.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
-    public ScalarValue? Answer { get; set; }
+    public ScalarValue? Answer
+    {
+        get => _payload is SurveyAnswerPayload s ? s.Answer : _fields?.Answer;
+        set => Fields.Answer = value;
+    }
 
     /// <summary>Custom event properties (null when none).</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
-    public Dictionary<string, ScalarValue>? Properties { get; set; }
+    public Dictionary<string, ScalarValue>? Properties
+    {
+        get => _fields?.Properties;
+        set => Fields.Properties = value;
+    }
 
     /// <summary>The type rules see: the custom name for custom events, else the contract name.</summary>
     [JsonIgnore]
     public string RuleType => Type == EventType.Custom && Name is not null ? Name : Type.ToWire();
+
+    /// <summary>The fields set one by one; a payload-backed event's fields are copied here first.</summary>
+    private HeldFields Fields
+    {
+        get
+        {
+            if (_payload is not null)
+            {
+                _fields = new HeldFields
+                {
+                    OrderId = OrderId, Amount = Amount, Currency = Currency, StoreId = StoreId, Items = Items,
+                    LocationId = LocationId, SurveyId = SurveyId, QuestionId = QuestionId, Answer = Answer,
+                };
+                _payload = null;
+            }
+
+            return _fields ??= new HeldFields();
+        }
+    }
+
+    /// <summary>
+    /// The held form of an applied event of a held type (purchase, refund, check-in, survey answer, custom); null for
+    /// any other. A custom event's properties are copied (its payload's map is only read-only to its holders).
+    /// </summary>
+    public static HeldEvent? Of(ConsumerEvent e)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        var held = new HeldEvent { EventId = e.EventId, Type = e.Type, OccurredAt = e.OccurredAt };
+        switch (e.Payload)
+        {
+            case PurchasePayload or RefundPayload or CheckInPayload or SurveyAnswerPayload:
+                held._payload = e.Payload;
+                return held;
+            case CustomPayload c:
+                held.Name = c.Name;
+                held.Properties = c.Properties.Count > 0 ? new Dictionary<string, ScalarValue>(c.Properties, StringComparer.Ordinal) : null;
+                return held;
+            default:
+                return null;
+        }
+    }
+
+    private sealed class HeldFields
+    {
+        public string? Name { get; set; }
+
+        public string? OrderId { get; set; }
+
+        public decimal? Amount { get; set; }
+
+        public string? Currency { get; set; }
+
+        public string? StoreId { get; set; }
+
+        public IReadOnlyList<PurchaseItem>? Items { get; set; }
+
+        public string? LocationId { get; set; }
+
+        public string? SurveyId { get; set; }
+
+        public string? QuestionId { get; set; }
+
+        public ScalarValue? Answer { get; set; }
+
+        public Dictionary<string, ScalarValue>? Properties { get; set; }
+    }
 }
 
 /// <summary>The latest answer to one (survey, question).</summary>

@@ -105,35 +105,9 @@ public sealed partial class ConsumerState
 
     private StateChanges Hold(ConsumerEvent e)
     {
-        var held = new HeldEvent { EventId = e.EventId, Type = e.Type, OccurredAt = e.OccurredAt };
-        switch (e.Payload)
+        if (HeldEvent.Of(e) is not { } held)
         {
-            case PurchasePayload p:
-                held.OrderId = p.OrderId;
-                held.Amount = p.Amount;
-                held.Currency = p.Currency;
-                held.StoreId = p.StoreId;
-                held.Items = p.Items.Count > 0 ? p.Items : null; // the payload's items are read-only: shared, not copied
-                break;
-            case RefundPayload r:
-                held.OrderId = r.OrderId;
-                held.Amount = r.Amount;
-                held.Currency = r.Currency;
-                break;
-            case CheckInPayload c:
-                held.LocationId = c.LocationId;
-                break;
-            case SurveyAnswerPayload s:
-                held.SurveyId = s.SurveyId;
-                held.QuestionId = s.QuestionId;
-                held.Answer = s.Answer;
-                break;
-            case CustomPayload c:
-                held.Name = c.Name;
-                held.Properties = c.Properties.Count > 0 ? new Dictionary<string, ScalarValue>(c.Properties, StringComparer.Ordinal) : null;
-                break;
-            default:
-                return StateChanges.None;
+            return StateChanges.None;
         }
 
         Events.Add(held);
