@@ -358,7 +358,7 @@ public static partial class EventParser
     private static bool DirectAmount(ref Utf8JsonReader reader, out decimal? value)
     {
         value = null;
-        if (reader.TokenType != JsonTokenType.Number || !reader.TryGetDecimal(out var number) || number < 0 || number > MaxAmount)
+        if (reader.TokenType != JsonTokenType.Number || !reader.TryGetDecimal(out var number) || !IsAmount(number))
         {
             return false;
         }
@@ -370,7 +370,7 @@ public static partial class EventParser
     private static bool DirectQuantity(ref Utf8JsonReader reader, out int? value)
     {
         value = null;
-        if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt32(out var quantity) || quantity is < 1 or > MaxQuantity)
+        if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt32(out var quantity) || !IsQuantity(quantity))
         {
             return false;
         }

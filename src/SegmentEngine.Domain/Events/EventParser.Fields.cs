@@ -131,7 +131,7 @@ public static partial class EventParser
             return Missing(path);
         }
 
-        if (element.ValueKind != JsonValueKind.Number || !element.TryGetDecimal(out value) || value < 0 || value > MaxAmount)
+        if (element.ValueKind != JsonValueKind.Number || !element.TryGetDecimal(out value) || !IsAmount(value))
         {
             value = 0;
             return Invalid(path, "must be a decimal number between 0 and 10^12");
@@ -139,6 +139,12 @@ public static partial class EventParser
 
         return null;
     }
+
+    /// <summary>The contract's range of an amount or unit price (both parsing paths).</summary>
+    private static bool IsAmount(decimal value) => value >= 0 && value <= MaxAmount;
+
+    /// <summary>The contract's range of an item quantity (both parsing paths).</summary>
+    private static bool IsQuantity(int value) => value is >= 1 and <= MaxQuantity;
 
     private static DeadLetter? CheckCurrency(JsonElement element, FieldPath path, BrandSettings brand, bool required, out string? currency)
     {

@@ -102,7 +102,7 @@ public static partial class EventParser
             return Missing(path);
         }
 
-        if (element.ValueKind != JsonValueKind.Number || !element.TryGetInt32(out quantity) || quantity is < 1 or > MaxQuantity)
+        if (element.ValueKind != JsonValueKind.Number || !element.TryGetInt32(out quantity) || !IsQuantity(quantity))
         {
             quantity = 0;
             return Invalid(path, $"must be a whole number between 1 and {MaxQuantity}");
