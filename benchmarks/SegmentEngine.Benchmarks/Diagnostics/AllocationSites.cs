@@ -8,8 +8,9 @@ namespace SegmentEngine.Benchmarks.Diagnostics;
 /// <c>alloc-sites FILE.nettrace</c>: where a running engine allocates, from the allocation samples (one about every
 /// 100 KB) of a trace taken with <c>dotnet-trace collect -p PID --profile gc-verbose --duration 00:00:00:08</c>. Prints
 /// the sampled bytes by type, by the first frame of the project's own code on the stack, and by the first frame that is
-/// not the base library's (with the project frame under it), each as a share of all sampled bytes; then the
-/// large-object heap's samples by type and site, as a share of those.
+/// not the base library's (with the project frame under it), each as a share of all sampled bytes; then by type and
+/// the project's frame together (which object each site makes); then the large-object heap's samples by type and
+/// site, as a share of those.
 /// </summary>
 public static class AllocationSites
 {
@@ -23,6 +24,7 @@ public static class AllocationSites
         var byType = new Dictionary<string, long>(StringComparer.Ordinal);
         var byOwnFrame = new Dictionary<string, long>(StringComparer.Ordinal);
         var byFrame = new Dictionary<string, long>(StringComparer.Ordinal);
+        var byTypeAndOwnFrame = new Dictionary<string, long>(StringComparer.Ordinal);
         var largeBySite = new Dictionary<string, long>(StringComparer.Ordinal);
         long total = 0, large = 0;
         var frames = new List<string>();
@@ -45,6 +47,7 @@ public static class AllocationSites
             var own = frames.FirstOrDefault(f => f.StartsWith("SegmentEngine", StringComparison.Ordinal)) ?? "(none of the project's)";
             var first = frames.FirstOrDefault(f => f.Length > 0 && f != "?" && !f.StartsWith("System.", StringComparison.Ordinal)) ?? "?";
             Add(byOwnFrame, own, bytes);
+            Add(byTypeAndOwnFrame, (tick.TypeName ?? "?") + "  at  " + own, bytes);
             Add(byFrame, first == own ? first : first + "  <=  " + own, bytes);
             if (tick.AllocationKind == GCAllocationKind.Large)
             {
@@ -63,6 +66,7 @@ public static class AllocationSites
         Print("by type", byType, total);
         Print("by first frame of the project's code", byOwnFrame, total);
         Print("by first frame outside the base library", byFrame, total);
+        Print("by type and first frame of the project's code", byTypeAndOwnFrame, total, 2 * Top);
         Console.WriteLine(string.Create(inv, $"large-object heap: {large / 1e6:F0} MB sampled ({100.0 * large / total:F1}% of all)"));
         if (large > 0)
         {
@@ -73,10 +77,10 @@ public static class AllocationSites
     private static void Add(Dictionary<string, long> table, string key, long bytes)
         => table[key] = table.GetValueOrDefault(key) + bytes;
 
-    private static void Print(string title, Dictionary<string, long> table, long total)
+    private static void Print(string title, Dictionary<string, long> table, long total, int top = Top)
     {
         Console.WriteLine("== " + title);
-        foreach (var (key, bytes) in table.OrderByDescending(p => p.Value).Take(Top))
+        foreach (var (key, bytes) in table.OrderByDescending(p => p.Value).Take(top))
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{100.0 * bytes / total,6:F1}%  {key}"));
         }

@@ -11,7 +11,8 @@ namespace SegmentEngine.Benchmarks.Memory;
 /// state holding a few released events, and each held event once released from memory (its dedup entry), for
 /// load-test-like ids and for UUIDs. Measured as the
 /// managed heap with the states alive minus the heap before they were made, after full collections. Last, the bytes
-/// allocated per event applied (what the collector sees of each event once it is parsed).
+/// allocated per event applied (what the collector sees of each event once it is parsed), and per held event encoded
+/// as its event-log record.
 /// </summary>
 public static class ConsumerStateMemory
 {
@@ -40,14 +41,16 @@ public static class ConsumerStateMemory
             Console.WriteLine($"held and released, {name}: {perState / EventsPerState:F0} B per event, state included ({EventsPerState} purchases per state, {States:N0} states)");
         }
 
-        Console.WriteLine($"allocated while applying, the load test's mix: {AllocatedPerApply():F1} B per applied event (200,000 events over 1,000 states, the last of 4 rounds)");
+        var (perEvent, perRecord) = AllocatedPerApply();
+        Console.WriteLine($"allocated while applying, the load test's mix: {perEvent:F1} B per applied event (200,000 events over 1,000 states, the last of 4 rounds)");
+        Console.WriteLine($"allocated while encoding them as event-log records: {perRecord:F1} B per held event (HeldEventBinary, one reused writer)");
     }
 
     /// <summary>
     /// Bytes the applying thread allocates per event applied to warm states (the held form, the state's lists and
     /// dedup table growing), for 60% purchases with one item, 30% check-ins and 10% survey answers, parsed beforehand.
     /// </summary>
-    private static double AllocatedPerApply()
+    private static (double PerEvent, double PerRecord) AllocatedPerApply()
     {
         var brands = new BrandDirectory([new BrandSettings { BrandId = "acme", Currency = "USD" }]);
         var events = new ConsumerEvent[200_000];
@@ -67,6 +70,7 @@ public static class ConsumerStateMemory
         }
 
         var perEvent = 0.0;
+        var perRecord = 0.0;
         for (var round = 0; round < 4; round++)
         {
             var states = new Dictionary<string, ConsumerState>(StringComparer.Ordinal);
@@ -82,9 +86,26 @@ public static class ConsumerStateMemory
             }
 
             perEvent = (GC.GetAllocatedBytesForCurrentThread() - before) / (double)events.Length;
+
+            // The same events encoded as the event log's records (what PostgresConsumerEventLog does before its COPY),
+            // into one reused writer: what the encoding itself allocates.
+            var record = new System.Buffers.ArrayBufferWriter<byte>(256);
+            var held = 0;
+            before = GC.GetAllocatedBytesForCurrentThread();
+            foreach (var state in states.Values)
+            {
+                for (var i = 0; i < state.Events.Count; i++)
+                {
+                    record.ResetWrittenCount();
+                    HeldEventBinary.Serialize(state.Events[i], record);
+                    held++;
+                }
+            }
+
+            perRecord = (GC.GetAllocatedBytesForCurrentThread() - before) / (double)Math.Max(1, held);
         }
 
-        return perEvent;
+        return (perEvent, perRecord);
     }
 
     private static readonly DateTimeOffset Now = new(2026, 11, 29, 12, 0, 0, TimeSpan.Zero);

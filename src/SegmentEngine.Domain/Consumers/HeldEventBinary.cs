@@ -103,8 +103,11 @@ public static class HeldEventBinary
         {
             mask |= Field.Items;
             w.Count(items.Count);
-            foreach (var item in items)
+
+            // Indexed: a foreach over the read-only list would box the array's enumerator for every purchase.
+            for (var i = 0; i < items.Count; i++)
             {
+                var item = items[i];
                 w.Text(item.Sku);
                 w.Text(item.Category);
                 w.Int32(item.Quantity);

@@ -129,14 +129,14 @@ public sealed partial class ConsumerBucketGrain(
         // order on all of them (neither can wait for the other). A consumer named twice in one call gets a second round,
         // after its first.
         var turns = new IngestTurn[consumers.Length];
-        var rounds = new List<Round> { new() };
+        var rounds = new List<Round> { new(consumers.Length) };
         for (var i = 0; i < turns.Length; i++)
         {
             var slot = _slots.GetOrAdd(consumers[i].ConsumerId);
             var round = slot.TakenBy == rounds ? slot.TakenInRound + 1 : 0;
             if (round == rounds.Count)
             {
-                rounds.Add(new Round());
+                rounds.Add(new Round(0));
             }
 
             var turn = new IngestTurn(slot, consumers[i].Events, slot.Tail);
@@ -302,7 +302,7 @@ public sealed partial class ConsumerBucketGrain(
             }
             else if (turn.Applied > 0 && turn.Slot.State.Events.Count > 0)
             {
-                (appending ??= []).Add(turn);
+                (appending ??= new List<IngestTurn>(turns.Count)).Add(turn);
             }
         }
 
@@ -482,7 +482,7 @@ public sealed partial class ConsumerBucketGrain(
             slot.ShardHoldsRow &= !turn.RowChanged && state.CreatedAt == turn.CreatedBefore;
             try
             {
-                (updates ??= []).Add(ConsumerFactsMapper.ToFacts(state, turn.Applied > 0 ? turn.HeldBefore : state.HeldCount, rowUnchanged: slot.ShardHoldsRow));
+                (updates ??= new List<ConsumerFacts>(turns.Count)).Add(ConsumerFactsMapper.ToFacts(state, turn.Applied > 0 ? turn.HeldBefore : state.HeldCount, rowUnchanged: slot.ShardHoldsRow));
             }
             catch (Exception e)
             {
@@ -490,7 +490,7 @@ public sealed partial class ConsumerBucketGrain(
                 continue;
             }
 
-            (published ??= []).Add(turn);
+            (published ??= new List<IngestTurn>(turns.Count)).Add(turn);
         }
 
         try
@@ -745,9 +745,10 @@ public sealed partial class ConsumerBucketGrain(
     private partial void LogErased();
 
     /// <summary>The consumers of one call that are applied together (each consumer at most once) and their shared signal.</summary>
-    private sealed class Round
+    /// <remarks>The first round of a call holds nearly all of its consumers, so it is made with room for them all (a list growing from empty copies itself several times a call).</remarks>
+    private sealed class Round(int capacity)
     {
-        public List<IngestTurn> Turns { get; } = [];
+        public List<IngestTurn> Turns { get; } = new(capacity);
 
         /// <summary>Completes when the round has finished: the next operations on its consumers may start.</summary>
         public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -30,18 +30,20 @@ public sealed class PostgresConsumerEventLog(PostgresEventLogStore store) : ICon
         // buffer is rented, sized for about 160 bytes an event so that it seldom grows, and given back once the store
         // has written it (the store reads it until its append completes; no cancellation token, so it completes only
         // then). The encoding runs before the first await, so the thread's record writer is this call's alone.
+        // Indexed loops throughout: a foreach over a read-only list boxes its enumerator, once per consumer below.
         var eventCount = 0;
-        foreach (var (_, held) in consumers)
+        for (var c = 0; c < consumers.Count; c++)
         {
-            eventCount += held?.Count ?? 0;
+            eventCount += consumers[c].Events?.Count ?? 0;
         }
 
         var append = EventLogAppend.Rented(ArrayPool<byte>.Shared, (int)Math.Min(eventCount * 160L, 1 << 20), consumers.Count);
         try
         {
             var record = t_record ??= new ArrayBufferWriter<byte>(256);
-            foreach (var (consumerId, events) in consumers)
+            for (var c = 0; c < consumers.Count; c++)
             {
+                var (consumerId, events) = consumers[c];
                 ArgumentNullException.ThrowIfNull(events, nameof(consumers));
                 if (events.Count == 0)
                 {
@@ -49,8 +51,9 @@ public sealed class PostgresConsumerEventLog(PostgresEventLogStore store) : ICon
                 }
 
                 append.StartStream(GrainKeys.Consumer(brandId, consumerId));
-                foreach (var held in events)
+                for (var e = 0; e < events.Count; e++)
                 {
+                    var held = events[e];
                     record.ResetWrittenCount();
                     HeldEventBinary.Serialize(held, record);
                     append.Add(held.EventId, held.OccurredAt, record.WrittenSpan);
