@@ -12,8 +12,10 @@ namespace SegmentEngine.Benchmarks.Ingest;
 /// The events are written by a source shaped like the grains' held events (literal keys, text values the table
 /// stores), so the log's appends, growth and text store do what they do under load. Prints nanoseconds per event for
 /// each round against a bare loop over the same deltas that only counts their records (the floor of reading the
-/// source), and the table's bytes at the end. Run with <c>append-ratios [consumers] [events] [rounds]</c>; every
-/// round starts from an empty table.
+/// source), the same deltas carrying the row the table reported for each consumer's last one
+/// (<see cref="ConsumerFacts.ShardRow"/>, as the buckets send them) against none, and the table's bytes at the end. Run
+/// with <c>append-ratios [consumers] [events] [rounds]</c>; every round starts from two empty tables, one given the
+/// deltas plain and one hinted, in alternating turns of 10,000 deltas.
 /// </summary>
 public static class AppendRatios
 {
@@ -26,6 +28,7 @@ public static class AppendRatios
         var deltas = Deltas(ids, events);
         Console.WriteLine($"{consumers} consumers, {events} events (Zipf s = 1); {rounds} rounds after 1 warm-up round");
         var upsert = new List<double>();
+        var hintedUpsert = new List<double>();
         var floor = new List<double>();
         long bytes = 0;
         long logBytes = 0;
@@ -44,38 +47,18 @@ public static class AppendRatios
             var floorNs = sw.Elapsed.TotalNanoseconds / deltas.Length;
             GC.KeepAlive(records);
 
-            var table = new ConsumerTable(consumers);
-            var held = new int[consumers];
-            GC.Collect();
-            sw.Restart();
-            foreach (var (consumer, source) in deltas)
-            {
-                var facts = new ConsumerFacts
-                {
-                    ConsumerId = ids[consumer],
-                    EventSource = source,
-                    EventsFrom = held[consumer] == 0 ? null : held[consumer],
-                    RowUnchanged = true,
-                    SurveysUnchanged = true,
-                };
-                if (!table.TryUpsert(facts, out _))
-                {
-                    throw new InvalidOperationException("a delta did not connect");
-                }
+            var (upsertNs, hintedNs, table) = Upsert(ids, deltas);
 
-                held[consumer]++;
-            }
-
-            var upsertNs = sw.Elapsed.TotalNanoseconds / deltas.Length;
             if (round >= 0)
             {
                 upsert.Add(upsertNs);
+                hintedUpsert.Add(hintedNs);
                 floor.Add(floorNs);
             }
 
             bytes = table.EstimateBytes();
             logBytes = table.ColumnByteCounts().Where(c => c.Name.Contains("log", StringComparison.OrdinalIgnoreCase)).Sum(c => c.Bytes);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"round {round + 1}: upsert {upsertNs,7:F0} ns/event, floor {floorNs,5:F0} ns/event"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"round {round + 1}: upsert {upsertNs,7:F0} ns/event, with row hints {hintedNs,7:F0} ns/event, floor {floorNs,5:F0} ns/event"));
         }
 
         Console.WriteLine(string.Create(
@@ -83,7 +66,75 @@ public static class AppendRatios
             $"upsert of a one-event delta  min {upsert.Min(),7:F0} ns  median {Median(upsert),7:F0} ns; floor (count records) min {floor.Min():F0} ns"));
         Console.WriteLine(string.Create(
             CultureInfo.InvariantCulture,
+            $"with row hints (ConsumerFacts.ShardRow)  min {hintedUpsert.Min(),7:F0} ns  median {Median(hintedUpsert),7:F0} ns; hinted / plain, median of the rounds' ratios {Median(hintedUpsert.Select((h, i) => h / upsert[i]).ToList()):F3}"));
+        Console.WriteLine(string.Create(
+            CultureInfo.InvariantCulture,
             $"table {bytes / (double)consumers:F1} B/consumer, of which event logs {logBytes / (double)consumers:F1} B/consumer ({logBytes / (double)events:F1} B/event)"));
+    }
+
+    /// <summary>
+    /// Upserts every delta into two new tables, plain and hinted, in turns of <see cref="Chunk"/> deltas (which table
+    /// goes first alternating from turn to turn, so that the machine's drifts fall on both alike), and returns
+    /// nanoseconds per delta of each. Hinted, each delta carries the row the table reported for the consumer's last one
+    /// (<see cref="ConsumerFacts.ShardRow"/>), as the consumer buckets send them; plain, none, so the table finds each
+    /// consumer by its id.
+    /// </summary>
+    private static (double PlainNs, double HintedNs, ConsumerTable Table) Upsert(string[] ids, (int Consumer, OneEvent Source)[] deltas)
+    {
+        var plain = new Pass(ids.Length, hinted: false);
+        var hinted = new Pass(ids.Length, hinted: true);
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        for (int at = 0, turn = 0; at < deltas.Length; at += Chunk, turn++)
+        {
+            var end = Math.Min(deltas.Length, at + Chunk);
+            var (first, second) = turn % 2 == 0 ? (plain, hinted) : (hinted, plain);
+            first.Run(ids, deltas, at, end);
+            second.Run(ids, deltas, at, end);
+        }
+
+        return (plain.Ticks * 1e9 / Stopwatch.Frequency / deltas.Length, hinted.Ticks * 1e9 / Stopwatch.Frequency / deltas.Length, plain.Table);
+    }
+
+    private const int Chunk = 10_000;
+
+    /// <summary>One table's upserts, timed turn by turn.</summary>
+    private sealed class Pass(int consumers, bool hinted)
+    {
+        private readonly int[] _held = new int[consumers];
+        private readonly int[] _rows = Enumerable.Repeat(-1, consumers).ToArray();
+
+        public ConsumerTable Table { get; } = new(consumers);
+
+        public long Ticks { get; private set; }
+
+        public void Run(string[] ids, (int Consumer, OneEvent Source)[] deltas, int from, int to)
+        {
+            var started = Stopwatch.GetTimestamp();
+            for (var i = from; i < to; i++)
+            {
+                var (consumer, source) = deltas[i];
+                var facts = new ConsumerFacts
+                {
+                    ConsumerId = ids[consumer],
+                    EventSource = source,
+                    EventsFrom = _held[consumer] == 0 ? null : _held[consumer],
+                    RowUnchanged = true,
+                    SurveysUnchanged = true,
+                    ShardRow = hinted ? _rows[consumer] : -1,
+                };
+                if (!Table.TryUpsert(facts, out _))
+                {
+                    throw new InvalidOperationException("a delta did not connect");
+                }
+
+                _rows[consumer] = facts.ShardRow;
+                _held[consumer]++;
+            }
+
+            Ticks += Stopwatch.GetTimestamp() - started;
+        }
     }
 
     private static double Median(List<double> values)

@@ -142,6 +142,17 @@ public sealed record ConsumerFacts
     /// </summary>
     public bool RowUnchanged { get; init; }
 
+    /// <summary>
+    /// Where a table holds this consumer, both ways. Set by the sender, it is a hint: the row the table reported for
+    /// the consumer's last update, which <see cref="Table.ConsumerTable.TryUpsert"/> checks against the row's consumer
+    /// id before it uses it (a stale hint, a row freed and given to another consumer, or a table rebuilt since, costs
+    /// only the lookup by id it would have made anyway). Once a table has taken the facts, it writes here the row they
+    /// went to, so a sender in the same process can keep it for the next update; a copy sent to another silo reports
+    /// nothing back. -1: not known. Not sent between silos.
+    /// </summary>
+    [JsonIgnore]
+    public int ShardRow { get; set; } = -1;
+
     private ImmutableArray<EventFact> _events = [];
     private EventFactSource? _eventSource;
 

@@ -146,12 +146,13 @@ public sealed partial class ConsumerTable
     /// the row's other fields are replaced (left as they are when the delta says they are unchanged,
     /// <see cref="ConsumerFacts.RowUnchanged"/>) and the events it does not hold yet are appended. Returns false, and
     /// changes nothing, when a delta starts after the events held (some update was lost): the caller must then
-    /// send the consumer's full facts.
+    /// send the consumer's full facts. Finds the consumer's row through <see cref="ConsumerFacts.ShardRow"/> when that
+    /// hint is right, and writes the row there once the facts are in.
     /// </summary>
     public bool TryUpsert(ConsumerFacts facts, out int row)
     {
         ArgumentNullException.ThrowIfNull(facts);
-        var exists = _rowById.TryGetValue(facts.ConsumerId, out row);
+        var exists = FindRow(facts, out row);
         var appendedAt = -1;
         var source = EventLog.SourceOf(facts);
         if (facts.EventsFrom is { } from && exists)
@@ -208,7 +209,26 @@ public sealed partial class ConsumerTable
         }
 
         RecomputeDerived(row, appendedAt);
+        facts.ShardRow = row;
         return true;
+    }
+
+    /// <summary>
+    /// The consumer's row: the facts' hint (<see cref="ConsumerFacts.ShardRow"/>) when that row holds this consumer,
+    /// else the lookup by id. A row holds one consumer and a consumer one row, so a hint whose row has the same id is
+    /// the consumer's row; the hint spares the id's hash and the dictionary's two reads, which over a million consumers
+    /// are cache misses.
+    /// </summary>
+    private bool FindRow(ConsumerFacts facts, out int row)
+    {
+        var hint = facts.ShardRow;
+        if ((uint)hint < (uint)RowCount && string.Equals(_ids[hint], facts.ConsumerId, StringComparison.Ordinal))
+        {
+            row = hint;
+            return true;
+        }
+
+        return _rowById.TryGetValue(facts.ConsumerId, out row);
     }
 
     /// <summary>Writes a consumer's profile, attribute, consent, privacy and loyalty columns (each a random access into its column).</summary>

@@ -482,7 +482,7 @@ public sealed partial class ConsumerBucketGrain(
             slot.ShardHoldsRow &= !turn.RowChanged && state.CreatedAt == turn.CreatedBefore;
             try
             {
-                (updates ??= new List<ConsumerFacts>(turns.Count)).Add(ConsumerFactsMapper.ToFacts(state, turn.Applied > 0 ? turn.HeldBefore : state.HeldCount, rowUnchanged: slot.ShardHoldsRow));
+                (updates ??= new List<ConsumerFacts>(turns.Count)).Add(ConsumerFactsMapper.ToFacts(state, turn.Applied > 0 ? turn.HeldBefore : state.HeldCount, rowUnchanged: slot.ShardHoldsRow, shardRow: slot.ShardRow));
             }
             catch (Exception e)
             {
@@ -500,10 +500,16 @@ public sealed partial class ConsumerBucketGrain(
                 await shardFeed.EnqueueAsync(BrandId, updates, waitForApply: true);
 
                 // The shard took these rows (or asked for their full facts, which come after this turn): until a row
-                // changes, the next deltas need not write its fields again.
-                foreach (var turn in published!)
+                // changes, the next deltas need not write its fields again. A shard in this process reported where it
+                // holds each consumer (updates and published are in step); the next delta carries that as its hint.
+                for (var i = 0; i < published!.Count; i++)
                 {
-                    turn.Slot.ShardHoldsRow = true;
+                    var slot = published[i].Slot;
+                    slot.ShardHoldsRow = true;
+                    if (updates[i].ShardRow >= 0)
+                    {
+                        slot.ShardRow = updates[i].ShardRow;
+                    }
                 }
             }
         }
@@ -722,7 +728,7 @@ public sealed partial class ConsumerBucketGrain(
         // Outside the ingest's rounds (a consent set through the API, a resend the shard asked for): the rows written
         // whole, and the next round's delta writes them whole again.
         slot.ShardHoldsRow = false;
-        return shardFeed.EnqueueAsync(BrandId, ConsumerFactsMapper.ToFacts(slot.State, eventsFrom), waitForApply);
+        return shardFeed.EnqueueAsync(BrandId, ConsumerFactsMapper.ToFacts(slot.State, eventsFrom, shardRow: slot.ShardRow), waitForApply);
     }
 
     private async Task EraseAsync(ConsumerSlot slot)

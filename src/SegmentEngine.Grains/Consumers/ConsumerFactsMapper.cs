@@ -21,9 +21,10 @@ public static class ConsumerFactsMapper
     /// The facts of one consumer as a delta: every field, and its held events from position <paramref name="eventsFrom"/>
     /// on (those it held before were sent already); null sends all of them. The events asked for must be in memory
     /// (not released, see <see cref="ConsumerState.ReleaseEvents"/>). <paramref name="rowUnchanged"/> marks a delta whose
-    /// other fields the shard holds already (<see cref="ConsumerFacts.RowUnchanged"/>).
+    /// other fields the shard holds already (<see cref="ConsumerFacts.RowUnchanged"/>); <paramref name="shardRow"/> is the
+    /// row the shard reported for the consumer's last update (<see cref="ConsumerFacts.ShardRow"/>, a hint it checks).
     /// </summary>
-    public static ConsumerFacts ToFacts(ConsumerState state, int? eventsFrom, bool rowUnchanged = false)
+    public static ConsumerFacts ToFacts(ConsumerState state, int? eventsFrom, bool rowUnchanged = false, int shardRow = -1)
     {
         ArgumentNullException.ThrowIfNull(state);
         var skip = (eventsFrom ?? 0) - state.ReleasedCount;
@@ -71,6 +72,7 @@ public static class ConsumerFactsMapper
             RowUnchanged = rowUnchanged && eventsFrom is not null,
             EventSource = EventSource(state.Events, skip),
             EventsFrom = eventsFrom,
+            ShardRow = shardRow,
         };
     }
 

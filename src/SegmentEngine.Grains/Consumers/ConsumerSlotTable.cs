@@ -88,6 +88,12 @@ internal sealed class ConsumerSlot(string consumerId)
     /// </summary>
     public bool ShardHoldsRow { get; set; }
 
+    /// <summary>
+    /// The row the brand's shard last reported holding this consumer in (<see cref="SegmentEngine.Columnar.Facts.ConsumerFacts.ShardRow"/>),
+    /// sent with the next update as a hint the shard checks; -1 when not known.
+    /// </summary>
+    public int ShardRow { get; set; } = -1;
+
     /// <summary>Completes when the last operation queued on this consumer has finished.</summary>
     public Task Tail { get; set; } = Task.CompletedTask;
 
