@@ -147,8 +147,9 @@ public sealed record ConsumerFacts
     /// the consumer's last update, which <see cref="Table.ConsumerTable.TryUpsert"/> checks against the row's consumer
     /// id before it uses it (a stale hint, a row freed and given to another consumer, or a table rebuilt since, costs
     /// only the lookup by id it would have made anyway). Once a table has taken the facts, it writes here the row they
-    /// went to, so a sender in the same process can keep it for the next update; a copy sent to another silo reports
-    /// nothing back. -1: not known. Not sent between silos.
+    /// went to, so a sender in the same process can keep it for the next update; a copy reports nothing back to the
+    /// sender's object (one sent to another silo, or one the shard feed made by joining two queued updates of the
+    /// consumer, <see cref="Join"/>), which then keeps its old hint. -1: not known. Not sent between silos.
     /// </summary>
     [JsonIgnore]
     public int ShardRow { get; set; } = -1;

@@ -500,8 +500,9 @@ public sealed partial class ConsumerBucketGrain(
                 await shardFeed.EnqueueAsync(BrandId, updates, waitForApply: true);
 
                 // The shard took these rows (or asked for their full facts, which come after this turn): until a row
-                // changes, the next deltas need not write its fields again. A shard in this process reported where it
-                // holds each consumer (updates and published are in step); the next delta carries that as its hint.
+                // changes, the next deltas need not write its fields again. A shard in this process wrote where it
+                // holds each consumer into the facts it took (updates and published are in step; a copy, joined in the
+                // feed or sent to another silo, leaves the hint sent); the next delta carries that as its hint.
                 for (var i = 0; i < published!.Count; i++)
                 {
                     var slot = published[i].Slot;
