@@ -54,7 +54,7 @@ public sealed partial class EngineHost : IAsyncDisposable
     private readonly EmbeddedPostgres? _postgres;
     private readonly EmbeddedKafkaBroker? _kafka;
 
-    private EngineHost(WebApplication app, EngineOptions options, EmbeddedPostgres? postgres, EmbeddedKafkaBroker? kafka, string? connectionString, string bootstrap, int grpcPort, int httpPort)
+    private EngineHost(WebApplication app, EngineOptions options, EmbeddedPostgres? postgres, EmbeddedKafkaBroker? kafka, string? connectionString, string bootstrap)
     {
         App = app;
         Options = options;
@@ -62,8 +62,8 @@ public sealed partial class EngineHost : IAsyncDisposable
         _kafka = kafka;
         PostgresConnectionString = connectionString;
         KafkaBootstrapServers = bootstrap;
-        GrpcAddress = $"http://{HostFor(options.Api.ListenAddress)}:{grpcPort}";
-        HttpAddress = $"http://{HostFor(options.Api.ListenAddress)}:{httpPort}";
+        GrpcAddress = AddressFor(options.Api.Port);
+        HttpAddress = AddressFor(options.Api.HttpPort);
     }
 
     /// <summary>The running web application (gRPC, health, metrics) hosting the silo.</summary>
@@ -72,11 +72,11 @@ public sealed partial class EngineHost : IAsyncDisposable
     /// <summary>The validated options.</summary>
     public EngineOptions Options { get; }
 
-    /// <summary>Address of the gRPC endpoint.</summary>
-    public string GrpcAddress { get; }
+    /// <summary>Address of the gRPC endpoint; with <c>Api:Port</c> 0, the port the system chose when the node started.</summary>
+    public string GrpcAddress { get; private set; }
 
-    /// <summary>Address of the HTTP/1.1 endpoint (/healthz, /readyz, /metrics).</summary>
-    public string HttpAddress { get; }
+    /// <summary>Address of the HTTP/1.1 endpoint (/healthz, /readyz, /metrics); with <c>Api:HttpPort</c> 0, the port the system chose.</summary>
+    public string HttpAddress { get; private set; }
 
     /// <summary>Kafka bootstrap servers in use (the embedded broker's when none were configured).</summary>
     public string KafkaBootstrapServers { get; }
@@ -151,11 +151,12 @@ public sealed partial class EngineHost : IAsyncDisposable
             LogEmbeddedKafka(boot, bootstrap, options.Kafka.EventsTopic);
         }
 
-        var grpcPort = options.Api.Port == 0 ? FreePort() : options.Api.Port;
-        var httpPort = options.Api.HttpPort == 0 ? FreePort() : options.Api.HttpPort;
+        // Port 0 is bound by Kestrel itself, so the system picks a port that is free at that moment; picking one
+        // earlier and binding it later loses races with any socket the process opens in between (CI saw one).
+        var endpoints = new ApiEndpoints();
         var brands = BuildBrands(options);
         var erasureKey = LoadErasureKey(options, dataDirectory);
-        ConfigureServices(builder, options, connectionString, bootstrap, grpcPort, httpPort, brands, erasureKey, time ?? TimeProvider.System);
+        ConfigureServices(builder, options, connectionString, bootstrap, endpoints, brands, erasureKey, time ?? TimeProvider.System);
 
         // Last, so that it wraps every logger provider: Orleans names grains in its warnings, and a storage error may name a consumer's row (and so its id).
         builder.Services.RedactConsumerIdsInLogs();
@@ -166,10 +167,12 @@ public sealed partial class EngineHost : IAsyncDisposable
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains(StorageReadinessCheck.Tag) });
         app.MapPrometheusScrapingEndpoint("/metrics");
-        var host = new EngineHost(app, options, postgres, kafka, connectionString, bootstrap, grpcPort, httpPort);
+        var host = new EngineHost(app, options, postgres, kafka, connectionString, bootstrap);
         try
         {
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
+            host.GrpcAddress = host.AddressFor(ApiEndpoints.BoundPort(endpoints.Grpc));
+            host.HttpAddress = host.AddressFor(ApiEndpoints.BoundPort(endpoints.Http));
             await host.SeedKeysAsync(dataDirectory, boot).ConfigureAwait(false);
 
             // The event log's and the shard feed's instruments exist from the start, not from the first consumer activation.
@@ -207,13 +210,21 @@ public sealed partial class EngineHost : IAsyncDisposable
         }
     }
 
-    private static void ConfigureServices(WebApplicationBuilder builder, EngineOptions options, string? connectionString, string bootstrap, int grpcPort, int httpPort, BrandDirectory brands, byte[] erasureKey, TimeProvider time)
+    private static void ConfigureServices(WebApplicationBuilder builder, EngineOptions options, string? connectionString, string bootstrap, ApiEndpoints endpoints, BrandDirectory brands, byte[] erasureKey, TimeProvider time)
     {
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             var address = IPAddress.Parse(options.Api.ListenAddress);
-            kestrel.Listen(address, grpcPort, listen => listen.Protocols = HttpProtocols.Http2);
-            kestrel.Listen(address, httpPort, listen => listen.Protocols = HttpProtocols.Http1);
+            kestrel.Listen(address, options.Api.Port, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http2;
+                endpoints.Grpc = listen;
+            });
+            kestrel.Listen(address, options.Api.HttpPort, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http1;
+                endpoints.Http = listen;
+            });
         });
 
         builder.UseOrleans(silo =>
@@ -458,11 +469,18 @@ public sealed partial class EngineHost : IAsyncDisposable
         return IPAddress.Loopback;
     }
 
-    private static int FreePort()
+    private string AddressFor(int port) => $"http://{HostFor(Options.Api.ListenAddress)}:{port}";
+
+    /// <summary>The API's two listeners, kept so that the ports Kestrel bound (chosen by the system for port 0) can be read after start.</summary>
+    private sealed class ApiEndpoints
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        public ListenOptions? Grpc { get; set; }
+
+        public ListenOptions? Http { get; set; }
+
+        public static int BoundPort(ListenOptions? listen) => listen?.IPEndPoint?.Port is int port and > 0
+            ? port
+            : throw new InvalidOperationException("Kestrel did not report the port it bound.");
     }
 
     /// <summary>The event log store's settings from the engine's <c>EventLog</c> section.</summary>

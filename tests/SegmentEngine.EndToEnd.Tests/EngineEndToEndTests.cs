@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using Confluent.Kafka;
 using Grpc.Core;
@@ -14,6 +13,7 @@ using SegmentEngine.Grains.Abstractions;
 using SegmentEngine.Ingest.Kafka;
 using SegmentEngine.Ingest.Pipeline;
 using SegmentEngine.Silo;
+using SegmentEngine.Testing;
 
 namespace SegmentEngine.EndToEnd.Tests;
 
@@ -25,7 +25,7 @@ public sealed partial class EngineEndToEndTests : IAsyncLifetime
 {
     private static readonly TimeSpan IngestTimeout = TimeSpan.FromMinutes(3);
     private readonly string _dataDirectory = Path.Combine(Path.GetTempPath(), "se-e2e-" + Guid.NewGuid().ToString("N"));
-    private readonly int _postgresPort = FreePort();
+    private readonly int _postgresPort = LoopbackPorts.Next();
     private readonly GeneratedApiKey _acmeKey = ApiKeyFormat.Generate();
     private readonly GeneratedApiKey _acmeSenderOnly = ApiKeyFormat.Generate();
     private readonly GeneratedApiKey _globexKey = ApiKeyFormat.Generate();
@@ -496,8 +496,8 @@ public sealed partial class EngineEndToEndTests : IAsyncLifetime
             ["SegmentEngine:Postgres:AllowInMemoryFallback"] = "false",
             ["SegmentEngine:Api:Port"] = "0",
             ["SegmentEngine:Api:HttpPort"] = "0",
-            ["SegmentEngine:Cluster:SiloPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["SegmentEngine:Cluster:GatewayPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["SegmentEngine:Cluster:SiloPort"] = LoopbackPorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["SegmentEngine:Cluster:GatewayPort"] = LoopbackPorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["SegmentEngine:Kafka:EmbeddedPartitions"] = "4",
             ["SegmentEngine:Brands:0:Id"] = Scenario.Acme,
             ["SegmentEngine:Brands:0:Currency"] = "USD",
@@ -782,10 +782,4 @@ public sealed partial class EngineEndToEndTests : IAsyncLifetime
 
     private static Metadata Auth(GeneratedApiKey key) => new() { { "authorization", "Bearer " + key.Key } };
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

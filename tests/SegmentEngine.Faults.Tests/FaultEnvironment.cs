@@ -10,6 +10,7 @@ using SegmentEngine.Hosting.Postgres;
 using SegmentEngine.Ingest.Kafka;
 using Xunit;
 using Metadata = Grpc.Core.Metadata;
+using SegmentEngine.Testing;
 
 namespace SegmentEngine.Faults.Tests;
 
@@ -69,7 +70,7 @@ public sealed class FaultEnvironment : IAsyncDisposable
             environment._postgresOptions = new EmbeddedPostgresOptions
             {
                 DataDirectory = Path.Combine(root, "pg"),
-                Port = SiloProcess.FreePort(),
+                Port = LoopbackPorts.Next(),
                 Durable = false,
             };
             environment._postgres = await EmbeddedPostgres.StartAsync(environment._postgresOptions);

@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using System.Text.RegularExpressions;
+using SegmentEngine.Testing;
 
 namespace SegmentEngine.Faults.Tests;
 
@@ -67,9 +67,9 @@ public sealed partial class SiloProcess : IDisposable
     public static SiloProcess Start(SiloSettings settings, string logDirectory)
     {
         var dll = FindSiloDll();
-        int grpcPort = FreePort(), httpPort = FreePort();
-        var siloPort = settings.SiloPort > 0 ? settings.SiloPort : FreePort();
-        var gatewayPort = settings.GatewayPort > 0 ? settings.GatewayPort : FreePort();
+        int grpcPort = LoopbackPorts.Next(), httpPort = LoopbackPorts.Next();
+        var siloPort = settings.SiloPort > 0 ? settings.SiloPort : LoopbackPorts.Next();
+        var gatewayPort = settings.GatewayPort > 0 ? settings.GatewayPort : LoopbackPorts.Next();
         string Port(int port) => port.ToString(CultureInfo.InvariantCulture);
         var info = new ProcessStartInfo("dotnet")
         {
@@ -248,38 +248,6 @@ public sealed partial class SiloProcess : IDisposable
             _log.Dispose();
         }
     }
-
-    /// <summary>
-    /// A free loopback TCP port, below the kernel's ephemeral range (32768 and up here), never the same twice in this
-    /// process. A port the kernel hands out as ephemeral is only free until the next outgoing connection takes it, and a
-    /// silo binds its HTTP ports only after joining the cluster, which for a replacement on a new address takes most of a
-    /// minute: a port picked that way was taken in between (and the silo failed to start).
-    /// </summary>
-    public static int FreePort()
-    {
-        lock (PortGate)
-        {
-            for (var tries = 0; tries < 2_000; tries++)
-            {
-                _nextPort = _nextPort >= 32_000 ? 20_000 : _nextPort + 1;
-                try
-                {
-                    using var listener = new TcpListener(IPAddress.Loopback, _nextPort);
-                    listener.Start();
-                    return _nextPort;
-                }
-                catch (SocketException)
-                {
-                    // In use: try the next one.
-                }
-            }
-        }
-
-        throw new InvalidOperationException("No free loopback port between 20000 and 32000.");
-    }
-
-    private static readonly Lock PortGate = new();
-    private static int _nextPort = 20_000 + Random.Shared.Next(12_000);
 
     /// <summary>The silo built next to this test project (src/SegmentEngine.Silo/bin/&lt;Configuration&gt;/net10.0/SegmentEngine.Silo.dll), or the file named by SEGMENTENGINE_SILO_DLL.</summary>
     public static string FindSiloDll()

@@ -2,6 +2,7 @@ using System.Globalization;
 using Npgsql;
 using SegmentEngine.Hosting.Postgres;
 using Xunit;
+using SegmentEngine.Testing;
 
 namespace SegmentEngine.Hosting.Tests;
 
@@ -27,7 +28,7 @@ public sealed class EmbeddedPostgresTests(PostgresFixture fixture)
         var options = new EmbeddedPostgresOptions
         {
             DataDirectory = dataDirectory,
-            Port = PostgresFixture.FreePort(),
+            Port = LoopbackPorts.Next(),
             Database = "restart",
             Durable = false,
         };
@@ -40,7 +41,7 @@ public sealed class EmbeddedPostgresTests(PostgresFixture fixture)
         // Simulate a crash: a postmaster.pid naming a process that does not exist.
         var pidFile = Path.Combine(dataDirectory, "postmaster.pid");
         await File.WriteAllTextAsync(pidFile, FindUnusedPid().ToString(CultureInfo.InvariantCulture) + "\n" + dataDirectory + "\n");
-        options.Port = PostgresFixture.FreePort();
+        options.Port = LoopbackPorts.Next();
 
         await using var second = await EmbeddedPostgres.StartAsync(options);
         await using var connection = new NpgsqlConnection(second.ConnectionString);
@@ -55,12 +56,12 @@ public sealed class EmbeddedPostgresTests(PostgresFixture fixture)
         var options = new EmbeddedPostgresOptions
         {
             DataDirectory = Path.Combine(Path.GetTempPath(), "segmentengine-tests", "takeover-pg"),
-            Port = PostgresFixture.FreePort(),
+            Port = LoopbackPorts.Next(),
             Database = "takeover",
             Durable = false,
         };
         var abandoned = await EmbeddedPostgres.StartAsync(options);
-        options.Port = PostgresFixture.FreePort();
+        options.Port = LoopbackPorts.Next();
         await using var second = await EmbeddedPostgres.StartAsync(options);
         await ExecuteAsync(second.ConnectionString, "SELECT 1");
 
@@ -87,7 +88,7 @@ public sealed class EmbeddedPostgresTests(PostgresFixture fixture)
         var options = new EmbeddedPostgresOptions
         {
             DataDirectory = Path.Combine(Path.GetTempPath(), "segmentengine-tests", "settings-pg"),
-            Port = PostgresFixture.FreePort(),
+            Port = LoopbackPorts.Next(),
             Database = "settings",
             Durable = false,
             ServerSettings = { ["work_mem"] = "7MB", ["wal_compression"] = "lz4", ["synchronous_commit"] = "local" },

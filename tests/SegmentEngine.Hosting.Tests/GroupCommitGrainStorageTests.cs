@@ -1,4 +1,3 @@
-using System.Net;
 using System.Text;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -10,6 +9,7 @@ using Orleans.Storage;
 using SegmentEngine.Hosting.ConsumerState;
 using Xunit;
 using Xunit.Abstractions;
+using SegmentEngine.Testing;
 
 namespace SegmentEngine.Hosting.Tests;
 
@@ -461,8 +461,8 @@ public sealed class GroupCommitGrainStorageTests(PostgresFixture fixture, ITestO
 
     private async Task<IHost> StartSiloAsync(string serviceId)
     {
-        var siloPort = PostgresFixture.FreePort();
-        var gatewayPort = PostgresFixture.FreePort();
+        var siloPort = LoopbackPorts.Next();
+        var gatewayPort = LoopbackPorts.Next();
         var host = Host.CreateDefaultBuilder()
             .ConfigureLogging(logging => logging.ClearProviders())
             .UseOrleans(silo =>

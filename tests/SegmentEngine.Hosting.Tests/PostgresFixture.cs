@@ -1,8 +1,7 @@
-using System.Net;
-using System.Net.Sockets;
 using SegmentEngine.Hosting.Orleans;
 using SegmentEngine.Hosting.Postgres;
 using Xunit;
+using SegmentEngine.Testing;
 
 namespace SegmentEngine.Hosting.Tests;
 
@@ -22,7 +21,7 @@ public sealed class PostgresFixture : IAsyncLifetime
         _server = await EmbeddedPostgres.StartAsync(new EmbeddedPostgresOptions
         {
             DataDirectory = Path.Combine(Path.GetTempPath(), "segmentengine-tests", "hosting-pg"),
-            Port = FreePort(),
+            Port = LoopbackPorts.Next(),
             Database = "hosting_tests",
             Durable = false,
         });
@@ -37,13 +36,6 @@ public sealed class PostgresFixture : IAsyncLifetime
         }
     }
 
-    /// <summary>Returns a TCP port that was free a moment ago.</summary>
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }
 
 [CollectionDefinition(Name)]

@@ -10,6 +10,7 @@ using Orleans.Storage;
 using SegmentEngine.Grains.Abstractions;
 using SegmentEngine.Hosting.Orleans;
 using Xunit;
+using SegmentEngine.Testing;
 
 namespace SegmentEngine.Hosting.Tests;
 
@@ -127,8 +128,8 @@ public sealed class SiloPersistenceTests(PostgresFixture fixture)
 
     private async Task<IHost> StartSiloAsync(string clusterId)
     {
-        var siloPort = PostgresFixture.FreePort();
-        var gatewayPort = PostgresFixture.FreePort();
+        var siloPort = LoopbackPorts.Next();
+        var gatewayPort = LoopbackPorts.Next();
         var host = Host.CreateDefaultBuilder()
             .ConfigureLogging(logging => logging.ClearProviders())
             .UseOrleans(silo =>

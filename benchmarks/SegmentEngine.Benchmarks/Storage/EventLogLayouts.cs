@@ -5,6 +5,7 @@ using NpgsqlTypes;
 using SegmentEngine.Hosting.EventLog;
 using SegmentEngine.Hosting.Postgres;
 using SegmentEngine.LoadTests;
+using SegmentEngine.Testing;
 
 namespace SegmentEngine.Benchmarks.Storage;
 
@@ -78,7 +79,7 @@ public static class EventLogLayouts
     private static async Task RunAsync(int warmEvents, int events, int rounds, string? only)
     {
         var dataDirectory = Path.Combine(Path.GetTempPath(), "segmentengine-bench", "event-log-layouts-pg");
-        var port = FreePorts.Next();
+        var port = LoopbackPorts.Next();
         await using var server = await EmbeddedPostgres.StartAsync(new EmbeddedPostgresOptions
         {
             DataDirectory = dataDirectory,

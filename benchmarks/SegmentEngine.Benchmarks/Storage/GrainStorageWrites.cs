@@ -10,6 +10,7 @@ using Orleans.Storage;
 using SegmentEngine.Hosting.ConsumerState;
 using SegmentEngine.Hosting.Orleans;
 using SegmentEngine.Hosting.Postgres;
+using SegmentEngine.Testing;
 
 namespace SegmentEngine.Benchmarks.Storage;
 
@@ -64,7 +65,7 @@ public static class GrainStorageWrites
         await using var server = await EmbeddedPostgres.StartAsync(new EmbeddedPostgresOptions
         {
             DataDirectory = dataDirectory,
-            Port = FreePorts.Next(),
+            Port = LoopbackPorts.Next(),
             Database = "grain_storage_bench",
             Durable = true,
         });
@@ -75,7 +76,7 @@ public static class GrainStorageWrites
             .ConfigureLogging(logging => logging.ClearProviders())
             .UseOrleans(silo =>
             {
-                silo.UseLocalhostClustering(FreePorts.Next(), FreePorts.Next(), serviceId: "bench", clusterId: "bench");
+                silo.UseLocalhostClustering(LoopbackPorts.Next(), LoopbackPorts.Next(), serviceId: "bench", clusterId: "bench");
                 silo.AddAdoNetGrainStorage(AdoNetName, options =>
                 {
                     options.Invariant = SegmentEngineOrleansExtensions.Invariant;
