@@ -14,6 +14,7 @@ internal static class LoadRun
     private const string GcPauseMetric = "dotnet_gc_pause_time_seconds_total";
     private const string AllocatedMetric = "dotnet_gc_heap_total_allocated_bytes_total";
     private const string DeadLettersMetric = "segengine_ingest_dead_letters";
+    private const string SkippedOffsetsMetric = "segengine_ingest_skipped_offsets";
 
     /// <summary>Runs the load against the engine and fills <paramref name="report"/>; returns a process exit code.</summary>
     public static async Task<int> RunAsync(LoadOptions options, string bootstrap, string? apiKey, RunReport report, CancellationToken cancellationToken)
@@ -75,6 +76,7 @@ internal static class LoadRun
         var acceptedStart = MetricsScraper.Find(await metrics.ScrapeAsync(cancellationToken), EventsMetric, string.Empty);
         var deadLettersStart = deadLetters.HighWatermarks();
         var deadLetterMetricStart = MetricsScraper.Find(firstScrape, DeadLettersMetric, string.Empty);
+        var skippedStart = MetricsScraper.Find(firstScrape, SkippedOffsetsMetric, string.Empty);
         var pgStart = await Postgres.CommitsAsync(options, cancellationToken);
         var pgProcesses = new PostgresProcesses(options.PostgresPort);
         var pgProcStart = pgProcesses.Sample();
@@ -247,6 +249,7 @@ internal static class LoadRun
         report.ProduceSeconds = produceEnd - produceStart;
         report.DeadLettersObserved = deadLetters.HighWatermarks() - deadLettersStart;
         report.DeadLetterMetric = MetricsScraper.Find(finalScrape, DeadLettersMetric, string.Empty) - deadLetterMetricStart;
+        report.SkippedOffsets = MetricsScraper.Find(finalScrape, SkippedOffsetsMetric, string.Empty) - skippedStart;
         report.EngineCpuSeconds = engineCpuEnd - engineCpuStart;
         report.OwnCpuSeconds = ownCpuEnd - ownCpuStart;
         report.MachineBusySeconds = machineEnd.Busy - machineStart.Busy;

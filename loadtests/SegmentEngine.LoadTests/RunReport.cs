@@ -35,6 +35,7 @@ internal sealed class RunReport
     public double ProduceSeconds { get; set; }
     public long DeadLettersObserved { get; set; }
     public double DeadLetterMetric { get; set; }
+    public double SkippedOffsets { get; set; }
     public long GrpcErrors { get; set; }
     public double EngineCpuSeconds { get; set; } = double.NaN;
     public double OwnCpuSeconds { get; set; } = double.NaN;
@@ -103,7 +104,7 @@ internal sealed class RunReport
             }
 
             var expected = Produced + ProbesSent;
-            o.WriteLine($"accepted (counter)    {Accepted:0} events (segengine_ingest_events) of {expected} produced with probes: {(CaughtUp ? $"{expected - Accepted:0} missing" : "not caught up, missing unknown")}");
+            o.WriteLine($"accepted (counter)    {Accepted:0} events (segengine_ingest_events) of {expected} produced with probes: {(CaughtUp ? $"{expected - Accepted:0} missing" : "not caught up, missing unknown")}{(SkippedOffsets > 0 ? $"; the engine counted {SkippedOffsets:0} offsets skipped (segengine_ingest_skipped_offsets: records the broker deleted before the engine read them)" : string.Empty)}");
             PrintLatency(o);
             o.WriteLine($"errors                produce failures {ProduceFailures}{(LastProduceError is null ? string.Empty : $" (last: {LastProduceError})")}, gRPC errors {GrpcErrors}, dead letters on {opt.DeadLetterTopic} {DeadLettersObserved} (metric {DeadLetterMetric:0})");
             var wall = SteadyTo > 0 ? WholeSeconds : double.NaN;

@@ -117,6 +117,7 @@ public sealed class KillNineTests(ITestOutputHelper output)
         // Every membership change reached the topic: changes lost in flight at the kill, and those made while the
         // replacement's shard was rebuilding, are published by the rebuilt shard (SPEC §4).
         await environment.AssertMembershipTopicAsync(load, TimeSpan.FromSeconds(30));
+        environment.AssertNoSkippedOffsets();
         output.WriteLine($"Final state equal for {load.Expected.Count} consumers ({load.Records.Count} records, {load.Replays} replays, {load.Malformed} malformed).");
     }
 }

@@ -80,5 +80,6 @@ public sealed class RebalanceTests(ITestOutputHelper output)
 
         await environment.AssertStateEqualsAsync(a, load, TimeSpan.FromSeconds(30));
         await environment.AssertMembershipTopicAsync(load, TimeSpan.FromSeconds(30));
+        environment.AssertNoSkippedOffsets();
     }
 }

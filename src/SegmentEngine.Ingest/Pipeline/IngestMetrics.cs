@@ -14,6 +14,7 @@ public sealed class IngestMetrics : IDisposable
     private readonly Histogram<double> _batchSeconds;
     private readonly Counter<long> _commits;
     private readonly Counter<long> _slabs;
+    private readonly Counter<long> _skipped;
     private long _lag;
     private int _storageAvailable = 1;
     private int _siloReachable = 1;
@@ -35,6 +36,10 @@ public sealed class IngestMetrics : IDisposable
             "segengine.ingest.record_slabs",
             "{slab}",
             "Record slabs made (1 MiB each, where the ingest copies records' keys and values). Flat once the pool is warm; a steady climb means slabs are abandoned (grain calls that did not answer) or the pool is too small.");
+        _skipped = _meter.CreateCounter<long>(
+            "segengine.ingest.skipped_offsets",
+            "{offset}",
+            "Offsets of the events topic never delivered to the ingest: records the broker deleted (retention) before the ingest read them, whose events were not applied, or transaction markers. Should stay 0 with a non-transactional producer.");
         _meter.CreateObservableGauge("segengine.ingest.consumer_lag", () => Volatile.Read(ref _lag), "{record}", "Records on the assigned partitions not yet consumed (high watermark - position).");
         _meter.CreateObservableGauge(
             "segengine.ingest.storage_available",
@@ -71,6 +76,9 @@ public sealed class IngestMetrics : IDisposable
 
     /// <summary>Counts one dead letter of a reason.</summary>
     public void DeadLettered(string reason) => _deadLetters.Add(1, new KeyValuePair<string, object?>("reason", reason));
+
+    /// <summary>Counts offsets of the events topic that were never delivered to the ingest.</summary>
+    public void OffsetsSkipped(long count) => _skipped.Add(count);
 
     /// <summary>Counts one record slab made.</summary>
     public void SlabMade() => _slabs.Add(1);

@@ -34,6 +34,9 @@ public sealed partial class KafkaIngestService(
 {
     private const int MaxGrainAttempts = 5;
 
+    /// <summary>How long a new assignment waits for its committed offsets (once per rebalance, on the polling thread).</summary>
+    private static readonly TimeSpan CommittedQueryTimeout = TimeSpan.FromSeconds(5);
+
     /// <summary>A batch's table of records by consumer, list of deliveries started and list of tasks waited for.</summary>
     private readonly BatchScratch<Dictionary<ConsumerKey, ConsumerRecords>> _consumerTables = new(static n => new(n));
     private readonly BatchScratch<List<(ConsumerKey Key, Task Delivery)>> _deliveryLists = new(static n => new(n));
@@ -108,13 +111,19 @@ public sealed partial class KafkaIngestService(
         var paused = false;
         var assigned = false;
         var completed = new System.Collections.Concurrent.ConcurrentQueue<LaneCheckpoint>();
+        var gaps = new OffsetGaps();
+        var skippedReports = new SkippedOffsetReports(time);
         using var consumer = new ConsumerBuilder<RecordBytes, RecordBytes>(consumerConfig)
             .SetKeyDeserializer(_slabs)
             .SetValueDeserializer(_slabs)
             .SetErrorHandler((_, error) => LogKafkaError(error.Code.ToString(), error.IsFatal))
-            .SetPartitionsAssignedHandler((_, partitions) =>
+            .SetPartitionsAssignedHandler((c, partitions) =>
             {
                 LogAssigned(partitions.Count);
+
+                // Each partition starts at its committed offset: with it known, records deleted before the ingest read
+                // them (the client resets to the earliest record left) show as offsets skipped from the first record on.
+                ExpectCommittedOffsets(c, partitions, gaps);
 
                 // The client applies the assignment once this returns: the poll loop sets its pause state next.
                 assigned = true;
@@ -128,6 +137,11 @@ public sealed partial class KafkaIngestService(
                 foreach (var lane in lanes)
                 {
                     buffered.Add(-lane.Drop(revoked));
+                }
+
+                foreach (var partition in revoked)
+                {
+                    gaps.Revoked(partition);
                 }
             })
             .Build();
@@ -174,11 +188,17 @@ public sealed partial class KafkaIngestService(
                 var record = consumer.Consume(TimeSpan.FromMilliseconds(20));
                 if (record is not null)
                 {
+                    var skipped = gaps.Delivered(record.Partition.Value, record.Offset.Value);
+                    if (skipped > 0)
+                    {
+                        ReportSkipped(skippedReports, record.Partition.Value, record.Offset.Value, skipped);
+                    }
+
                     buffered.Add(1);
                     lanes[record.Partition.Value % lanes.Length].Add(LaneRecord.Of(record), _options.MaxBatchSize);
                 }
 
-                CommitCompleted(consumer, completed);
+                CommitCompleted(consumer, completed, gaps);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -197,9 +217,39 @@ public sealed partial class KafkaIngestService(
             }
             finally
             {
-                CommitCompleted(consumer, completed);
+                CommitCompleted(consumer, completed, gaps);
                 consumer.Close();
             }
+        }
+    }
+
+    private void ExpectCommittedOffsets(IConsumer<RecordBytes, RecordBytes> consumer, List<TopicPartition> partitions, OffsetGaps gaps)
+    {
+        var ours = partitions.Where(p => p.Topic == _options.EventsTopic).ToList();
+        try
+        {
+            foreach (var committed in consumer.Committed(ours, CommittedQueryTimeout))
+            {
+                gaps.Assigned(committed.Partition.Value, committed.Offset.Value);
+            }
+        }
+        catch (KafkaException ex)
+        {
+            // Without the committed offsets the first record of each partition is not checked; later ones are.
+            LogCommittedUnknown(ex.Error.Code.ToString());
+            foreach (var partition in ours)
+            {
+                gaps.Assigned(partition.Partition.Value, -1);
+            }
+        }
+    }
+
+    private void ReportSkipped(SkippedOffsetReports reports, int partition, long offset, long skipped)
+    {
+        metrics.OffsetsSkipped(skipped);
+        if (reports.Add(partition, skipped) is { } due)
+        {
+            LogOffsetsSkipped(partition, offset - skipped, offset - 1, due);
         }
     }
 
@@ -328,13 +378,18 @@ public sealed partial class KafkaIngestService(
     }
 
     /// <summary>Commits, on the polling thread, the offsets of every batch the lanes have made durable.</summary>
-    private void CommitCompleted(IConsumer<RecordBytes, RecordBytes> consumer, System.Collections.Concurrent.ConcurrentQueue<LaneCheckpoint> completed)
+    private void CommitCompleted(IConsumer<RecordBytes, RecordBytes> consumer, System.Collections.Concurrent.ConcurrentQueue<LaneCheckpoint> completed, OffsetGaps gaps)
     {
         while (completed.TryDequeue(out var checkpoint))
         {
             if (!TryCommit(consumer, checkpoint.Offsets))
             {
                 continue;
+            }
+
+            foreach (var (partition, next) in checkpoint.Offsets)
+            {
+                gaps.Committed(partition, next);
             }
 
             metrics.Checkpointed(Stopwatch.GetElapsedTime(checkpoint.Started));
@@ -673,6 +728,12 @@ public sealed partial class KafkaIngestService(
 
     [LoggerMessage(7, LogLevel.Warning, "Offset commit skipped ({Code}); the batch is durable and its next owner replays it")]
     private partial void LogCommitSkipped(string code);
+
+    [LoggerMessage(10, LogLevel.Warning, "Partition {Partition} of the events topic skipped offsets {From}-{To}: their records were never delivered to the ingest and not applied (deleted by retention before the ingest read them, or taken by transaction markers). Offsets skipped on it since its previous report (at most one a minute): {Count}")]
+    private partial void LogOffsetsSkipped(int partition, long from, long to, long count);
+
+    [LoggerMessage(11, LogLevel.Warning, "Could not read the committed offsets of newly assigned partitions ({Code}); offsets skipped before their first record are not detected")]
+    private partial void LogCommittedUnknown(string code);
 
     [LoggerMessage(6, LogLevel.Error, "Consumer grain failed {Attempts} times ({ErrorType}) with the storage answering; its events went to the dead-letter topic")]
     private partial void LogGrainGaveUp(int attempts, string errorType);

@@ -136,6 +136,41 @@ public sealed class KafkaIngestServiceTests(BrokerFixture fixture) : IClassFixtu
     }
 
     [Fact]
+    public async Task Records_the_broker_deleted_before_the_ingest_read_them_are_counted_and_reported_as_skipped_offsets()
+    {
+        var grains = new StandInGrains();
+        var log = new EventLog();
+        Watermark kept = default;
+        await using var run = await IngestRun.StartAsync(fixture, grains, AlwaysAvailableStorage.Instance, configure: null, log, beforeStart: async run =>
+        {
+            // The group has read offset 0 (committed 1); then more arrives than the broker keeps of a partition (the
+            // embedded broker keeps 5 MiB), so it deletes the oldest records, offset 1 among them, unread.
+            await run.Producer.ProduceAsync(run.Topic, Event("e-0", "c-0"));
+            using (var group = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig { BootstrapServers = fixture.Broker.BootstrapServers, GroupId = run.GroupId }).Build())
+            {
+                group.Commit([new TopicPartitionOffset(run.Topic, 0, 1)]);
+            }
+
+            var filler = new byte[64 * 1024];
+            for (var i = 0; i < 7 * 16; i++)
+            {
+                run.Producer.Produce(run.Topic, new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes("c-filler"), Value = filler });
+            }
+
+            run.Producer.Flush(Deadline);
+            await run.Producer.ProduceAsync(run.Topic, Event("e-last", "c-last"));
+            kept = run.LowWatermark();
+        });
+
+        Assert.True(kept.Low > 1, $"the broker kept every record (low watermark {kept.Low}): nothing to detect");
+        await grains.Completed("acme/c-last", 1).WaitAsync(Deadline);
+        Assert.Contains("e-last", grains.EventsOf("acme/c-last"));
+        Assert.Equal(kept.Low - 1, run.SkippedOffsets());
+        Assert.Equal(1, log.Count(eventId: 10));
+        Assert.Equal(0, log.Count(eventId: 11));
+    }
+
+    [Fact]
     public async Task The_operators_client_properties_reach_the_ingest_consumer()
     {
         // The embedded broker speaks plaintext: a consumer told to use TLS cannot read from it. The ingest must report
@@ -368,16 +403,21 @@ public sealed class KafkaIngestServiceTests(BrokerFixture fixture) : IClassFixtu
 
         public IReadOnlyCollection<int> Checkpoints => _checkpoints;
 
-        public static async Task<IngestRun> StartAsync(BrokerFixture fixture, IConsumerIngest grains, IStorageHealth storage, Action<KafkaIngestOptions>? configure = null, ILogger<KafkaIngestService>? logger = null)
+        public static async Task<IngestRun> StartAsync(BrokerFixture fixture, IConsumerIngest grains, IStorageHealth storage, Action<KafkaIngestOptions>? configure = null, ILogger<KafkaIngestService>? logger = null, Func<IngestRun, Task>? beforeStart = null)
         {
             var run = new IngestRun(fixture);
             fixture.Broker.CreateTopic(run.Topic, partitions: 1);
             fixture.Broker.CreateTopic(run.Topic + ".dlq", partitions: 1);
+            if (beforeStart is not null)
+            {
+                await beforeStart(run);
+            }
+
             var options = new KafkaIngestOptions
             {
                 EventsTopic = run.Topic,
                 DeadLetterTopic = run.Topic + ".dlq",
-                GroupId = "ingest-" + run.Topic,
+                GroupId = run.GroupId,
                 Lanes = 1,
                 MaxBatchWaitMs = 50,
                 FetchWaitMaxMs = 10,
@@ -410,6 +450,17 @@ public sealed class KafkaIngestServiceTests(BrokerFixture fixture) : IClassFixtu
         }
 
         public long? StorageAvailable() => _meters.Observe("segengine.ingest.storage_available");
+
+        public long SkippedOffsets() => _meters.Total("segengine.ingest.skipped_offsets");
+
+        public string GroupId => "ingest-" + Topic;
+
+        public Watermark LowWatermark()
+        {
+            using var consumer = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig { BootstrapServers = _fixture.Broker.BootstrapServers, GroupId = "watermarks" }).Build();
+            var offsets = consumer.QueryWatermarkOffsets(new TopicPartition(Topic, 0), Deadline);
+            return new Watermark(offsets.Low.Value, offsets.High.Value);
+        }
 
         public long DeadLetterCount()
         {
@@ -446,6 +497,8 @@ public sealed class KafkaIngestServiceTests(BrokerFixture fixture) : IClassFixtu
     }
 
     /// <summary>Counts the ingest's log events by id.</summary>
+    private readonly record struct Watermark(long Low, long High);
+
     private sealed class EventLog : ILogger<KafkaIngestService>
     {
         private readonly ConcurrentDictionary<int, Tally> _seen = new();

@@ -6,6 +6,24 @@ namespace SegmentEngine.Ingest.Tests.Pipeline;
 internal sealed class TestMeters : IMeterFactory
 {
     private readonly List<Meter> _meters = [];
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _totals = new();
+    private readonly MeterListener _counters = new();
+
+    public TestMeters()
+    {
+        _counters.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument is Counter<long> && Ours(instrument))
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        _counters.SetMeasurementEventCallback<long>((instrument, measurement, _, _) => _totals.AddOrUpdate(instrument.Name, measurement, (_, total) => total + measurement));
+        _counters.Start();
+    }
+
+    /// <summary>The sum of everything added to a long counter of this factory's meters since it was made.</summary>
+    public long Total(string instrumentName) => _totals.GetValueOrDefault(instrumentName);
 
     public Meter Create(MeterOptions options)
     {
@@ -43,8 +61,17 @@ internal sealed class TestMeters : IMeterFactory
         return value;
     }
 
+    private bool Ours(Instrument instrument)
+    {
+        lock (_meters)
+        {
+            return _meters.Contains(instrument.Meter);
+        }
+    }
+
     public void Dispose()
     {
+        _counters.Dispose();
         lock (_meters)
         {
             foreach (var meter in _meters)
