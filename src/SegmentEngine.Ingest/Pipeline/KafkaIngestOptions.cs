@@ -50,10 +50,13 @@ public sealed class KafkaIngestOptions : IValidatableObject
     /// <summary>
     /// Ingest lanes: partitions are spread over this many lanes (partition number modulo lanes), each applying its
     /// own batches one after the other, so several batches are in flight at once while each consumer's events
-    /// (all in one partition) stay in order.
+    /// (all in one partition) stay in order. Three by default: on this project's 2-core reference machine, when the
+    /// cores had room to spare, two lanes left them 9% idle at max rate and three ran 10-13% more events per second
+    /// for the same CPU per event; at half rate a third lane costs about 15% more engine CPU, since batches are then
+    /// smaller (benchmarks/RESULTS.md, twenty-sixth pass).
     /// </summary>
     [Range(1, 64)]
-    public int Lanes { get; set; } = 2;
+    public int Lanes { get; set; } = 3;
 
     /// <summary>
     /// Batches a lane may have going at once. A lane takes its next batch when its current one has finished or, if

@@ -32,7 +32,7 @@ public sealed class KafkaIngestOptionsTests
         var defaults = new KafkaIngestOptions();
         Assert.Equal(0, defaults.MaxBufferedRecords);
         Assert.Equal(defaults.MaxBatchSize * defaults.Lanes * (defaults.MaxBatchesInFlight + 1), defaults.BufferLimit);
-        Assert.Equal(60_000, defaults.BufferLimit); // 2 lanes × 10,000 × (2 + 1), as the README states
+        Assert.Equal(90_000, defaults.BufferLimit); // 3 lanes × 10,000 × (2 + 1), as the README states
 
         var options = new KafkaIngestOptions { MaxBatchSize = 5_000, Lanes = 4, MaxBatchesInFlight = 3 };
         Assert.Equal(80_000, options.BufferLimit);
