@@ -51,9 +51,9 @@ public sealed class KafkaIngestOptions : IValidatableObject
     /// Ingest lanes: partitions are spread over this many lanes (partition number modulo lanes), each applying its
     /// own batches one after the other, so several batches are in flight at once while each consumer's events
     /// (all in one partition) stay in order. Three by default: on this project's 2-core reference machine, when the
-    /// cores had room to spare, two lanes left them 9% idle at max rate and three ran 10-13% more events per second
-    /// for the same CPU per event; at half rate a third lane costs about 15% more engine CPU, since batches are then
-    /// smaller (benchmarks/RESULTS.md, twenty-sixth pass).
+    /// cores had room to spare, two lanes left them 9% idle at max rate and three ran 13% more events per second over
+    /// ten minutes (8% on average over shorter runs, with a wide spread); at half rate a third lane costs about 15% more
+    /// engine CPU, since batches are then smaller (benchmarks/RESULTS.md, twenty-sixth pass).
     /// </summary>
     [Range(1, 64)]
     public int Lanes { get; set; } = 3;
