@@ -15,6 +15,7 @@ public sealed class IngestMetrics : IDisposable
     private readonly Counter<long> _commits;
     private readonly Counter<long> _slabs;
     private readonly Counter<long> _skipped;
+    private readonly Counter<long> _undelivered;
     private long _lag;
     private int _storageAvailable = 1;
     private int _siloReachable = 1;
@@ -39,7 +40,11 @@ public sealed class IngestMetrics : IDisposable
         _skipped = _meter.CreateCounter<long>(
             "segengine.ingest.skipped_offsets",
             "{offset}",
-            "Offsets of the events topic never delivered to the ingest: records the broker deleted (retention) before the ingest read them, whose events were not applied, or transaction markers. Should stay 0 with a non-transactional producer.");
+            "Offsets of the events topic whose records the broker deleted (retention) before the ingest read them: their events were never applied. Should stay 0; any increase is data loss.");
+        _undelivered = _meter.CreateCounter<long>(
+            "segengine.ingest.undelivered_offsets",
+            "{offset}",
+            "Offsets of the events topic the broker holds but delivers to no reader: a transactional producer's commit and abort markers (one per transaction and partition), an aborted transaction's records, records removed by compaction. Not a loss.");
         _meter.CreateObservableGauge("segengine.ingest.consumer_lag", () => Volatile.Read(ref _lag), "{record}", "Records on the assigned partitions not yet consumed (high watermark - position).");
         _meter.CreateObservableGauge(
             "segengine.ingest.storage_available",
@@ -77,8 +82,11 @@ public sealed class IngestMetrics : IDisposable
     /// <summary>Counts one dead letter of a reason.</summary>
     public void DeadLettered(string reason) => _deadLetters.Add(1, new KeyValuePair<string, object?>("reason", reason));
 
-    /// <summary>Counts offsets of the events topic that were never delivered to the ingest.</summary>
+    /// <summary>Counts offsets of the events topic whose records the broker deleted before the ingest read them.</summary>
     public void OffsetsSkipped(long count) => _skipped.Add(count);
+
+    /// <summary>Counts offsets of the events topic the broker holds but did not deliver (markers, aborted records, compaction).</summary>
+    public void OffsetsUndelivered(long count) => _undelivered.Add(count);
 
     /// <summary>Counts one record slab made.</summary>
     public void SlabMade() => _slabs.Add(1);

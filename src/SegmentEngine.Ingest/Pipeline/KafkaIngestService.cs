@@ -70,6 +70,9 @@ public sealed partial class KafkaIngestService(
             c.EnableAutoOffsetStore = false;
             c.AutoOffsetReset = AutoOffsetReset.Earliest;
             c.EnablePartitionEof = false;
+
+            // A brand's aborted transactions are never applied (librdkafka's default, stated because the engine owns it).
+            c.IsolationLevel = IsolationLevel.ReadCommitted;
             c.SessionTimeoutMs = options.SessionTimeoutMs;
             c.HeartbeatIntervalMs = Math.Max(100, options.SessionTimeoutMs / 10);
             c.ClientId = "segment-engine-ingest";
@@ -191,7 +194,7 @@ public sealed partial class KafkaIngestService(
                     var skipped = gaps.Delivered(record.Partition.Value, record.Offset.Value);
                     if (skipped > 0)
                     {
-                        ReportSkipped(skippedReports, record.Partition.Value, record.Offset.Value, skipped);
+                        ReportSkipped(consumer, skippedReports, record.Partition.Value, record.Offset.Value, skipped);
                     }
 
                     buffered.Add(1);
@@ -244,12 +247,28 @@ public sealed partial class KafkaIngestService(
         }
     }
 
-    private void ReportSkipped(SkippedOffsetReports reports, int partition, long offset, long skipped)
+    // A gap of offsets before a delivered one: the part below the partition's log start (as the client's latest fetch
+    // response gave it; no broker call) was deleted before the ingest read it, the rest is held by the broker and not
+    // delivered to readers (transaction markers, aborted records, compaction).
+    private void ReportSkipped(IConsumer<RecordBytes, RecordBytes> consumer, SkippedOffsetReports reports, int partition, long offset, long skipped)
     {
-        metrics.OffsetsSkipped(skipped);
-        if (reports.Add(partition, skipped) is { } due)
+        var expected = offset - skipped;
+        var logStart = consumer.GetWatermarkOffsets(new TopicPartition(_options.EventsTopic, partition)).Low.Value;
+        var deleted = OffsetGaps.Deleted(expected, offset, logStart);
+        if (skipped > deleted)
         {
-            LogOffsetsSkipped(partition, offset - skipped, offset - 1, due);
+            metrics.OffsetsUndelivered(skipped - deleted);
+        }
+
+        if (deleted == 0)
+        {
+            return;
+        }
+
+        metrics.OffsetsSkipped(deleted);
+        if (reports.Add(partition, deleted) is { } due)
+        {
+            LogOffsetsSkipped(partition, expected, expected + deleted - 1, due);
         }
     }
 
@@ -729,7 +748,7 @@ public sealed partial class KafkaIngestService(
     [LoggerMessage(7, LogLevel.Warning, "Offset commit skipped ({Code}); the batch is durable and its next owner replays it")]
     private partial void LogCommitSkipped(string code);
 
-    [LoggerMessage(10, LogLevel.Warning, "Partition {Partition} of the events topic skipped offsets {From}-{To}: their records were never delivered to the ingest and not applied (deleted by retention before the ingest read them, or taken by transaction markers). Offsets skipped on it since its previous report (at most one a minute): {Count}")]
+    [LoggerMessage(10, LogLevel.Warning, "Partition {Partition} of the events topic skipped offsets {From}-{To}: the broker deleted their records (retention) before the ingest read them, and their events were not applied. Offsets skipped on it since its previous report (at most one a minute): {Count}")]
     private partial void LogOffsetsSkipped(int partition, long from, long to, long count);
 
     [LoggerMessage(11, LogLevel.Warning, "Could not read the committed offsets of newly assigned partitions ({Code}); offsets skipped before their first record are not detected")]

@@ -3,11 +3,11 @@ namespace SegmentEngine.Ingest.Pipeline;
 /// <summary>
 /// Watches the offsets the ingest consumer delivers, per partition of the events topic, for offsets it skipped: the
 /// consumer starts a partition at its committed offset and then reads every offset in turn, so a record whose offset
-/// lies past the next one expected means offsets were never delivered. The usual cause is retention: the broker deleted
-/// records the ingest had not read (it fell behind by more than the topic keeps), the client found its position out of
-/// range and reset to the earliest record left, and the deleted events were never applied. Transaction markers and
-/// aborted transactions of a transactional producer also take offsets that are never delivered (one offset per commit
-/// marker), so a gap is reported as offsets skipped, not as events lost. Used on the polling thread only.
+/// lies past the next one expected means offsets were never delivered. Two causes: retention (the broker deleted
+/// records the ingest had not read, the client found its position out of range and reset to the earliest record left,
+/// and the deleted events were never applied), and offsets the broker keeps but delivers to no reader (a transactional
+/// producer's commit and abort markers, an aborted transaction's records, records removed by compaction).
+/// <see cref="Deleted"/> tells them apart by the partition's log start offset. Used on the polling thread only.
 /// </summary>
 public sealed class OffsetGaps
 {
@@ -57,6 +57,25 @@ public sealed class OffsetGaps
         var expected = _next[partition];
         _next[partition] = offset + 1;
         return expected != Unknown && offset > expected ? offset - expected : 0;
+    }
+
+    /// <summary>
+    /// How many offsets of a gap the broker had deleted: the gap runs from <paramref name="expected"/> up to the
+    /// <paramref name="delivered"/> offset, and every offset of it below the partition's log start offset
+    /// (<paramref name="logStart"/>, the first offset the broker still holds, as its latest fetch response gave it) was
+    /// deleted; offsets at or above it are held by the broker and were not delivered for another reason (transaction
+    /// markers, aborted transactions, compaction). With the log start unknown (negative) the whole gap is counted as
+    /// deleted, so that a loss is never hidden.
+    /// </summary>
+    public static long Deleted(long expected, long delivered, long logStart)
+    {
+        var gap = delivered - expected;
+        if (gap <= 0)
+        {
+            return 0;
+        }
+
+        return logStart < 0 ? gap : Math.Clamp(Math.Min(delivered, logStart) - expected, 0, gap);
     }
 
     private void Grow(int partition)

@@ -118,12 +118,14 @@ public sealed class KafkaClientPropertiesTests
         options.ClientProperties["enable.auto.commit"] = "true";
         options.ClientProperties["group.id"] = "other";
         options.ClientProperties["acks"] = "1";
+        options.ClientProperties["isolation.level"] = "read_uncommitted";
 
         var consumer = KafkaIngestService.ConsumerConfigFor(options, new Endpoint("b:1"));
         var producer = KafkaIngestService.DeadLetterProducerConfigFor(options, new Endpoint("b:1"));
 
         Assert.False(consumer.EnableAutoCommit);
         Assert.Equal("g", consumer.GroupId);
+        Assert.Equal(IsolationLevel.ReadCommitted, consumer.IsolationLevel);
         Assert.Equal(Acks.All, producer.Acks);
     }
 

@@ -171,6 +171,45 @@ public sealed class KafkaIngestServiceTests(BrokerFixture fixture) : IClassFixtu
     }
 
     [Fact]
+    public async Task Offsets_taken_by_a_transactional_producers_markers_are_not_counted_as_lost()
+    {
+        // A brand producing in transactions (Flink's or Kafka Streams' exactly-once sinks do): every commit writes a
+        // marker that takes an offset and is never delivered to a consumer. The broker deleted nothing, so nothing is
+        // lost. (Aborted transactions are left out: the embedded broker writes their markers but does not tell
+        // read-committed consumers which records to drop, so it delivers them; a Kafka broker does not.)
+        var grains = new StandInGrains();
+        var log = new EventLog();
+        Watermark kept = default;
+        await using var run = await IngestRun.StartAsync(fixture, grains, AlwaysAvailableStorage.Instance, configure: null, log, beforeStart: run =>
+        {
+            using var producer = new ProducerBuilder<byte[], byte[]>(new ProducerConfig
+            {
+                BootstrapServers = fixture.Broker.BootstrapServers,
+                TransactionalId = "brand-" + run.Topic,
+            }).Build();
+            producer.InitTransactions(Deadline);
+            foreach (var pair in new[] { ("e-1", "e-2"), ("e-3", "e-4"), ("e-5", "e-6") })
+            {
+                producer.BeginTransaction();
+                producer.Produce(run.Topic, Event(pair.Item1, "c-tx"));
+                producer.Produce(run.Topic, Event(pair.Item2, "c-tx"));
+                producer.CommitTransaction(Deadline);
+            }
+
+            kept = run.LowWatermark();
+            return Task.CompletedTask;
+        });
+
+        // Offsets 0-1 and their marker 2, 3-4 and marker 5, 6-7 and marker 8.
+        Assert.Equal(new Watermark(0, 9), kept);
+        await run.CommittedAsync(6).WaitAsync(Deadline);
+        Assert.Equal(["e-1", "e-2", "e-3", "e-4", "e-5", "e-6"], grains.EventsOf("acme/c-tx"));
+        Assert.Equal(0, run.SkippedOffsets());
+        Assert.Equal(2, run.UndeliveredOffsets()); // markers 2 and 5 (marker 8 has no record after it yet)
+        Assert.Equal(0, log.Count(eventId: 10));
+    }
+
+    [Fact]
     public async Task The_operators_client_properties_reach_the_ingest_consumer()
     {
         // The embedded broker speaks plaintext: a consumer told to use TLS cannot read from it. The ingest must report
@@ -452,6 +491,8 @@ public sealed class KafkaIngestServiceTests(BrokerFixture fixture) : IClassFixtu
         public long? StorageAvailable() => _meters.Observe("segengine.ingest.storage_available");
 
         public long SkippedOffsets() => _meters.Total("segengine.ingest.skipped_offsets");
+
+        public long UndeliveredOffsets() => _meters.Total("segengine.ingest.undelivered_offsets");
 
         public string GroupId => "ingest-" + Topic;
 

@@ -96,6 +96,26 @@ public sealed class OffsetGapsTests
         Assert.Equal(0, again.Delivered(7, 50));
     }
 
+    [Theory]
+    // Retention: the client reset to the log start, the first offset the broker still held.
+    [InlineData(100, 5_000, 5_000, 4_900)]
+    // The log start moved on after the fetch that delivered the record: only the offsets before the record count.
+    [InlineData(100, 5_000, 5_200, 4_900)]
+    // A transaction marker at 41 (the broker holds it: the log start is far below).
+    [InlineData(41, 42, 0, 0)]
+    [InlineData(41, 42, 41, 0)]
+    // An aborted transaction's records and its marker, 10-19, all held.
+    [InlineData(10, 20, 3, 0)]
+    // Retention deleted 100-149 and 150-159 were markers and aborted records still held.
+    [InlineData(100, 160, 150, 50)]
+    // The log start unknown (no fetch response carried it): the whole gap counts, so a loss is never hidden.
+    [InlineData(100, 160, -1, 60)]
+    [InlineData(100, 160, -1001, 60)]
+    // No gap.
+    [InlineData(7, 7, 9, 0)]
+    public void Offsets_of_a_gap_below_the_log_start_are_the_deleted_ones(long expected, long delivered, long logStart, long deleted)
+        => Assert.Equal(deleted, OffsetGaps.Deleted(expected, delivered, logStart));
+
     [Fact]
     public void Reports_of_a_partition_come_at_most_once_a_minute_and_sum_the_gaps_between()
     {
