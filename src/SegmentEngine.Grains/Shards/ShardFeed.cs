@@ -246,15 +246,28 @@ public sealed partial class ShardFeed(IGrainFactory grains, ShardFeedOptions opt
     {
         // A consumer's operations within one batch fold into one (deltas joined, a removal wins over what came
         // before it); order between consumers is irrelevant. The table comes in empty.
+        // One lookup per operation (consumer ids hashed three times a delta, in lookups and LINQ, showed in profiles).
         foreach (var (consumerId, facts, _) in batch)
         {
-            latest[consumerId] = facts is not null && latest.TryGetValue(consumerId, out var earlier) && earlier is not null
-                ? ConsumerFacts.Join(earlier, facts)
-                : facts;
+            ref var folded = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(latest, consumerId, out var exists);
+            folded = facts is not null && exists && folded is not null ? ConsumerFacts.Join(folded, facts) : facts;
         }
 
-        var payload = latest.Values.OfType<ConsumerFacts>().ToImmutableArray();
-        var removals = latest.Where(pair => pair.Value is null).Select(pair => pair.Key).ToList();
+        var upserts = ImmutableArray.CreateBuilder<ConsumerFacts>(latest.Count);
+        List<string> removals = [];
+        foreach (var (consumerId, facts) in latest)
+        {
+            if (facts is null)
+            {
+                removals.Add(consumerId);
+            }
+            else
+            {
+                upserts.Add(facts);
+            }
+        }
+
+        var payload = upserts.DrainToImmutable();
         Exception? upsertFailure = null;
         HashSet<string>? refused = null;
         if (payload.Length > 0)
@@ -292,9 +305,10 @@ public sealed partial class ShardFeed(IGrainFactory grains, ShardFeedOptions opt
                 }
             }).ConfigureAwait(false);
 
+        var failed = removalFailure is not null || refused is not null;
         foreach (var (consumerId, _, applied) in batch)
         {
-            var failure = latest[consumerId] is null ? removalFailure : refused?.Contains(consumerId) == true ? upsertFailure : null;
+            var failure = !failed ? null : latest[consumerId] is null ? removalFailure : refused?.Contains(consumerId) == true ? upsertFailure : null;
             applied?.Signal(failure);
         }
     }
