@@ -60,10 +60,10 @@ public sealed class KafkaBaselineTests
     }
 
     [Fact]
-    public async Task Given_a_partition_count_the_baseline_needs_no_engine()
+    public async Task Given_a_partition_count_the_baseline_needs_no_engine_and_reads_back_every_uncompressed_record_too()
     {
         KafkaNative.EnsureLoaded();
-        var options = LoadOptions.Parse(["--consumers", "1000", "--baseline-seconds", "1", "--baselines-only", "--baselines", "kafka", "--kafka-partitions", "2"]);
+        var options = LoadOptions.Parse(["--consumers", "1000", "--baseline-seconds", "1", "--baselines-only", "--baselines", "kafka", "--kafka-partitions", "2", "--compression", "none"]);
 
         var result = await Baselines.KafkaTransportAsync(options, bootstrap: null, CancellationToken.None, cycleEvents: 2_000);
 

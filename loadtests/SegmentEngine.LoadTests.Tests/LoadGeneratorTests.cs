@@ -134,6 +134,10 @@ public sealed class LoadGeneratorTests
         Assert.Equal(100_000, defaults.MaxLag);
         Assert.Equal(15_000, defaults.MaxPartitionLag);
         Assert.Equal(4_000, LoadOptions.Parse(["--max-partition-lag", "4000"]).MaxPartitionLag);
+        Assert.Equal("lz4", defaults.Compression);
+        Assert.Equal(Confluent.Kafka.CompressionType.Lz4, LoadProducer.Config(defaults, "b:1", "c").CompressionType);
+        Assert.Equal(Confluent.Kafka.CompressionType.None, LoadProducer.Config(LoadOptions.Parse(["--compression", "none"]), "b:1", "c").CompressionType);
+        Assert.Throws<ArgumentException>(() => LoadOptions.Parse(["--compression", "brotli"]));
 
         var quick = LoadOptions.Parse(["--consumers", "10000", "--events", "200000", "--baselines", "none", "--rate", "5000"]);
         Assert.Equal(10_000, quick.Consumers);

@@ -185,7 +185,7 @@ internal static class LoadRun
         Console.WriteLine($"[load] producing: {options.Consumers} consumers, " +
             (options.Events > 0 ? $"{options.Events} events" : "unbounded count") + $", at most {options.Duration.TotalSeconds:0} s, " +
             (options.Rate > 0 ? $"{options.Rate:0} events/s" : "as fast as possible") + (options.MaxLag > 0 ? $", lag guard {options.MaxLag} ({options.MaxPartitionLag} per partition)" : string.Empty) +
-            $", linger {options.LingerMs} ms");
+            $", linger {options.LingerMs} ms, compression {options.Compression}");
         var produceStart = clock.Elapsed.TotalSeconds;
         await Task.Factory.StartNew(() => producer.Run(
             () => producer.Enqueued - Volatile.Read(ref committedLatest) > options.MaxLag || Volatile.Read(ref worstPartitionLag) > maxPartitionLag,
