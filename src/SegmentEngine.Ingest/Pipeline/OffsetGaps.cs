@@ -75,7 +75,7 @@ public sealed class OffsetGaps
             return 0;
         }
 
-        return logStart < 0 ? gap : Math.Clamp(Math.Min(delivered, logStart) - expected, 0, gap);
+        return logStart < 0 ? gap : Math.Max(0, Math.Min(delivered, logStart) - expected);
     }
 
     private void Grow(int partition)
